@@ -1,0 +1,1 @@
+"""Differentiation: differentials, and the extractions that read layouts off them."""

@@ -1,0 +1,50 @@
+"""Structural facts about expressions that simplification may rely on.
+
+Only facts that hold for *every* value allowed by the declarations are used
+(a declared ``symmetric`` matrix is symmetric at every point the checker
+draws), so a simplified derivative is equal to the unsimplified one wherever
+the cell's declarations hold.
+"""
+
+from __future__ import annotations
+
+from ..graph import Expr, var_props
+
+SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "psd"})
+SUMS_TO_ONE = frozenset({"onehot", "probability"})
+
+
+def is_symmetric(e: Expr) -> bool:
+    op = e.op
+    if e.is_scalar or op in ("eye", "zeros", "diag", "commutation"):
+        return op != "commutation" or e.params[0] == e.params[1]
+    if op == "ones":
+        return e.shape[0] == e.shape[1]
+    if op == "var":
+        return bool(var_props(e) & SYMMETRIC_PROPS)
+    if op in ("inv", "matpow", "epow", "smul"):
+        # f(S) for symmetric S stays symmetric; smul's matrix is args[1].
+        return is_symmetric(e.args[-1] if op == "smul" else e.args[0])
+    if op in ("add", "hadamard"):
+        return all(is_symmetric(a) for a in e.args)
+    if op == "matmul":
+        # Aᵀ … A (a palindrome up to transposes) or a product of one factor.
+        f = e.args
+        n = len(f)
+        for i in range(n // 2):
+            a, b = f[i], f[n - 1 - i]
+            if not (_transposes(a, b)):
+                return False
+        return n % 2 == 0 or is_symmetric(f[n // 2])
+    return False
+
+
+def _transposes(a: Expr, b: Expr) -> bool:
+    return (a.op == "transpose" and a.args[0] is b) or (b.op == "transpose" and b.args[0] is a) or (
+        a is b and is_symmetric(a)
+    )
+
+
+def sums_to_one(e: Expr) -> bool:
+    """A vector declared one-hot or a probability vector: its entries sum to 1."""
+    return e.op == "var" and bool(var_props(e) & SUMS_TO_ONE) and (e.shape[0] == 1 or e.shape[1] == 1)

@@ -1,0 +1,170 @@
+"""What every printer shares: dispatch, precedence, brackets, signs.
+
+A printer dispatches on the operator: a method ``_print_<op>`` if the format
+needs one, else the operator's :class:`~matcalc_magic.ops.registry.Notation`
+(``func``, ``infix``, ``postfix``).  Brackets are decided in one place,
+:meth:`Printer.paren`, from numeric precedence (as SymPy's printers do).
+Nodes that the user named (``z = W x + b``) print as their name.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..graph import Expr, const_value, is_const
+from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
+from ..shapes import ONE
+
+
+def negative_part(e: Expr):
+    """``-c X`` → ``c X`` (a positive multiple); None if ``e`` is not negative."""
+    from ..ops import build as B
+
+    if is_const(e) and const_value(e).is_Number and const_value(e) < 0:
+        from ..graph import const
+
+        return const(-const_value(e))
+    if e.op == "smul" and is_const(e.args[0]) and const_value(e.args[0]).is_Number:
+        c = const_value(e.args[0])
+        if c < 0:
+            return B.smul(-c, e.args[1])
+    return None
+
+
+class Printer:
+    """Base printer; subclasses set the symbols of their format."""
+
+    mul_sep = " "
+    add_sep = " + "
+    sub_sep = " - "
+    neg_sign = "-"
+
+    def __init__(self, labels: dict | None = None):
+        self.labels = labels or {}
+        self._exempt: Expr | None = None
+
+    # ------------------------------------------------------------ entry
+    def doprint(self, e: Expr, expand_root: bool = False) -> str:
+        """Print ``e``; with ``expand_root`` its own label is not used."""
+        self._exempt = e if expand_root else None
+        return self._print(e)
+
+    def _print(self, e: Expr) -> str:
+        label = self.labels.get(e)
+        if label is not None and e is not self._exempt:
+            return self.name(label)
+        method = getattr(self, "_print_" + e.op, None)
+        if method is not None:
+            return method(e)
+        notation = rule(e.op).notation
+        return getattr(self, "_print_kind_" + notation.kind)(e, notation)
+
+    # ------------------------------------------------------------ brackets
+    def precedence(self, e: Expr) -> int:
+        if e in self.labels and e is not self._exempt:
+            return ATOM
+        if e.op == "const":
+            v = const_value(e)
+            if v.is_Number and v < 0:
+                return NEG
+            if v.is_Rational and not v.is_Integer:
+                return MUL
+            if not v.is_Atom:
+                return ADD if isinstance(v, sympy.Add) else MUL
+            return ATOM
+        if e.op == "smul":
+            return NEG if negative_part(e) is not None else MUL
+        if e.op == "epow" and e.is_scalar and is_const(e.args[1]) and const_value(e.args[1]) < 0:
+            return MUL
+        if e.op == "broadcast":
+            return self.precedence(e.args[0])
+        return rule(e.op).notation.precedence
+
+    def wrap(self, text: str) -> str:
+        return f"({text})"
+
+    def paren(self, e: Expr, level: int, strict: bool = False) -> str:
+        text = self._print(e)
+        p = self.precedence(e)
+        if p < level or (strict and p == level):
+            return self.wrap(text)
+        return text
+
+    # ------------------------------------------------------------ sums
+    def _print_add(self, e: Expr) -> str:
+        terms = list(e.args)
+        negs = [negative_part(t) for t in terms]
+        # Lead with a positive term: ŷ − y rather than −y + ŷ.
+        if negs[0] is not None:
+            for k, n in enumerate(negs):
+                if n is None:
+                    terms.insert(0, terms.pop(k))
+                    negs.insert(0, negs.pop(k))
+                    break
+        out = []
+        for i, (t, n) in enumerate(zip(terms, negs)):
+            if i == 0:
+                out.append(self.paren(t, ADD) if n is None else self.neg_sign + self.paren(n, MUL))
+            elif n is None:
+                out.append(self.add_sep + self.paren(t, ADD, strict=False))
+            else:
+                out.append(self.sub_sep + self.paren(n, MUL))
+        return "".join(out)
+
+    # ------------------------------------------------------------ products
+    def _print_smul(self, e: Expr) -> str:
+        s, a = e.args
+        n = negative_part(e)
+        if n is not None:
+            return self.neg_sign + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL))
+        if is_const(s) and const_value(s).is_Number:
+            return self.coefficient(const_value(s)) + self.mul_sep + self.paren(a, MUL)
+        left = self.paren(s, MUL + 1) if s.op != "smul" else self.paren(s, MUL)
+        return left + self.mul_sep + self.paren(a, MUL)
+
+    def coefficient(self, value) -> str:
+        return str(value)
+
+    def _print_matmul(self, e: Expr) -> str:
+        return self.mul_sep.join(self.paren(f, MUL + 1) for f in e.args)
+
+    # ------------------------------------------------------------ by notation
+    def _print_kind_infix(self, e: Expr, notation) -> str:
+        symbol = self.symbol(notation)
+        return f" {symbol} ".join(self.paren(a, notation.precedence, strict=True) for a in e.args)
+
+    def _print_kind_postfix(self, e: Expr, notation) -> str:
+        return self.paren(e.args[0], FUNC) + self.symbol(notation)
+
+    def _print_kind_func(self, e: Expr, notation) -> str:
+        args = ", ".join(self._print(a) for a in e.args)
+        return f"{self.symbol(notation)}({args})"
+
+    def _print_kind_custom(self, e: Expr, notation) -> str:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} cannot print {e.op}")
+
+    def symbol(self, notation) -> str:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ leaves
+    def name(self, name: str) -> str:
+        raise NotImplementedError
+
+    def _print_var(self, e: Expr) -> str:
+        return self.name(e.params[0])
+
+    def _print_broadcast(self, e: Expr) -> str:
+        return self._print(e.args[0])
+
+    def _print_const(self, e: Expr) -> str:
+        return self.number(const_value(e))
+
+    def number(self, value) -> str:
+        return str(value)
+
+    @staticmethod
+    def is_vector(e: Expr) -> bool:
+        return (e.shape[0] == ONE) != (e.shape[1] == ONE)
+
+
+__all__ = ["Printer", "negative_part", "ADD", "MUL", "NEG", "POW", "FUNC", "ATOM"]

@@ -1,0 +1,139 @@
+"""LaTeX, as a textbook prints it: ``(A + A^{\\top}) x``, ``X^{-\\top}``."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..graph import Expr, const_value, is_const
+from ..ops.registry import FUNC, MUL
+from ..shapes import ONE, dim_latex
+from .base import Printer
+from .names import name_latex
+
+
+class LatexPrinter(Printer):
+    sub_sep = " - "
+
+    def wrap(self, text: str) -> str:
+        return f"\\left({text}\\right)"
+
+    def name(self, name: str) -> str:
+        return name_latex(name)
+
+    def symbol(self, notation) -> str:
+        return notation.latex
+
+    def number(self, value) -> str:
+        return sympy.latex(value)
+
+    def coefficient(self, value) -> str:
+        return sympy.latex(value)
+
+    # ------------------------------------------------------------ leaves
+    def _print_tangent(self, e: Expr) -> str:
+        return "\\mathrm{d}" + self.name(e.params[0][1:])
+
+    def _print_eye(self, e: Expr) -> str:
+        return f"I_{{{sympy.latex(e.shape[0])}}}"
+
+    def _print_ones(self, e: Expr) -> str:
+        r, c = e.shape
+        if c == ONE:
+            return f"\\mathbf{{1}}_{{{sympy.latex(r)}}}"
+        if r == ONE:
+            return f"\\mathbf{{1}}_{{{sympy.latex(c)}}}^{{\\top}}"
+        return f"\\mathbf{{1}}_{{{dim_latex(r)} \\times {dim_latex(c)}}}"
+
+    def _print_zeros(self, e: Expr) -> str:
+        return "0"
+
+    def _print_commutation(self, e: Expr) -> str:
+        m, n = e.params
+        return f"K_{{{sympy.latex(m)},{sympy.latex(n)}}}"
+
+    # ------------------------------------------------------------ postfix
+    def _print_transpose(self, e: Expr) -> str:
+        a = e.args[0]
+        if a.op == "inv" and a not in self.labels:
+            return self.paren(a.args[0], FUNC) + "^{-\\top}"
+        return self.paren(a, FUNC) + "^{\\top}"
+
+    def _print_epow(self, e: Expr) -> str:
+        a, p = e.args
+        exponent = self._print(p)
+        if e.is_scalar:
+            if is_const(p) and const_value(p) < 0:
+                k = -const_value(p)
+                base = self._print(a) if k == 1 else self.paren(a, FUNC) + f"^{{{sympy.latex(k)}}}"
+                return f"\\frac{{1}}{{{base}}}"
+            return self.paren(a, FUNC) + f"^{{{exponent}}}"
+        return self.paren(a, FUNC) + f"^{{\\circ {exponent}}}"
+
+    def _print_matpow(self, e: Expr) -> str:
+        return self.paren(e.args[0], FUNC) + f"^{{{e.params[0]}}}"
+
+    def _print_inv(self, e: Expr) -> str:
+        return self.paren(e.args[0], FUNC) + "^{-1}"
+
+    # ------------------------------------------------------------ functions
+    def _print_kind_func(self, e: Expr, notation) -> str:
+        args = ", ".join(self._print(a) for a in e.args)
+        return f"{notation.latex}\\left({args}\\right)"
+
+    def _print_sqrt(self, e: Expr) -> str:
+        return f"\\sqrt{{{self._print(e.args[0])}}}"
+
+    def _print_sum(self, e: Expr) -> str:
+        (a,) = e.args
+        (axis,) = e.params
+        body = self.paren(a, MUL + 1)
+        if axis == 0:
+            return f"\\mathbf{{1}}^{{\\top}} {body}"
+        if axis == 1:
+            return f"{body} \\mathbf{{1}}"
+        return f"\\mathbf{{1}}^{{\\top}} {body} \\mathbf{{1}}"
+
+    def _print_hdiv(self, e: Expr) -> str:
+        a, b = e.args
+        return f"{self.paren(a, MUL, strict=True)} \\oslash {self.paren(b, MUL, strict=True)}"
+
+    # ------------------------------------------------------------ blocks
+    def _slice(self, e: Expr, axis: int) -> str:
+        start, stop = e.params
+        a = e.args[0]
+        full = a.shape[axis]
+        rng = (sympy.latex(start) if start != 0 else "") + ":" + ("" if stop == full else sympy.latex(stop))
+        if a.shape[1 - axis] != ONE:
+            rng = rng + ",:" if axis == 0 else ":," + rng
+        return f"{self.paren(a, FUNC + 1)}_{{[{rng}]}}"
+
+    def _print_rows(self, e: Expr) -> str:
+        return self._slice(e, 0)
+
+    def _print_cols(self, e: Expr) -> str:
+        return self._slice(e, 1)
+
+    def _pad(self, e: Expr, axis: int) -> str:
+        before, total = e.params
+        a = e.args[0]
+        after = sympy.expand(total - before - a.shape[axis])
+        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
+        sep = " \\\\ " if axis == 0 else " & "
+        return "\\begin{bmatrix} " + sep.join(blocks) + " \\end{bmatrix}"
+
+    def _print_pad_rows(self, e: Expr) -> str:
+        return self._pad(e, 0)
+
+    def _print_pad_cols(self, e: Expr) -> str:
+        return self._pad(e, 1)
+
+    def _print_concat(self, e: Expr) -> str:
+        sep = " \\\\ " if e.params[0] == 0 else " & "
+        return "\\begin{bmatrix} " + sep.join(self._print(a) for a in e.args) + " \\end{bmatrix}"
+
+    def _print_unvec(self, e: Expr) -> str:
+        return f"\\operatorname{{vec}}^{{-1}}\\left({self._print(e.args[0])}\\right)"
+
+
+def to_latex(e: Expr, labels: dict | None = None, expand_root: bool = False) -> str:
+    return LatexPrinter(labels).doprint(e, expand_root)

@@ -1,0 +1,72 @@
+"""How identifiers print: ``θ`` → ``\\theta``, ``W1`` → ``W_{1}``, ``ŷ`` → ``\\hat{y}``.
+
+SymPy's symbol printer already knows Greek names, subscripts and accents
+(``theta_1``, ``yhat``); Unicode spellings are mapped onto those names first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu",
+    "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "ϕ": "phi", "ϵ": "epsilon",
+    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi",
+    "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+_ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot", "\u20d7": "vec"}
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUBSCRIPT_TEXT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _ascii_name(name: str) -> str:
+    """Spell a Unicode identifier the way SymPy's printer understands."""
+    name = name.translate(_SUBSCRIPT_DIGITS)
+    out = []
+    for ch in unicodedata.normalize("NFD", name):
+        if ch in _ACCENTS and out:
+            out[-1] = out[-1] + _ACCENTS[ch]
+        elif ch in _GREEK:
+            out.append(_GREEK[ch])
+        else:
+            out.append(ch)
+    text = "".join(out)
+    # W1 → W_1 ; theta1 → theta_1 (SymPy would do it too, but only for trailing digits)
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", text)
+    if m and "_" not in text:
+        text = f"{m.group(1)}_{m.group(2)}"
+    return text
+
+
+@lru_cache(maxsize=4096)
+def name_latex(name: str) -> str:
+    import sympy
+
+    ascii_name = _ascii_name(name)
+    try:
+        return sympy.latex(sympy.Symbol(ascii_name))
+    except Exception:  # pragma: no cover - SymPy accepts any string
+        return name
+
+
+def name_text(name: str) -> str:
+    """Plain-text spelling; digits after ``_`` become Unicode subscripts."""
+    m = re.fullmatch(r"(.+?)_(\d+)", name)
+    if m:
+        return m.group(1) + m.group(2).translate(_SUBSCRIPT_TEXT)
+    return name
+
+
+def name_python(name: str) -> str:
+    """A valid Python identifier for generated code."""
+    text = _ascii_name(name)
+    text = re.sub(r"\W", "_", text)
+    if not text or text[0].isdigit():
+        text = "v_" + text
+    if text in {"lambda", "def", "class", "in", "is", "if", "or", "and", "not", "np"}:
+        text += "_"
+    return text

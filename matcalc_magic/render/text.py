@@ -1,0 +1,119 @@
+"""Plain Unicode text: ``(A + Aᵀ) x``, ``X⁻ᵀ``, ``relu′(z) ⊙ δ``."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..graph import Expr, const_value, is_const
+from ..ops.registry import FUNC, MUL
+from ..shapes import ONE, dim_str
+from .base import Printer
+from .names import name_text
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def superscript(value) -> str:
+    text = str(value)
+    if all(ch in "0123456789-" for ch in text):
+        return text.translate(_SUPERSCRIPT)
+    return "^" + (text if text.isalnum() else f"({text})")
+
+
+class TextPrinter(Printer):
+    def name(self, name: str) -> str:
+        return name_text(name)
+
+    def symbol(self, notation) -> str:
+        return notation.text
+
+    def number(self, value) -> str:
+        return str(value)
+
+    def coefficient(self, value) -> str:
+        if isinstance(value, sympy.Rational) and not value.is_Integer or not value.is_Atom:
+            return f"({value})"
+        return str(value)
+
+    def _print_tangent(self, e: Expr) -> str:
+        return "d" + self.name(e.params[0][1:])
+
+    def _print_eye(self, e: Expr) -> str:
+        return "I"
+
+    def _print_ones(self, e: Expr) -> str:
+        return "𝟏ᵀ" if e.shape[0] == ONE else "𝟏"
+
+    def _print_zeros(self, e: Expr) -> str:
+        return "0"
+
+    def _print_commutation(self, e: Expr) -> str:
+        m, n = e.params
+        return f"K({dim_str(m)},{dim_str(n)})"
+
+    def _print_transpose(self, e: Expr) -> str:
+        a = e.args[0]
+        if a.op == "inv" and a not in self.labels:
+            return self.paren(a.args[0], FUNC) + "⁻ᵀ"
+        return self.paren(a, FUNC) + "ᵀ"
+
+    def _print_inv(self, e: Expr) -> str:
+        return self.paren(e.args[0], FUNC) + "⁻¹"
+
+    def _print_epow(self, e: Expr) -> str:
+        a, p = e.args
+        if e.is_scalar:
+            if is_const(p) and const_value(p) < 0:
+                k = -const_value(p)
+                base = self.paren(a, FUNC) + ("" if k == 1 else superscript(k))
+                return f"1/{base}"
+            return self.paren(a, FUNC) + superscript(self._print(p))
+        return self.paren(a, FUNC) + "^∘" + self.paren(p, FUNC)
+
+    def _print_matpow(self, e: Expr) -> str:
+        return self.paren(e.args[0], FUNC) + superscript(e.params[0])
+
+    def _print_sum(self, e: Expr) -> str:
+        (a,) = e.args
+        (axis,) = e.params
+        body = self.paren(a, MUL + 1)
+        if axis == 0:
+            return f"𝟏ᵀ {body}"
+        if axis == 1:
+            return f"{body} 𝟏"
+        return f"𝟏ᵀ {body} 𝟏"
+
+    def _slice(self, e: Expr, axis: int) -> str:
+        start, stop = e.params
+        a = e.args[0]
+        rng = (str(start) if start != 0 else "") + ":" + ("" if stop == a.shape[axis] else str(stop))
+        if a.shape[1 - axis] != ONE:
+            rng = rng + ", :" if axis == 0 else ":, " + rng
+        return f"{self.paren(a, FUNC + 1)}[{rng}]"
+
+    def _print_rows(self, e: Expr) -> str:
+        return self._slice(e, 0)
+
+    def _print_cols(self, e: Expr) -> str:
+        return self._slice(e, 1)
+
+    def _pad(self, e: Expr, axis: int) -> str:
+        before, total = e.params
+        a = e.args[0]
+        after = sympy.expand(total - before - a.shape[axis])
+        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
+        return "[" + ("; " if axis == 0 else ", ").join(blocks) + "]"
+
+    def _print_pad_rows(self, e: Expr) -> str:
+        return self._pad(e, 0)
+
+    def _print_pad_cols(self, e: Expr) -> str:
+        return self._pad(e, 1)
+
+    def _print_concat(self, e: Expr) -> str:
+        sep = "; " if e.params[0] == 0 else ", "
+        return "[" + sep.join(self._print(a) for a in e.args) + "]"
+
+
+def to_text(e: Expr, labels: dict | None = None, expand_root: bool = False) -> str:
+    return TextPrinter(labels).doprint(e, expand_root)

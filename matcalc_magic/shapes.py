@@ -1,0 +1,109 @@
+"""Symbolic sizes and shapes.
+
+Every expression is a matrix: a scalar is 1×1, a column vector n×1, a row
+1×n.  Sizes are SymPy expressions (``m``, ``n + 1``, ``m n``), so shapes are
+checked and printed symbolically; concrete sizes are substituted only when
+something is evaluated.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy
+
+Dim = sympy.Expr
+Shape = tuple  # (rows, cols), each a Dim
+
+ONE = sympy.Integer(1)
+
+
+class ShapeError(Exception):
+    """A shape rule was violated; ``check`` turns this into a MatcalcError."""
+
+    def __init__(self, message: str, operands: tuple = ()):
+        super().__init__(message)
+        self.message = message
+        self.operands = operands  # the offending argument indices, if known
+
+
+@lru_cache(maxsize=None)
+def dim_symbol(name: str) -> sympy.Symbol:
+    """The size symbol for ``name`` (positive integer)."""
+    return sympy.Symbol(name, positive=True, integer=True)
+
+
+def dim(value) -> Dim:
+    if isinstance(value, str):
+        return dim_symbol(value)
+    return sympy.sympify(value)
+
+
+def same(a: Dim, b: Dim) -> bool:
+    return a == b or sympy.expand(a - b) == 0
+
+
+def is_one(d: Dim) -> bool:
+    return d == ONE
+
+
+def is_scalar(shape: Shape) -> bool:
+    return shape[0] == ONE and shape[1] == ONE
+
+
+def is_column(shape: Shape) -> bool:
+    return shape[1] == ONE and shape[0] != ONE
+
+
+def is_row(shape: Shape) -> bool:
+    return shape[0] == ONE and shape[1] != ONE
+
+
+def is_vector(shape: Shape) -> bool:
+    return is_column(shape) or is_row(shape)
+
+
+def is_square(shape: Shape) -> bool:
+    return same(shape[0], shape[1])
+
+
+def size(shape: Shape) -> Dim:
+    return sympy.expand(shape[0] * shape[1])
+
+
+def transposed(shape: Shape) -> Shape:
+    return (shape[1], shape[0])
+
+
+def dim_str(d: Dim) -> str:
+    text = str(d).replace("*", "")
+    return f"({text})" if any(op in text for op in "+-") else text
+
+
+def shape_str(shape: Shape) -> str:
+    """``m×n`` as users write it (``n×1`` for a column)."""
+    return f"{dim_str(shape[0])}×{dim_str(shape[1])}"
+
+
+def dim_latex(d: Dim) -> str:
+    text = sympy.latex(d)
+    return f"({text})" if isinstance(d, sympy.Add) else text
+
+
+def shape_latex(shape: Shape) -> str:
+    return f"{dim_latex(shape[0])} \\times {dim_latex(shape[1])}"
+
+
+def concrete(d: Dim, sizes: dict) -> int:
+    """The integer value of a size under ``sizes`` (symbol -> int)."""
+    if d.is_Integer:
+        return int(d)
+    value = d.xreplace(sizes)
+    if not value.is_Integer:
+        missing = sorted(str(s) for s in value.free_symbols)
+        raise ShapeError(f"no concrete size for {', '.join(missing)}")
+    return int(value)
+
+
+def concrete_shape(shape: Shape, sizes: dict) -> tuple[int, int]:
+    return concrete(shape[0], sizes), concrete(shape[1], sizes)
