@@ -1,0 +1,113 @@
+/**
+ * Plugin: "Copy LaTeX" on a derivation's output.
+ *
+ * The magic's HTML output holds `<div class="mcm-derivation"
+ * data-latex="...">`; the command copies that attribute's text.  It is in
+ * the context menu of `.mcm-derivation` (schema/copylatex.json), and a small
+ * copy button appears on such an element while the pointer is over it.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Clipboard, Notification } from '@jupyterlab/apputils';
+import { copyIcon } from '@jupyterlab/ui-components';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+/** Command ids. */
+export namespace CommandIDs {
+  export const copyLatex = 'matcalc-magic:copy-latex';
+}
+
+/** Class of a derivation's output element. */
+export const DERIVATION_CLASS = 'mcm-derivation';
+
+/** Class of the copy button shown on hover. */
+export const COPY_BUTTON_CLASS = 'mcm-copy-latex';
+
+/** The LaTeX held by a derivation element, or null. */
+export function latexOf(node: Element | null | undefined): string | null {
+  const el = node?.closest?.('.' + DERIVATION_CLASS);
+  return el ? el.getAttribute('data-latex') : null;
+}
+
+/** Put `text` on the system clipboard. */
+export async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No permission or no async clipboard (e.g. plain http): the
+    // execCommand path, which works inside a user gesture.
+    Clipboard.copyToSystem(text);
+  }
+}
+
+async function copyAndNotify(latex: string): Promise<void> {
+  await copyText(latex);
+  Notification.success('LaTeX copied to the clipboard', { autoClose: 2000 });
+}
+
+function addCopyButton(derivation: Element): void {
+  if (derivation.querySelector(':scope > .' + COPY_BUTTON_CLASS)) {
+    return;
+  }
+  const button = document.createElement('button');
+  button.className = COPY_BUTTON_CLASS;
+  button.type = 'button';
+  button.title = 'Copy LaTeX';
+  button.setAttribute('aria-label', 'Copy LaTeX');
+  copyIcon.element({ container: button, tag: 'span' });
+  button.addEventListener('click', event => {
+    event.preventDefault();
+    event.stopPropagation();
+    const latex = latexOf(derivation);
+    if (latex !== null) {
+      void copyAndNotify(latex).then(() => {
+        button.classList.add('mcm-copied');
+        window.setTimeout(() => button.classList.remove('mcm-copied'), 1500);
+      });
+    }
+  });
+  derivation.appendChild(button);
+}
+
+export const copyLatexPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'matcalc-magic:copylatex',
+  description: 'Adds "Copy LaTeX" to derivation outputs.',
+  autoStart: true,
+  activate: (app: JupyterFrontEnd): void => {
+    const target = (): HTMLElement | undefined =>
+      app.contextMenuHitTest(
+        node => node.classList?.contains(DERIVATION_CLASS) ?? false
+      );
+
+    app.commands.addCommand(CommandIDs.copyLatex, {
+      label: 'Copy LaTeX',
+      caption: "Copy this result's LaTeX source to the clipboard",
+      icon: copyIcon,
+      isEnabled: (args: ReadonlyPartialJSONObject) =>
+        typeof args['latex'] === 'string' || latexOf(target()) !== null,
+      execute: async (args: ReadonlyPartialJSONObject) => {
+        const latex =
+          typeof args['latex'] === 'string'
+            ? args['latex']
+            : latexOf(target());
+        if (latex !== null) {
+          await copyAndNotify(latex);
+        }
+      }
+    });
+
+    // The hover button, added lazily to any derivation under the pointer.
+    document.addEventListener('mouseover', event => {
+      const el = (event.target as Element | null)?.closest?.(
+        '.' + DERIVATION_CLASS
+      );
+      if (el && el.hasAttribute('data-latex')) {
+        addCopyButton(el);
+      }
+    });
+  }
+};
+
+export default copyLatexPlugin;
