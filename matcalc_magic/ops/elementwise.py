@@ -145,6 +145,8 @@ def _epow_canon(args, params):
         return B.fill(1, a.shape)
     if is_const(a) and is_const(p):
         return const(const_value(a) ** const_value(p))
+    if a.op == "sqrt" and is_const(p, 2):
+        return a.args[0]
     if is_const(p) and const_value(p).is_Integer:
         k = const_value(p)
         if a.op == "epow" and is_const(a.args[1]):

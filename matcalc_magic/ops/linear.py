@@ -46,6 +46,8 @@ def _add_canon(args, params):
     for a in args:
         flat.extend(a.args if a.op == "add" else (a,))
     shape = _add_shape(tuple(a.shape for a in flat), params)
+    if all(is_const(t) for t in flat):
+        return const(sympy.expand(sum((const_value(t) for t in flat), sympy.Integer(0))))
     coefs: dict[Expr, object] = {}
     order: list[Expr] = []
     for term in flat:
@@ -71,6 +73,7 @@ register(OpRule(
     Notation("custom", precedence=ADD), canon=_add_canon, linear=True,
     jvp=lambda node, ts: B.add(*_present(ts)) if _present(ts) else None,
     transpose=lambda node, ct, i: ct,
+    vec=lambda node, i, k: k,
     rule_name="d(A + B) = dA + dB",
 ))
 
@@ -125,6 +128,7 @@ register(OpRule(
         B.smul(node.args[0], ts[1]) if ts[1] is not None else None,
     ])) if _present(ts) else None,
     transpose=_smul_transpose,
+    vec=lambda node, i, k: B.smul(node.args[0], k) if i == 1 else B.matmul(B.vec(node.args[1]), k),
     rule_name="d(s A) = ds A + s dA",
 ))
 
@@ -184,6 +188,16 @@ def _matmul_canon(args, params):
                 chain[i:i + 2] = []
                 changed = True
                 break
+            if a.op == "diag" and is_all_ones(b) and b.shape[1] == ONE:  # diag(v) 𝟏 = v
+                v = a.args[0]
+                chain[i:i + 2] = [v if v.shape[1] == ONE else B.transpose(v)]
+                changed = True
+                break
+            if b.op == "diag" and is_all_ones(a) and a.shape[0] == ONE:  # 𝟏ᵀ diag(v) = vᵀ
+                v = b.args[0]
+                chain[i:i + 2] = [v if v.shape[0] == ONE else B.transpose(v)]
+                changed = True
+                break
             merged = _merge_kron_pair(a, b)
             if merged is not None:
                 chain[i:i + 2] = [merged]
@@ -229,9 +243,18 @@ def _matmul_transpose(node, ct, i):
     return B.matmul(*parts)
 
 
+def _matmul_vec(node, i, k):
+    """vec(L T R) = (Rᵀ ⊗ L) vec(T)."""
+    f = node.args
+    t = f[i]
+    left = B.matmul(*f[:i]) if i > 0 else eye(t.shape[0])
+    right = B.matmul(*f[i + 1:]) if i < len(f) - 1 else eye(t.shape[1])
+    return B.matmul(B.kron(B.transpose(right), left), k)
+
+
 register(OpRule(
     "matmul", _matmul_shape, _matmul_eval, Notation("custom", precedence=MUL),
-    canon=_matmul_canon, linear=True, jvp=_matmul_jvp, transpose=_matmul_transpose,
+    canon=_matmul_canon, linear=True, jvp=_matmul_jvp, transpose=_matmul_transpose, vec=_matmul_vec,
     rule_name="d(AB) = dA B + A dB",
 ))
 
@@ -269,6 +292,7 @@ register(OpRule(
     canon=_transpose_canon, linear=True,
     jvp=lambda node, ts: B.transpose(ts[0]) if ts[0] is not None else None,
     transpose=lambda node, ct, i: B.transpose(ct),
+    vec=lambda node, i, k: B.matmul(B.commutation(*node.args[0].shape), k),
     rule_name="d(Aᵀ) = (dA)ᵀ",
 ))
 
@@ -332,7 +356,7 @@ def _hadamard_canon(args, params):
             continue
         factors.append(base if k == 1 else B.epow(base, k))
     if not factors:
-        body = ones(*shape) if not (shape[0] == ONE and shape[1] == ONE) else const(1)
+        body = B.fill(1, shape)
         if coef:
             # Only scalars were multiplied: the product of the coefficients.
             value = coef[0]
@@ -360,6 +384,7 @@ register(OpRule(
     Notation("infix", latex="\\odot", text="⊙", numpy="*", precedence=MUL),
     canon=_hadamard_canon, linear=True, jvp=_hadamard_jvp,
     transpose=lambda node, ct, i: B.hadamard(ct, *(a for j, a in enumerate(node.args) if j != i)),
+    vec=lambda node, i, k: B.matmul(B.diag(B.vec(B.hadamard(*(a for j, a in enumerate(node.args) if j != i)))), k),
     rule_name="d(A ⊙ B) = dA ⊙ B + A ⊙ dB",
 ))
 
@@ -405,6 +430,7 @@ register(OpRule(
     "hdiv", _same_shapes("an elementwise division"), lambda v, p, n, c: v[0] / v[1],
     Notation("infix", latex="\\oslash", text="⊘", numpy="/", precedence=MUL),
     canon=_hdiv_canon, linear=True, jvp=_hdiv_jvp, transpose=_hdiv_transpose,
+    vec=lambda node, i, k: B.matmul(B.diag(B.vec(B.epow(node.args[1], -1))), k),
     rule_name="d(A ⊘ B) = dA ⊘ B − (A ⊘ B) ⊙ dB ⊘ B",
 ))
 
@@ -432,8 +458,6 @@ def _broadcast_canon(args, params):
         return B.broadcast(a.args[0], target)
     if a.op == "smul" and is_const(a.args[0]):
         return B.smul(a.args[0], B.broadcast(a.args[1], target))
-    if is_const(a, 1):
-        return ones(*target)
     return make("broadcast", (a,), (target,))
 
 
@@ -452,11 +476,24 @@ def _broadcast_transpose(node, ct, i):
     return B.total(ct, axis=1)
 
 
+def _broadcast_vec(node, i, k):
+    src = node.args[0].shape
+    r, c = node.shape
+    grow_rows = src[0] == ONE and r != ONE
+    grow_cols = src[1] == ONE and c != ONE
+    if grow_rows and grow_cols:
+        return B.matmul(ones(sympy.expand(r * c), ONE), k)
+    if grow_cols:  # vec(b 𝟏ᵀ) = (𝟏 ⊗ I) b
+        return B.matmul(B.kron(ones(c, ONE), eye(r)), k)
+    return B.matmul(B.kron(eye(c), ones(r, ONE)), k)  # vec(𝟏 a) = (I ⊗ 𝟏) a
+
+
 register(OpRule(
     "broadcast", _broadcast_shape, _broadcast_eval, Notation("custom", precedence=MUL),
     canon=_broadcast_canon, linear=True,
     jvp=lambda node, ts: B.broadcast(ts[0], node.shape) if ts[0] is not None else None,
     transpose=_broadcast_transpose,
+    vec=_broadcast_vec,
     rule_name="d(b 𝟏ᵀ) = db 𝟏ᵀ",
 ))
 
@@ -517,11 +554,22 @@ def _sum_eval(v, params, node, ctx):
     return v[0].sum(axis=axis, keepdims=True)
 
 
+def _sum_vec(node, i, k):
+    r, c = node.args[0].shape
+    (axis,) = node.params
+    if axis is None:
+        return B.matmul(ones(ONE, sympy.expand(r * c)), k)
+    if axis == 0:  # vec(𝟏ᵀ A) = (I ⊗ 𝟏ᵀ) vec A
+        return B.matmul(B.kron(eye(c), ones(ONE, r)), k)
+    return B.matmul(B.kron(ones(ONE, c), eye(r)), k)  # vec(A 𝟏) = (𝟏ᵀ ⊗ I) vec A
+
+
 register(OpRule(
     "sum", _sum_shape, _sum_eval, Notation("custom", precedence=MUL),
     canon=_sum_canon, linear=True,
     jvp=lambda node, ts: B.total(ts[0], node.params[0]) if ts[0] is not None else None,
     transpose=lambda node, ct, i: B.broadcast(ct, node.args[0].shape),
+    vec=_sum_vec,
     rule_name="d Σ A = Σ dA",
 ))
 
@@ -562,6 +610,7 @@ register(OpRule(
     canon=_trace_canon, linear=True,
     jvp=lambda node, ts: B.trace(ts[0]) if ts[0] is not None else None,
     transpose=lambda node, ct, i: B.smul(ct, eye(node.args[0].shape[0])),
+    vec=lambda node, i, k: B.matmul(B.transpose(B.vec(eye(node.args[0].shape[0]))), k),
     rule_name="d tr(A) = tr(dA)",
 ))
 
@@ -709,6 +758,7 @@ register(OpRule(
     canon=_vec_canon, linear=True,
     jvp=lambda node, ts: B.vec(ts[0]) if ts[0] is not None else None,
     transpose=lambda node, ct, i: B.unvec(ct, node.args[0].shape),
+    vec=lambda node, i, k: k,
     rule_name="d vec(A) = vec(dA)",
 ))
 
@@ -744,6 +794,7 @@ register(OpRule(
     canon=_unvec_canon, linear=True,
     jvp=lambda node, ts: B.unvec(ts[0], node.shape) if ts[0] is not None else None,
     transpose=lambda node, ct, i: B.vec(ct),
+    vec=lambda node, i, k: k,
 ))
 
 
@@ -785,6 +836,13 @@ def _slice_rule(axis: int):
         start, stop = (concrete(d, ctx.sizes) for d in params)
         return v[0][start:stop, :] if axis == 0 else v[0][:, start:stop]
 
+    def vec_rule(node, i, k):
+        r, c = node.args[0].shape
+        start, stop = node.params
+        if axis == 0:  # vec(S A) = (I ⊗ S) vec A
+            return B.matmul(B.kron(eye(c), B.rows(eye(r), start, stop)), k)
+        return B.matmul(B.kron(B.rows(eye(c), start, stop), eye(r)), k)  # vec(A Sᵀ) = (S ⊗ I) vec A
+
     def transpose(node, ct, i):
         start, _stop = node.params
         total = node.args[0].shape[axis]
@@ -793,7 +851,7 @@ def _slice_rule(axis: int):
     register(OpRule(
         name, shape, evaluate, Notation("custom", precedence=POW), canon=canon, linear=True,
         jvp=lambda node, ts: apply_slice(ts[0], *node.params) if ts[0] is not None else None,
-        transpose=transpose, rule_name="d(A[i:j]) = dA[i:j]",
+        transpose=transpose, vec=vec_rule, rule_name="d(A[i:j]) = dA[i:j]",
     ))
 
 
@@ -830,6 +888,13 @@ def _pad_rule(axis: int):
             out[:, before:before + v[0].shape[1]] = v[0]
         return out
 
+    def vec_rule(node, i, k):
+        r, c = node.args[0].shape
+        before, total = node.params
+        if axis == 0:
+            return B.matmul(B.kron(eye(c), B.pad_rows(eye(r), before, total)), k)
+        return B.matmul(B.kron(B.pad_rows(eye(c), before, total), eye(r)), k)
+
     def transpose(node, ct, i):
         before, _total = node.params
         stop = sympy.expand(before + node.args[0].shape[axis])
@@ -838,7 +903,7 @@ def _pad_rule(axis: int):
     register(OpRule(
         name, shape, evaluate, Notation("custom", precedence=ATOM_LIKE), canon=canon, linear=True,
         jvp=lambda node, ts: apply_pad(ts[0], *node.params) if ts[0] is not None else None,
-        transpose=transpose,
+        transpose=transpose, vec=vec_rule,
     ))
 
 
@@ -897,9 +962,20 @@ def _concat_transpose(node, ct, i):
     return B.rows(ct, start, stop) if axis == 0 else B.cols(ct, start, stop)
 
 
+def _concat_vec(node, i, k):
+    (axis,) = node.params
+    item = node.args[i]
+    r, c = item.shape
+    before = _concat_offsets(node)[i]
+    total = node.shape[axis]
+    if axis == 0:
+        return B.matmul(B.kron(eye(c), B.pad_rows(eye(r), before, total)), k)
+    return B.matmul(B.kron(B.pad_rows(eye(c), before, total), eye(r)), k)
+
+
 register(OpRule(
     "concat", _concat_shape, lambda v, p, n, c: np.concatenate(v, axis=p[0]),
     Notation("custom", precedence=ATOM_LIKE), canon=_concat_canon, linear=True,
-    jvp=_concat_jvp, transpose=_concat_transpose,
+    jvp=_concat_jvp, transpose=_concat_transpose, vec=_concat_vec,
     rule_name="d[A, B] = [dA, dB]",
 ))

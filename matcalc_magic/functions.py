@@ -1,0 +1,376 @@
+"""The functions a cell may call, in both notations, and what each builds.
+
+One entry per function; NumPy spellings (``np.linalg.inv``), textbook ones
+(``tr``, ``σ``) and common aliases resolve here.  Compositions such as CE,
+mean, outer and norms are built from operators rather than being operators
+themselves, so they need no derivative rule of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy
+
+from . import graph as G
+from .ops import build as B
+from .ops.elementwise import BY_NAME as ELEMENTWISE
+from .shapes import ONE, same, shape_str
+from .syntax import tree as T
+
+Spec = Callable  # (checker, node, args, kwargs, primes) -> Expr
+_TABLE: dict[str, Spec] = {}
+_PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "jnp.")
+
+
+def lookup(name: str) -> Spec | None:
+    if name in _TABLE:
+        return _TABLE[name]
+    for p in _PREFIXES:
+        if name.startswith(p) and name[len(p):] in _TABLE:
+            return _TABLE[name[len(p):]]
+    return None
+
+
+def all_names() -> list[str]:
+    return sorted(_TABLE)
+
+
+def define(*names: str):
+    def deco(fn: Spec) -> Spec:
+        for n in names:
+            _TABLE[n] = fn
+        return fn
+    return deco
+
+
+# ------------------------------------------------------------------ argument helpers
+def _arity(ck, node, args, n, name, kwargs=None, allowed=()):
+    if len(args) != n:
+        ck.fail(f"{name} takes {n} argument{'s' if n != 1 else ''}, got {len(args)}", node)
+    for k in kwargs or {}:
+        if k not in allowed:
+            ck.fail(f"{name} has no argument {k!r}", node)
+
+
+def _axis(ck, kwargs, args, index=1):
+    """axis=0/1/None from a keyword or a positional argument."""
+    src = kwargs.get("axis")
+    if src is None and len(args) > index:
+        src = args[index]
+    if src is None:
+        return None
+    if isinstance(src, T.Name) and src.id == "None":
+        return None
+    e = ck.expr(src)
+    if not (G.is_const(e) and G.const_value(e) in (0, 1, -1, -2)):
+        ck.fail("axis must be 0 or 1", src)
+    v = int(G.const_value(e))
+    return {-1: 1, -2: 0}.get(v, v)
+
+
+def _no_primes(ck, node, primes, name):
+    if primes:
+        ck.fail(f"{name}′ is not defined; primes are for elementwise functions such as relu′ or σ′", node)
+
+
+def _vector_axis(x, axis):
+    """softmax over a vector runs along it; a matrix needs an axis."""
+    if axis is not None:
+        return axis
+    if x.shape[1] == ONE:
+        return 0
+    if x.shape[0] == ONE:
+        return 1
+    return None
+
+
+# ------------------------------------------------------------------ elementwise
+def _elementwise(fname: str):
+    def spec(ck, node, args, kwargs, primes):
+        _arity(ck, node, args, 1, fname)
+        x = ck.expr(args[0])
+        if primes == 0:
+            return B.elementwise(fname, x)
+        if primes > 1:
+            ck.fail("only first derivatives f′ of elementwise functions are supported", node)
+        if fname == "relu":
+            return B.elementwise("drelu", x)
+        row = ELEMENTWISE[fname]
+        if row.differential is None:
+            return B.zeros(*x.shape)
+        y = B.elementwise(fname, x)
+        return row.differential(x, y, B.fill(1, x.shape))
+    return spec
+
+
+for _name, _aliases in {
+    "exp": (), "log": ("ln",), "sqrt": ("√",), "sin": (), "cos": (), "tanh": (),
+    "sigmoid": ("σ", "sigma", "expit", "logistic"), "relu": ("ReLU",), "softplus": (),
+    "abs": ("absolute",), "sign": ("sgn",),
+}.items():
+    define(_name, *_aliases)(_elementwise(_name))
+
+
+@define("maximum")
+def _maximum(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "maximum")
+    a, b = ck.expr(args[0]), ck.expr(args[1])
+    if G.is_zero(b) or G.is_const(b, 0):
+        return B.elementwise("relu", a)
+    if G.is_zero(a) or G.is_const(a, 0):
+        return B.elementwise("relu", b)
+    ck.fail("maximum is supported as maximum(x, 0) (the ReLU)", node)
+
+
+@define("power")
+def _power(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "power")
+    p = ck.expr(args[1])
+    if not p.is_scalar:
+        ck.fail("the exponent must be a scalar", args[1])
+    return B.epow(ck.expr(args[0]), p)
+
+
+@define("square")
+def _square(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 1, "square")
+    return B.epow(ck.expr(args[0]), 2)
+
+
+# ------------------------------------------------------------------ reductions
+@define("sum", "Σ", "∑")
+def _sum(ck, node, args, kwargs, primes):
+    _no_primes(ck, node, primes, "sum")
+    if len(args) not in (1, 2):
+        ck.fail("sum takes one argument (and an optional axis)", node)
+    for k in kwargs:
+        if k not in ("axis", "keepdims"):
+            ck.fail(f"sum has no argument {k!r}", node)
+    return B.total(ck.expr(args[0]), _axis(ck, kwargs, args))
+
+
+@define("mean")
+def _mean(ck, node, args, kwargs, primes):
+    _no_primes(ck, node, primes, "mean")
+    x = ck.expr(args[0])
+    axis = _axis(ck, kwargs, args)
+    count = x.shape[0] * x.shape[1] if axis is None else x.shape[axis]
+    return B.smul(G.const(1 / sympy.expand(count)), B.total(x, axis))
+
+
+@define("tr", "trace", "Tr")
+def _trace(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 1, "tr")
+    x = ck.expr(args[0])
+    if not same(x.shape[0], x.shape[1]):
+        ck.fail(f"the trace needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node,
+                ck.shapes_of((args[0], x)))
+    return B.trace(x)
+
+
+def _square_arg(ck, node, args, what):
+    _arity(ck, node, args, 1, what)
+    x = ck.expr(args[0])
+    if not same(x.shape[0], x.shape[1]):
+        ck.fail(f"{what} needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node,
+                ck.shapes_of((args[0], x)))
+    return x
+
+
+@define("det")
+def _det(ck, node, args, kwargs, primes):
+    return B.det(_square_arg(ck, node, args, "det"))
+
+
+@define("logdet", "log_det", "slogdet")
+def _logdet(ck, node, args, kwargs, primes):
+    return B.logdet(_square_arg(ck, node, args, "logdet"))
+
+
+@define("inv", "inverse")
+def _inv(ck, node, args, kwargs, primes):
+    return B.inv(_square_arg(ck, node, args, "inv"))
+
+
+@define("matrix_power")
+def _matrix_power(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "matrix_power")
+    x = ck.expr(args[0])
+    k = ck.expr(args[1])
+    if not same(x.shape[0], x.shape[1]):
+        ck.fail(f"matrix_power needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node)
+    if not (G.is_const(k) and G.const_value(k).is_Integer):
+        ck.fail("matrix_power needs an integer exponent", args[1])
+    return B.matpow(x, int(G.const_value(k)))
+
+
+@define("diag")
+def _diag(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 1, "diag")
+    x = ck.expr(args[0])
+    if x.shape[0] == ONE or x.shape[1] == ONE:
+        return B.diag(x)
+    if same(x.shape[0], x.shape[1]):
+        return B.diagvec(x)
+    ck.fail(f"diag needs a vector or a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node)
+
+
+@define("kron")
+def _kron(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "kron")
+    return B.kron(ck.expr(args[0]), ck.expr(args[1]))
+
+
+@define("vec")
+def _vec(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 1, "vec")
+    return B.vec(ck.expr(args[0]))
+
+
+@define("transpose")
+def _transpose(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 1, "transpose")
+    return B.transpose(ck.expr(args[0]))
+
+
+def _as_column(x):
+    return x if x.shape[1] == ONE else B.transpose(x) if x.shape[0] == ONE else None
+
+
+@define("outer")
+def _outer(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "outer")
+    a, b = ck.expr(args[0]), ck.expr(args[1])
+    ca, cb = _as_column(a), _as_column(b)
+    if ca is None or cb is None:
+        ck.fail("outer takes two vectors", node)
+    return B.matmul(ca, B.transpose(cb))
+
+
+@define("inner", "vdot")
+def _inner(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "inner")
+    a, b = ck.expr(args[0]), ck.expr(args[1])
+    if not (same(a.shape[0], b.shape[0]) and same(a.shape[1], b.shape[1])):
+        ck.fail(f"inner needs equal shapes: {shape_str(a.shape)} and {shape_str(b.shape)}", node)
+    return B.inner(a, b)
+
+
+@define("dot", "matmul")
+def _dot(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "dot")
+    a, b = ck.expr(args[0]), ck.expr(args[1])
+    if a.shape[1] == ONE and b.shape[1] == ONE and same(a.shape[0], b.shape[0]) and a.shape[0] != ONE:
+        return B.matmul(B.transpose(a), b)  # np.dot of two vectors
+    fake = T.Juxt(node.span, args[0], args[1])
+    return ck.matmul(fake, a, b)
+
+
+@define("multiply")
+def _multiply(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "multiply")
+    return ck.x_BinOp(T.BinOp(node.span, "*", args[0], args[1]))
+
+
+@define("divide")
+def _divide(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 2, "divide")
+    return ck.x_BinOp(T.BinOp(node.span, "/", args[0], args[1]))
+
+
+@define("norm")
+def _norm(ck, node, args, kwargs, primes):
+    if len(args) not in (1, 2):
+        ck.fail("norm takes a vector or matrix (and an optional ord)", node)
+    kind = None
+    src = kwargs.get("ord") or (args[1] if len(args) > 1 else None)
+    if src is not None:
+        kind = ck.text(src).strip("'\"")
+    return ck.x_Norm(T.Norm(node.span, args[0], kind, None))
+
+
+# ------------------------------------------------------------------ softmax family
+def _softmax_like(which: str):
+    def spec(ck, node, args, kwargs, primes):
+        _no_primes(ck, node, primes, which)
+        if len(args) not in (1, 2):
+            ck.fail(f"{which} takes one argument (and an optional axis)", node)
+        x = ck.expr(args[0])
+        axis = _vector_axis(x, _axis(ck, kwargs, args))
+        if axis is None and which != "logsumexp":
+            ck.fail(f"{which} of a {shape_str(x.shape)} matrix needs axis=0 (columns) or axis=1 (rows)", node)
+        return {"softmax": B.softmax, "log_softmax": B.logsoftmax, "logsumexp": B.logsumexp}[which](x, axis)
+    return spec
+
+
+define("softmax")(_softmax_like("softmax"))
+define("log_softmax", "logsoftmax")(_softmax_like("log_softmax"))
+define("logsumexp", "LSE", "lse")(_softmax_like("logsumexp"))
+
+
+@define("CE", "ce", "cross_entropy", "crossentropy", "H")
+def _cross_entropy(ck, node, args, kwargs, primes):
+    """CE(y, ŷ) = −Σ y ⊙ log ŷ (summed over classes and examples)."""
+    _arity(ck, node, args, 2, "CE")
+    y, p = ck.expr(args[0]), ck.expr(args[1])
+    if not (same(y.shape[0], p.shape[0]) and same(y.shape[1], p.shape[1])):
+        ck.fail(f"CE(y, ŷ) needs equal shapes; {ck.text(args[0])} is {shape_str(y.shape)}, "
+                f"{ck.text(args[1])} is {shape_str(p.shape)}", node, ck.shapes_of((args[0], y), (args[1], p)))
+    return B.neg(B.inner(y, B.elementwise("log", p)))
+
+
+# ------------------------------------------------------------------ constructors
+def _size_args(ck, node, args):
+    """(m, 1), (m,), m, or m, n → (rows, cols)."""
+    items = list(args)
+    if len(items) == 1 and isinstance(items[0], T.TupleLit):
+        items = list(items[0].items)
+    dims = [ck.size_value(a) for a in items]
+    if len(dims) == 1:
+        return dims[0], ONE
+    if len(dims) == 2:
+        return dims[0], dims[1]
+    ck.fail("expected one or two sizes", node)
+
+
+@define("ones")
+def _ones(ck, node, args, kwargs, primes):
+    return G.ones(*_size_args(ck, node, args))
+
+
+@define("zeros")
+def _zeros(ck, node, args, kwargs, primes):
+    return G.zeros(*_size_args(ck, node, args))
+
+
+@define("eye", "identity", "I")
+def _eye(ck, node, args, kwargs, primes):
+    _arity(ck, node, args, 1, "eye")
+    return G.eye(ck.size_value(args[0]))
+
+
+def _stack(axis: int, name: str):
+    def spec(ck, node, args, kwargs, primes):
+        if len(args) != 1 or not isinstance(args[0], (T.ListLit, T.TupleLit)):
+            ck.fail(f"{name} takes a list: {name}([a, b])", node)
+        items = [ck.expr(i) for i in args[0].items]
+        other = 1 - axis
+        for i, it in enumerate(items[1:], 1):
+            if not same(it.shape[other], items[0].shape[other]):
+                what = "columns" if axis == 0 else "rows"
+                ck.fail(f"{name}: the numbers of {what} differ ({shape_str(items[0].shape)} and "
+                        f"{shape_str(it.shape)})", args[0].items[i],
+                        ck.shapes_of((args[0].items[0], items[0]), (args[0].items[i], it)))
+        return B.concat(items, axis)
+    return spec
+
+
+define("hstack", "column_stack")(_stack(1, "hstack"))
+define("vstack", "row_stack")(_stack(0, "vstack"))
+
+
+@define("concatenate")
+def _concatenate(ck, node, args, kwargs, primes):
+    axis = _axis(ck, kwargs, args) or 0
+    return _stack(axis, "concatenate")(ck, node, args[:1], {}, primes)
