@@ -1,0 +1,763 @@
+"""Text of a ``%%mderive`` cell -> :class:`~matcalc_magic.syntax.tree.Program`.
+
+The text is only ever *parsed* (with the LALR grammar in ``grammar.lark``),
+never evaluated.  Every syntax error becomes exactly one
+:class:`~matcalc_magic.errors.MatcalcError` pointing at the offending token
+(or at the bracket that was never closed); no lark exception escapes.
+
+lark is imported lazily, on the first call to :func:`parse`, and the parser is
+built once and cached for the life of the process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from fractions import Fraction
+
+from ..errors import MatcalcError, Span, line_col
+from . import tree as T
+
+__all__ = ["parse"]
+
+_PARSER = None
+_LOCK = threading.Lock()
+_TLS = threading.local()
+
+
+# =========================================================================
+# public entry point
+# =========================================================================
+def parse(text: str) -> T.Program:
+    """Parse a cell into a :class:`Program` (``Program.source`` is ``text``).
+
+    Raises :class:`MatcalcError` (and nothing else) on a syntax error.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() expects a str, not {type(text).__name__}")
+    parser = _get_parser()
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    state = _LexState()
+    _TLS.state = state
+    try:
+        statements = parser.parse(text)
+    except UnexpectedInput as e:
+        err = _syntax_error(text, e, state)
+    except MatcalcError as e:
+        err = e.with_source(text)
+    except LarkError as e:  # pragma: no cover - defensive
+        err = MatcalcError(f"could not parse this cell ({e})", Span(0, len(text)), text)
+    else:
+        err = None
+    finally:
+        _TLS.state = None
+    if err is not None:
+        raise err from None
+    return T.Program(Span(0, len(text)), tuple(statements), source=text)
+
+
+def _get_parser():
+    global _PARSER
+    if _PARSER is None:
+        with _LOCK:
+            if _PARSER is None:
+                from lark import Lark
+
+                # Spans come from the tokens themselves (see _Builder), so
+                # lark's own position propagation is not needed.
+                _PARSER = Lark.open(
+                    "grammar.lark",
+                    rel_to=__file__,
+                    parser="lalr",
+                    lexer="contextual",
+                    propagate_positions=False,
+                    maybe_placeholders=True,
+                    postlex=_PostLex(),
+                    transformer=_Builder(),
+                )
+    return _PARSER
+
+
+# =========================================================================
+# post-lexer: bracket continuation lines, and which bars open or close
+# =========================================================================
+_OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_CLOSERS = {v: k for k, v in _OPENERS.items()}
+
+# Token types after which a '‖' or '|' can close a norm / absolute value
+# (they end an operand).
+_ENDS_OPERAND = frozenset({
+    "NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
+    "PRIME", "DOT_T", "SUP_T", "SUPER_T", "SUPER_INV_T", "SUPNUM", "NORM_SUB",
+})
+
+
+class _LexState:
+    """What the post-lexer has seen during one parse (for error messages)."""
+
+    __slots__ = ("stack", "tokens")
+
+    def __init__(self):
+        self.stack = []   # open brackets / bars: tokens, innermost last
+        self.tokens = []  # every token handed to the parser, in order
+
+
+class _PostLex:
+    always_accept = ("_NL", "NORMBAR", "ABSBAR")
+
+    def process(self, stream):
+        st = getattr(_TLS, "state", None)
+        if st is None:  # pragma: no cover - parse() always sets it
+            st = _LexState()
+        stack, seen = st.stack, st.tokens
+        depth = 0  # open (), [] and {} on the stack
+        prev_type = None
+        for tok in stream:
+            ty = tok.type
+            if ty == "_NL":
+                if depth:
+                    continue
+            elif ty in _OPENERS:
+                stack.append(tok)
+                depth += 1
+            elif ty in _CLOSERS:
+                if stack and stack[-1].type == _CLOSERS[ty]:
+                    stack.pop()
+                    depth -= 1
+            elif ty == "NORMBAR" or ty == "ABSBAR":
+                kind = "NORM" if ty == "NORMBAR" else "ABS"
+                if (
+                    stack
+                    and stack[-1].type == kind + "_OPEN"
+                    and prev_type in _ENDS_OPERAND
+                ):
+                    tok = tok.new_borrow_pos(kind + "_CLOSE", tok.value, tok)
+                    stack.pop()
+                else:
+                    tok = tok.new_borrow_pos(kind + "_OPEN", tok.value, tok)
+                    stack.append(tok)
+                ty = tok.type
+            prev_type = ty
+            seen.append(tok)
+            yield tok
+
+
+# =========================================================================
+# syntax errors
+# =========================================================================
+_END_TYPES = frozenset({"$END", "_NL", "SEMICOLON"})
+
+_DESCRIBE = {
+    "NAME": "a name",
+    "CALLEE": "a function call",
+    "NUMBER": "a number",
+    "PARTIAL": "'∂'",
+    "SUP_T": "'T'",
+    "SUPER_T": "'ᵀ'",
+    "SUPER_INV_T": "'⁻ᵀ'",
+    "SUPNUM": "a superscript",
+    "PRIME": "\"'\"",
+    "DOT_T": "'.T'",
+    "NORM_SUB": "a norm subscript",
+    "NORM_OPEN": "'‖'",
+    "NORM_CLOSE": "'‖'",
+    "ABS_OPEN": "'|'",
+    "ABS_CLOSE": "'|'",
+    "NORMBAR": "'‖'",
+    "ABSBAR": "'|'",
+    "CLAIM": "'claim'",
+    "SCALAR": "'scalar'",
+    "IN": "'∈'",
+    "REALS": "'ℝ'",
+    "SUPDIMS": "a superscript size",
+    "_DIMSEP": "'x'",
+    "_ASSIGN": "'='",
+    "_NL": "end of line",
+    "$END": "end of line",
+    "SEMICOLON": "';'",
+}
+
+_TIMES_HINT = "'×' is only for sizes (W : m × n); write a product as W x, W @ x or W * x"
+
+_STATEMENT_HINT = (
+    "each line is a declaration (W : m x n), a definition (z = W x + b), "
+    "requests (∂J/∂W, dJ/db) or a claim (claim ∂J/∂W = ...)"
+)
+
+
+def _quote(s: str) -> str:
+    if not s.isprintable():
+        return " ".join(f"U+{ord(ch):04X}" for ch in s)
+    return f"'{s}'" if "'" not in s else f'"{s}"'
+
+
+def _show(tok) -> str:
+    if tok.type in _END_TYPES:
+        return "end of line"
+    value = str(tok.value)
+    if len(value) > 30:
+        value = value[:27] + "..."
+    return _quote(value)
+
+
+def _where(text: str, pos: int) -> str:
+    line, col = line_col(text, pos)
+    return f"line {line}, column {col}"
+
+
+def _innermost_open(state: _LexState, before: int):
+    """The innermost bracket or bar still open before offset ``before``."""
+    for tok in reversed(state.stack):
+        if tok.start_pos < before:
+            return tok
+    return None
+
+
+def _expected_words(expected) -> str | None:
+    words = []
+    for name in sorted(expected):
+        if name in _DESCRIBE:
+            word = _DESCRIBE[name]
+        else:
+            try:
+                pattern = _PARSER.get_terminal(name).pattern
+            except Exception:  # pragma: no cover
+                return None
+            if getattr(pattern, "type", None) != "str":
+                return None
+            word = _quote(pattern.value)
+        if word not in words:
+            words.append(word)
+    if not words or len(words) > 4:
+        return None
+    if len(words) == 1:
+        return "expected " + words[0]
+    return "expected " + ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+    if isinstance(e, UnexpectedCharacters):
+        # a character that starts no token of the language
+        pos = e.pos_in_stream
+        ch = text[pos] if 0 <= pos < len(text) else ""
+        if not ch:  # pragma: no cover
+            return MatcalcError("unexpected end of line", Span(len(text), len(text)), text)
+        hint = None
+        if ch in "\"'`":
+            hint = "there are no strings in a derivation cell"
+        elif ch == ".":
+            hint = "'.' only appears in numbers (0.5), in '.T' and in np.-style function names"
+        return MatcalcError(f"unexpected character {_quote(ch)}", Span(pos, pos + 1), text, hint=hint)
+
+    if not isinstance(e, UnexpectedToken):  # pragma: no cover - LALR raises only these two
+        return MatcalcError("could not parse this cell", Span(0, len(text)), text)
+
+    seen = state.tokens
+    tok = e.token
+    expected = set(e.expected or ())
+    at_end = tok.type == "$END"
+    if at_end:
+        start = end = len(text)
+        prev = seen[-1] if seen else None
+    else:
+        start, end = tok.start_pos, tok.end_pos
+        prev = None
+        for t in reversed(seen):
+            if t.start_pos < start:
+                prev = t
+                break
+    ends_line = at_end or tok.type in _END_TYPES
+
+    # -- a bracket (or norm bar) left open is the likely cause
+    opener = _innermost_open(state, start)
+    if opener is not None:
+        if ends_line:
+            return MatcalcError(f"unclosed {_quote(opener.value)} opened here", _tok_span(opener), text)
+        if tok.type in _CLOSERS or tok.type in ("NORM_CLOSE", "ABS_CLOSE"):
+            if opener.type in ("NORM_OPEN", "ABS_OPEN"):
+                return MatcalcError(f"unclosed {_quote(opener.value)} opened here", _tok_span(opener), text)
+            if tok.type in _CLOSERS and opener.type != _CLOSERS[tok.type]:
+                return MatcalcError(
+                    f"{_quote(tok.value)} does not match {_quote(opener.value)} "
+                    f"opened at {_where(text, opener.start_pos)}",
+                    Span(start, end),
+                    text,
+                )
+        elif text.count("\n", opener.start_pos, start):
+            return MatcalcError(
+                f"unclosed {_quote(opener.value)} opened here",
+                _tok_span(opener),
+                text,
+                hint=(
+                    "the lines after it were read as a continuation, up to the "
+                    f"unexpected {_show(tok)} at {_where(text, start)}"
+                ),
+            )
+
+    # -- an operand is missing after an operator
+    if (
+        ("NAME" in expected or "NUMBER" in expected)
+        and prev is not None
+        and prev.type not in _ENDS_OPERAND
+        and prev.type not in _END_TYPES
+    ):
+        if "CALLEE" in expected:
+            what = "an expression"
+        elif "NUMBER" in expected:
+            what = "a size"
+        else:
+            what = "a name"
+        span = Span(prev.end_pos, prev.end_pos) if ends_line else Span(start, end)
+        return MatcalcError(f"expected {what} after {_show(prev)}", span, text)
+
+    # -- otherwise: this token cannot come here
+    if ends_line:
+        msg = "unexpected end of line"
+        span = Span(prev.end_pos, prev.end_pos) if prev is not None else Span(start, end)
+        if tok.type == "SEMICOLON":
+            msg, span = "unexpected ';'", Span(start, end)
+    else:
+        msg = f"unexpected {_show(tok)}"
+        span = Span(start, end)
+    if str(tok.value) in ("×", "\\times"):
+        hint = _TIMES_HINT
+    elif prev is None or prev.type in _END_TYPES or "_ASSIGN" in expected:
+        hint = _STATEMENT_HINT
+    else:
+        hint = _expected_words(expected)
+    return MatcalcError(msg, span, text, hint=hint)
+
+
+def _tok_span(tok) -> Span:
+    return Span(tok.start_pos, tok.end_pos)
+
+
+# =========================================================================
+# building tree.py nodes while parsing
+# =========================================================================
+# The builder is handed to lark as an inline transformer: the LALR parser
+# calls one method per reduction with the list of children (Names and
+# Numbers for NAME/NUMBER tokens, nodes built by earlier reductions, and the
+# few punctuation tokens the grammar keeps so that spans can include them).
+# Building the nodes during the parse, instead of building a lark tree first
+# and transforming it afterwards, halves the time of a warm parse.
+
+
+class _Wrap:
+    """A value on its way up, with the span of the text it was read from.
+
+    ``(a + b)`` is the node ``a + b`` whose text also covers the parentheses;
+    ``names``, ``dims``, ``args`` etc. are plain tuples with a span.
+    """
+
+    __slots__ = ("value", "lo", "hi")
+
+    def __init__(self, value, lo, hi):
+        self.value = value
+        self.lo = lo
+        self.hi = hi
+
+
+class _Hat:
+    """The exponent of ``^T`` (kind "T") or ``^{-T}`` (kind "-T")."""
+
+    __slots__ = ("kind", "lo", "hi")
+
+    def __init__(self, kind, lo, hi):
+        self.kind = kind
+        self.lo = lo
+        self.hi = hi
+
+
+def _lo(x) -> int:
+    if isinstance(x, T.Node):
+        return x.span.start
+    if isinstance(x, str):  # a lark Token
+        return x.start_pos
+    return x.lo
+
+
+def _hi(x) -> int:
+    if isinstance(x, T.Node):
+        return x.span.end
+    if isinstance(x, str):
+        return x.end_pos
+    return x.hi
+
+
+def _e(x):
+    """The node inside a value (unwrapping parentheses)."""
+    return x.value if isinstance(x, _Wrap) else x
+
+
+def _sp(first, last) -> Span:
+    return Span(_lo(first), _hi(last))
+
+
+def _tspan(tok) -> Span:
+    return Span(tok.start_pos, tok.end_pos)
+
+
+_SUPER_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SUB_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUPER_LETTERS = dict(zip(
+    "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷʸᶻ⁰¹²³⁴⁵⁶⁷⁸⁹",
+    "abcdefghijklmnoprstuvwyz0123456789",
+))
+_BRACED_SUB = re.compile(r"_\{([^{}]*)\}")
+_GLUED_DIMS = re.compile(r"^([^\W\d_])x([^\W\d_]|[0-9]+)$")
+
+
+def _canon(name: str) -> str:
+    """``b_{1}`` -> ``b_1``; NFC (``y`` + U+0302 -> ``ŷ``)."""
+    if "{" in name:
+        name = _BRACED_SUB.sub(r"_\1", name)
+    return unicodedata.normalize("NFC", name)
+
+
+def _sup_number(tok):
+    """'²' -> Number(2); '⁻²' -> Neg(Number(2))."""
+    digits = str(tok).translate(_SUPER_DIGITS)
+    span = _tspan(tok)
+    if digits.startswith("-"):
+        return T.Neg(span, T.Number(Span(span.start + 1, span.end), int(digits[1:])))
+    return T.Number(span, int(digits))
+
+
+def _is_minus_one(node) -> bool:
+    return (
+        isinstance(node, T.Neg)
+        and isinstance(node.operand, T.Number)
+        and node.operand.value == 1
+    )
+
+
+def _strip_d(name: T.Name, side: str) -> T.Name:
+    """``dJ`` -> ``J``, for the request ``dJ/dW``."""
+    if len(name.id) < 2 or name.id[0] != "d":
+        raise MatcalcError(
+            f"expected d{name.id} {side} '/': a request is written dJ/dW or ∂J/∂W",
+            name.span,
+        )
+    return T.Name(Span(name.span.start + 1, name.span.end), unicodedata.normalize("NFC", name.id[1:]))
+
+
+def _check_square(tok):
+    if str(tok) != "²":
+        raise MatcalcError(
+            f"only first and second derivatives can be requested (found '{tok}')", _tspan(tok)
+        )
+
+
+def _binop(op):
+    def build(self, c):
+        return T.BinOp(_sp(c[0], c[1]), op, _e(c[0]), _e(c[1]))
+
+    return build
+
+
+def _transpose(self, c):
+    return T.Transpose(_sp(c[0], c[1]), _e(c[0]))
+
+
+class _Builder:
+    """Inline transformer: one method per grammar rule (or alias)."""
+
+    # ------------------------------------------------------------ tokens
+    # (called by the parser when it shifts a token of that type)
+    def NAME(self, tok):
+        return T.Name(Span(tok.start_pos, tok.end_pos), _canon(str(tok)))
+
+    def CLAIM(self, tok):
+        return T.Name(Span(tok.start_pos, tok.end_pos), "claim")
+
+    def NUMBER(self, tok):
+        s = str(tok)
+        return T.Number(Span(tok.start_pos, tok.end_pos), int(s) if s.isdigit() else Fraction(s))
+
+    # ------------------------------------------------------------ program
+    def start(self, c):
+        return c
+
+    # ------------------------------------------------------------ declarations
+    def names(self, c):
+        return tuple(c)
+
+    def props(self, c):
+        return _Wrap(tuple(T.Name(n.span, n.id.lower()) for n in c), _lo(c[0]), _hi(c[-1]))
+
+    def decl(self, c):
+        c = [x for x in c if not isinstance(x, str)]  # drop the '∈' token
+        names, typ = c[0], c[1]
+        props = c[2] if len(c) > 2 else None
+        dims = typ.value
+        if len(dims) == 1 and isinstance(dims[0], T.DimName):
+            m = _GLUED_DIMS.match(dims[0].name)
+            if m:  # W : mxn  means  W : m x n
+                s = dims[0].span
+                a, b = m.group(1), m.group(2)
+                second = (
+                    T.DimNum(Span(s.start + 2, s.end), int(b)) if b.isdigit()
+                    else T.DimName(Span(s.start + 2, s.end), b)
+                )
+                dims = (T.DimName(Span(s.start, s.start + 1), a), second)
+        last = props if props is not None else typ
+        return T.Decl(Span(_lo(names[0]), _hi(last)), names, dims, props.value if props else ())
+
+    def scalar_type(self, c):
+        return _Wrap((), _lo(c[0]), _hi(c[0]))
+
+    def dims(self, c):
+        return _Wrap(tuple(_e(d) for d in c), _lo(c[0]), _hi(c[-1]))
+
+    def space_scalar(self, c):
+        return _Wrap((), _lo(c[0]), _hi(c[0]))
+
+    def space_one(self, c):
+        return _Wrap((_e(c[1]),), _lo(c[0]), _hi(c[1]))
+
+    def space_dims(self, c):
+        return _Wrap(c[1].value, _lo(c[0]), _hi(c[-1]))
+
+    def space_sup(self, c):
+        tok = c[1]
+        out = []
+        offset = tok.start_pos
+        for part in re.split(r"([ˣ×])", str(tok)):
+            if part in ("ˣ", "×"):
+                offset += 1
+                continue
+            plain = "".join(_SUPER_LETTERS.get(ch, ch) for ch in part)
+            span = Span(offset, offset + len(part))
+            if plain.isdigit():
+                out.append(T.DimNum(span, int(plain)))
+            elif len(plain) == 1:
+                out.append(T.DimName(span, plain))
+            else:
+                raise MatcalcError(f"cannot read the size '{part}'; write ℝ^{{m×n}}", span)
+            offset += len(part)
+        return _Wrap(tuple(out), _lo(c[0]), _hi(tok))
+
+    def dim_name(self, c):
+        (name,) = c
+        return T.DimName(name.span, name.id)
+
+    def dim_num(self, c):
+        (num,) = c
+        if not isinstance(num.value, int):
+            raise MatcalcError("a size must be a whole number", num.span)
+        return T.DimNum(num.span, num.value)
+
+    def dim_paren(self, c):
+        return _Wrap(_e(c[1]), _lo(c[0]), _hi(c[2]))
+
+    def _dim_bin(op):
+        def build(self, c):
+            return T.DimBin(_sp(c[0], c[1]), op, _e(c[0]), _e(c[1]))
+
+        return build
+
+    dim_add = _dim_bin("+")
+    dim_sub = _dim_bin("-")
+    dim_mul = _dim_bin("*")
+    del _dim_bin
+
+    # ------------------------------------------------------------ statements
+    def define(self, c):
+        target, value = c
+        return T.Define(_sp(target, value), target, _e(value))
+
+    def requests(self, c):
+        return T.Requests(_sp(c[0], c[-1]), tuple(c))
+
+    def claim(self, c):
+        _kw, target, value = c
+        return T.Claim(_sp(_kw, value), target, _e(value))
+
+    def d_request(self, c):
+        of, wrt = c
+        return T.Deriv(_sp(of, wrt), _strip_d(of, "before"), _strip_d(wrt, "after"))
+
+    def d2_request(self, c):
+        d, sup1, of, wrt, sup2 = c
+        if d.id != "d":
+            raise MatcalcError(
+                f"unexpected '{d.id}': a second derivative is written d²J/dx² or ∂²J/∂x²", d.span
+            )
+        _check_square(sup1)
+        _check_square(sup2)
+        return T.Deriv(_sp(d, sup2), of, _strip_d(wrt, "after"), 2)
+
+    def call_request(self, c):
+        call = c[0]
+        if len(c) == 1:
+            if isinstance(call, T.Hessian):
+                return call
+            raise MatcalcError(
+                f"'{call.func}(...)' on its own line is not a request",
+                call.func_span or call.span,
+                hint=_STATEMENT_HINT,
+            )
+        wrt = c[1]
+        if not (isinstance(call, T.Call) and call.func == "d" and call.primes == 0):
+            raise MatcalcError(
+                "a derivative request is written d(...)/dx or ∂(...)/∂x",
+                getattr(call, "func_span", None) or call.span,
+            )
+        if len(call.args) != 1 or call.kwargs:
+            raise MatcalcError("d(...)/dx takes one expression in the parentheses", call.span)
+        return T.Deriv(_sp(call, wrt), call.args[0], _strip_d(wrt, "after"))
+
+    def deriv(self, c):
+        # PARTIAL of PARTIAL NAME  ('/' is dropped)
+        return T.Deriv(_sp(c[0], c[-1]), _e(c[1]), c[3])
+
+    def deriv2_sq(self, c):
+        # PARTIAL SUPNUM of PARTIAL NAME SUPNUM  ('/' is dropped)
+        _check_square(c[1])
+        _check_square(c[5])
+        return T.Deriv(_sp(c[0], c[5]), _e(c[2]), c[4], 2)
+
+    def deriv2_mixed(self, c):
+        # PARTIAL SUPNUM of PARTIAL NAME PARTIAL NAME [transpose mark]
+        _check_square(c[1])
+        wrt1, wrt2 = c[4], c[6]
+        if wrt1.id != wrt2.id:
+            raise MatcalcError(
+                f"mixed second derivatives are not supported; "
+                f"write ∂²J/∂{wrt1.id}∂{wrt1.id}ᵀ or ∂²J/∂{wrt1.id}²",
+                wrt2.span,
+            )
+        return T.Deriv(_sp(c[0], c[-1]), _e(c[2]), wrt1, 2)
+
+    # ------------------------------------------------------------ expressions
+    add = _binop("+")
+    sub = _binop("-")
+    matmul = _binop("@")
+    emul = _binop("*")
+    div = _binop("/")
+    hadamard = _binop("⊙")
+    hdiv = _binop("⊘")
+    kron = _binop("⊗")
+    pow = _binop("**")
+
+    def juxt(self, c):
+        return T.Juxt(_sp(c[0], c[1]), _e(c[0]), _e(c[1]))
+
+    def neg(self, c):
+        return T.Neg(_sp(c[0], c[1]), _e(c[1]))
+
+    def paren(self, c):
+        return _Wrap(_e(c[1]), _lo(c[0]), _hi(c[2]))
+
+    def hat_t(self, c):
+        return _Hat("T", _lo(c[0]), _hi(c[-1]))
+
+    def hat_inv_t(self, c):
+        return _Hat("-T", _lo(c[0]), _hi(c[-1]))
+
+    def hat(self, c):
+        base, exp = c
+        span = _sp(base, exp)
+        if isinstance(exp, _Hat):
+            if exp.kind == "T":
+                return T.Transpose(span, _e(base))
+            return T.Inverse(span, _e(base), True)
+        exp = _e(exp)
+        if _is_minus_one(exp):
+            return T.Inverse(span, _e(base), False)
+        return T.BinOp(span, "^", _e(base), exp)
+
+    t_prime = _transpose
+    t_dot = _transpose
+    t_super = _transpose
+
+    def inv_t_super(self, c):
+        return T.Inverse(_sp(c[0], c[1]), _e(c[0]), True)
+
+    def sup_num(self, c):
+        base, tok = c
+        exp = _sup_number(tok)
+        if _is_minus_one(exp):
+            return T.Inverse(_sp(base, tok), _e(base), False)
+        return T.BinOp(_sp(base, tok), "^", _e(base), exp)
+
+    def index(self, c):
+        # postfix subscripts RSQB
+        return T.Index(_sp(c[0], c[2]), _e(c[0]), c[1])
+
+    def subscripts(self, c):
+        return tuple(_e(x) for x in c)
+
+    def slice(self, c):
+        start, colon, stop = c
+        lo = _lo(start) if start is not None else colon.start_pos
+        hi = _hi(stop) if stop is not None else colon.end_pos
+        return T.Slice(Span(lo, hi), _e(start), _e(stop))
+
+    def call(self, c):
+        tok, args, rpar = c
+        raw = str(tok)
+        name = raw.rstrip("'′")
+        primes = len(raw) - len(name)
+        func_span = Span(tok.start_pos, tok.start_pos + len(name))
+        func = _canon(name)
+        pos, kws = [], []
+        for a in args or ():
+            if isinstance(a, tuple):
+                kws.append(a)
+            else:
+                if kws:
+                    raise MatcalcError("a positional argument cannot follow a keyword argument", a.span)
+                pos.append(a)
+        span = Span(tok.start_pos, rpar.end_pos)
+        if func == "hessian" and primes == 0:
+            if len(pos) != 2 or kws:
+                raise MatcalcError("hessian takes two arguments: hessian(J, x)", span)
+            if not isinstance(pos[1], T.Name):
+                raise MatcalcError("the second argument of hessian(J, x) must be a variable", pos[1].span)
+            return T.Hessian(span, pos[0], pos[1])
+        return T.Call(span, func, tuple(pos), tuple(kws), primes, func_span)
+
+    def args(self, c):
+        return [_e(x) for x in c]
+
+    def kwarg(self, c):
+        name, value = c
+        return (name.id, _e(value))
+
+    def tuple(self, c):
+        return T.TupleLit(_sp(c[0], c[-1]), tuple(_e(x) for x in c[1:-1]))
+
+    def list(self, c):
+        return T.ListLit(_sp(c[0], c[-1]), tuple(_e(x) for x in c[1:-1]))
+
+    def abs(self, c):
+        return T.Abs(_sp(c[0], c[2]), _e(c[1]))
+
+    def norm(self, c):
+        _open, operand, close, sub, power = c
+        kind = None
+        if sub is not None:
+            kind = str(sub)
+            if kind.startswith("_"):
+                kind = kind[1:]
+            if kind.startswith("{") and kind.endswith("}"):
+                kind = kind[1:-1]
+            kind = kind.translate(_SUB_DIGITS)
+            if kind in ("∞", "\\infty"):
+                kind = "inf"
+        last = power if power is not None else (sub if sub is not None else close)
+        return T.Norm(_sp(_open, last), _e(operand), kind, _e(power))
+
+    def norm_power(self, c):
+        (exp,) = c
+        if isinstance(exp, _Hat):
+            raise MatcalcError("a norm is a number and cannot be transposed", Span(exp.lo, exp.hi))
+        if isinstance(exp, str):  # SUPNUM
+            return _sup_number(exp)
+        return exp
