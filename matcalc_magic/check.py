@@ -202,6 +202,10 @@ class Checker:
                 self.fail(f"{wrt_name} is defined as {self.cell.definition_text[wrt_name]}; "
                           f"differentiate by that instead", wrt_node)
             of = G.substitute(of, {node: wrt})
+            for old, label in list(self.cell.labels.items()):  # names still apply downstream
+                moved = G.substitute(old, {node: wrt})
+                if moved is not old and moved not in self.cell.labels:
+                    self.cell.labels[moved] = label
         else:
             self.fail(f"cannot differentiate by {wrt_name}: it is not a declared or defined name", wrt_node,
                       hint=self.suggest(wrt_name, list(self.cell.variables) + list(self.cell.definitions)))

@@ -189,6 +189,11 @@ def rebuild(root: Expr, replace: Callable[[Expr, tuple], Expr | None]) -> Expr:
 
     Unchanged sub-graphs are kept as they are (same objects).
     """
+    return rebuild_all(root, replace)[id(root)]
+
+
+def rebuild_all(root: Expr, replace: Callable[[Expr, tuple], Expr | None]) -> dict[int, Expr]:
+    """Like :func:`rebuild`, returning what became of every node (by id)."""
     from .ops.registry import apply
 
     memo: dict[int, Expr] = {}
@@ -201,7 +206,7 @@ def rebuild(root: Expr, replace: Callable[[Expr, tuple], Expr | None]) -> Expr:
             else:
                 out = apply(node.op, new_args, node.params)
         memo[id(node)] = out
-    return memo[id(root)]
+    return memo
 
 
 def substitute(root: Expr, mapping: dict[Expr, Expr]) -> Expr:

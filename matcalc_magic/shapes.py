@@ -98,7 +98,7 @@ def concrete(d: Dim, sizes: dict) -> int:
     """The integer value of a size under ``sizes`` (symbol -> int)."""
     if d.is_Integer:
         return int(d)
-    value = d.xreplace(sizes)
+    value = sympy.sympify(d.xreplace(sizes))
     if not value.is_Integer:
         missing = sorted(str(s) for s in value.free_symbols)
         raise ShapeError(f"no concrete size for {', '.join(missing)}")

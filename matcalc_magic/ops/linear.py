@@ -155,19 +155,21 @@ def _merge_kron_pair(a: Expr, b: Expr):
 
 
 def _matmul_canon(args, params):
-    flat: list[Expr] = []
-    for a in args:
-        flat.extend(a.args if a.op == "matmul" else (a,))
-    shape = _matmul_shape(tuple(f.shape for f in flat), params)
-    if any(is_zero(f) for f in flat):
-        return zeros(*shape)
     coef: list[Expr] = []
     chain: list[Expr] = []
-    for f in flat:
-        while f.op == "smul":
+    stack = list(reversed(args))
+    while stack:  # flatten nested products, pulling scalar multiples out front
+        f = stack.pop()
+        if f.op == "smul":
             coef.append(f.args[0])
-            f = f.args[1]
-        chain.append(f)
+            stack.append(f.args[1])
+        elif f.op == "matmul":
+            stack.extend(reversed(f.args))
+        else:
+            chain.append(f)
+    shape = _matmul_shape(tuple(f.shape for f in chain), params)
+    if any(is_zero(f) for f in chain):
+        return zeros(*shape)
     if len(chain) > 1:
         # A 1×1 factor of a chain is a scalar: its neighbours meet in a 1.
         kept = []
@@ -273,8 +275,6 @@ def _transpose_canon(args, params):
         return B.smul(a.args[0], B.transpose(a.args[1]))
     if op == "matmul":
         return B.matmul(*(B.transpose(f) for f in reversed(a.args)))
-    if op == "hadamard":
-        return B.hadamard(*(B.transpose(f) for f in a.args))
     if op == "broadcast":
         return B.broadcast(B.transpose(a.args[0]), (a.shape[1], a.shape[0]))
     if op == "kron":
@@ -532,8 +532,6 @@ def _sum_canon(args, params):
         return body if axis is None else B.broadcast(body, shape)
     if sums_to_one(a) and (axis is None or a.shape[1 - axis] == ONE):
         return const(1)
-    if a.op == "add":
-        return B.add(*(B.total(t, axis) for t in a.args))
     if axis is None or (axis == 0 and a.shape[1] == ONE) or (axis == 1 and a.shape[0] == ONE):
         if a.op == "hadamard" and len(a.args) >= 2:
             x, y = a.args[0], B.hadamard(*a.args[1:])

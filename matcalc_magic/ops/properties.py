@@ -25,8 +25,12 @@ def is_symmetric(e: Expr) -> bool:
     if op in ("inv", "matpow", "epow", "smul"):
         # f(S) for symmetric S stays symmetric; smul's matrix is args[1].
         return is_symmetric(e.args[-1] if op == "smul" else e.args[0])
-    if op in ("add", "hadamard"):
+    if op == "hadamard":
         return all(is_symmetric(a) for a in e.args)
+    if op == "add":
+        # A + Aᵀ: every term is symmetric or has its transpose among the terms.
+        terms = set(e.args)
+        return all(is_symmetric(t) or _transpose_of(t) in terms for t in e.args)
     if op == "matmul":
         # Aᵀ … A (a palindrome up to transposes) or a product of one factor.
         f = e.args
@@ -48,3 +52,9 @@ def _transposes(a: Expr, b: Expr) -> bool:
 def sums_to_one(e: Expr) -> bool:
     """A vector declared one-hot or a probability vector: its entries sum to 1."""
     return e.op == "var" and bool(var_props(e) & SUMS_TO_ONE) and (e.shape[0] == 1 or e.shape[1] == 1)
+
+
+def _transpose_of(t: Expr):
+    from .build import transpose
+
+    return transpose(t)

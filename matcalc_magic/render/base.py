@@ -39,9 +39,27 @@ class Printer:
     sub_sep = " - "
     neg_sign = "-"
 
+    transpose_mark = "ᵀ"
+
     def __init__(self, labels: dict | None = None):
         self.labels = labels or {}
         self._exempt: Expr | None = None
+        self._chains: list | None = None
+
+    def label_chains(self) -> list:
+        """Named products as factor tuples (and their transposes), longest first,
+        so ``W x xᵀ`` prints as ``y xᵀ`` when the cell says ``y = W x``."""
+        if self._chains is None:
+            from ..ops import build as B
+
+            chains = []
+            for node, name in self.labels.items():
+                if node.op == "matmul":
+                    chains.append((node.args, name, False))
+                    chains.append((tuple(B.transpose(f) for f in reversed(node.args)), name, True))
+            chains.sort(key=lambda c: -len(c[0]))
+            self._chains = chains
+        return self._chains
 
     # ------------------------------------------------------------ entry
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
@@ -91,8 +109,17 @@ class Printer:
         return text
 
     # ------------------------------------------------------------ sums
+    def operands(self, e: Expr) -> list:
+        """The arguments a printer shows (NumPy's drops implicit broadcasts)."""
+        return list(e.args)
+
     def _print_add(self, e: Expr) -> str:
-        terms = list(e.args)
+        terms = self.operands(e)
+        # A + Aᵀ rather than Aᵀ + A: a transposed term follows its original.
+        for t in list(terms):
+            if t.op == "transpose" and t.args[0] in terms:
+                terms.remove(t)
+                terms.insert(terms.index(t.args[0]) + 1, t)
         negs = [negative_part(t) for t in terms]
         # Lead with a positive term: ŷ − y rather than −y + ŷ.
         if negs[0] is not None:
@@ -126,7 +153,19 @@ class Printer:
         return str(value)
 
     def _print_matmul(self, e: Expr) -> str:
-        return self.mul_sep.join(self.paren(f, MUL + 1) for f in e.args)
+        factors = e.args
+        parts, i = [], 0
+        while i < len(factors):
+            for chain, name, transposed in self.label_chains():
+                k = len(chain)
+                if 1 < k < len(factors) and factors[i:i + k] == chain:
+                    parts.append(self.name(name) + (self.transpose_mark if transposed else ""))
+                    i += k
+                    break
+            else:
+                parts.append(self.paren(factors[i], MUL + 1))
+                i += 1
+        return self.mul_sep.join(parts)
 
     # ------------------------------------------------------------ by notation
     def _print_kind_infix(self, e: Expr, notation) -> str:

@@ -12,6 +12,7 @@ from .names import name_latex
 
 
 class LatexPrinter(Printer):
+    transpose_mark = "^{\\top}"
     sub_sep = " - "
 
     def wrap(self, text: str) -> str:

@@ -90,7 +90,7 @@ _CLOSERS = {v: k for k, v in _OPENERS.items()}
 # (they end an operand).
 _ENDS_OPERAND = frozenset({
     "NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
-    "PRIME", "DOT_T", "SUP_T", "SUPER_T", "SUPER_INV_T", "SUPNUM", "NORM_SUB",
+    "PRIME", "DOT_T", "SUP_T", "SUP_TB", "SUPER_T", "SUPER_INV_T", "SUPNUM", "NORM_SUB",
 })
 
 
@@ -155,6 +155,7 @@ _DESCRIBE = {
     "NUMBER": "a number",
     "PARTIAL": "'∂'",
     "SUP_T": "'T'",
+    "SUP_TB": "'T'",
     "SUPER_T": "'ᵀ'",
     "SUPER_INV_T": "'⁻ᵀ'",
     "SUPNUM": "a superscript",
@@ -323,13 +324,37 @@ def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
     else:
         msg = f"unexpected {_show(tok)}"
         span = Span(start, end)
+    hint = None
+    first = _statement_start(seen, start)
     if str(tok.value) in ("×", "\\times"):
         hint = _TIMES_HINT
-    elif prev is None or prev.type in _END_TYPES or "_ASSIGN" in expected:
+    elif tok.type in _CLOSERS or tok.type in ("NORM_CLOSE", "ABS_CLOSE"):
+        hint = f"there is no open {_quote(_OPENER_TEXT.get(tok.type, str(tok.value)))} for it to close"
+    elif first is not None and first.type == "CLAIM" and "_ASSIGN" in expected:
+        msg = "a claim needs a value: claim ∂J/∂W = ..."
+        span = Span(start, end) if not ends_line else span
+    elif first is not None and first.type in ("NAME", "CLAIM") and str(tok.value) in ("x", "×") and "_DIMSEP" not in expected and "COMMA" in expected:
+        hint = "a declaration has one size (x : n) or two (W : m x n)"
+    elif first is None or first is tok or "_ASSIGN" in expected:
         hint = _STATEMENT_HINT
-    else:
+    elif not ({"_NL", "$END"} & expected):
         hint = _expected_words(expected)
     return MatcalcError(msg, span, text, hint=hint)
+
+
+_OPENER_TEXT = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
+
+
+def _statement_start(seen, before: int):
+    """The first token of the statement that the offset ``before`` is in."""
+    first = None
+    for t in reversed(seen):
+        if t.start_pos >= before:
+            continue
+        if t.type in ("_NL", "SEMICOLON"):
+            break
+        first = t
+    return first
 
 
 def _tok_span(tok) -> Span:
@@ -436,12 +461,15 @@ def _is_minus_one(node) -> bool:
     )
 
 
-def _strip_d(name: T.Name, side: str) -> T.Name:
+def _is_d_name(name: T.Name) -> bool:
+    return len(name.id) >= 2 and name.id[0] == "d"
+
+
+def _strip_d(name: T.Name) -> T.Name:
     """``dJ`` -> ``J``, for the request ``dJ/dW``."""
-    if len(name.id) < 2 or name.id[0] != "d":
+    if not _is_d_name(name):
         raise MatcalcError(
-            f"expected d{name.id} {side} '/': a request is written dJ/dW or ∂J/∂W",
-            name.span,
+            f"expected d followed by a variable name (as in dJ/dW), not '{name.id}'", name.span
         )
     return T.Name(Span(name.span.start + 1, name.span.end), unicodedata.normalize("NFC", name.id[1:]))
 
@@ -580,7 +608,14 @@ class _Builder:
 
     def d_request(self, c):
         of, wrt = c
-        return T.Deriv(_sp(of, wrt), _strip_d(of, "before"), _strip_d(wrt, "after"))
+        span = _sp(of, wrt)
+        if not (_is_d_name(of) and _is_d_name(wrt)):
+            raise MatcalcError(
+                f"'{of.id}/{wrt.id}' is not a request: write ∂J/∂W or dJ/dW",
+                span,
+                hint=_STATEMENT_HINT,
+            )
+        return T.Deriv(span, _strip_d(of), _strip_d(wrt))
 
     def d2_request(self, c):
         d, sup1, of, wrt, sup2 = c
@@ -590,7 +625,7 @@ class _Builder:
             )
         _check_square(sup1)
         _check_square(sup2)
-        return T.Deriv(_sp(d, sup2), of, _strip_d(wrt, "after"), 2)
+        return T.Deriv(_sp(d, sup2), of, _strip_d(wrt), 2)
 
     def call_request(self, c):
         call = c[0]
@@ -610,7 +645,7 @@ class _Builder:
             )
         if len(call.args) != 1 or call.kwargs:
             raise MatcalcError("d(...)/dx takes one expression in the parentheses", call.span)
-        return T.Deriv(_sp(call, wrt), call.args[0], _strip_d(wrt, "after"))
+        return T.Deriv(_sp(call, wrt), call.args[0], _strip_d(wrt))
 
     def deriv(self, c):
         # PARTIAL of PARTIAL NAME  ('/' is dropped)

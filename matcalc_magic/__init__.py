@@ -1,0 +1,37 @@
+"""matcalc_magic: executable matrix calculus for Jupyter.
+
+``derive(text)`` parses a derivation (declarations, definitions, requests),
+differentiates it symbolically and returns results that print in every
+layout and check themselves numerically.  ``%load_ext matcalc_magic``
+registers the ``%%mderive`` magic.  Heavy modules load on first use.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["derive", "MatcalcError", "LAYOUTS", "load_ipython_extension", "__version__"]
+
+LAYOUTS = ("numerator", "denominator", "shape", "index", "vec")
+
+
+def derive(text: str, layout: str = "shape"):
+    """Differentiate every request in ``text``; see :func:`matcalc_magic.api.derive`."""
+    from .api import derive as _derive
+
+    return _derive(text, layout)
+
+
+def __getattr__(name):
+    if name == "MatcalcError":
+        from .errors import MatcalcError
+
+        return MatcalcError
+    raise AttributeError(f"module 'matcalc_magic' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext matcalc_magic``: register ``%%mderive`` and ``%mderive``."""
+    from .magics import MatcalcMagics
+
+    ipython.register_magics(MatcalcMagics)

@@ -1,0 +1,337 @@
+"""The public API: ``derive(text)`` and the results it returns.
+
+>>> import matcalc_magic as mm
+>>> res = mm.derive('''
+... x : n
+... A : n x n
+... ∂(x^T A x)/∂x
+... ''')
+>>> res[0].view("shape").text
+'∂(xᵀ A x)/∂x = (A + Aᵀ) x'
+
+The magic and the widgets use nothing but this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import layouts as L
+from .calculus.derivative import Derivative, derive_one
+from .check import CheckedCell, Request, check
+from .errors import MatcalcError
+from .evaluate import as_matrix, evaluate
+from .graph import Expr
+from .render.latex import to_latex
+from .render.names import name_latex, name_text
+from .render.numpy import numpy_code
+from .render.text import to_text
+from .shapes import ONE, ShapeError, concrete, dim_str
+from .syntax import parse
+
+
+def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
+    """Parse, check and differentiate every request of a derivation."""
+    L.check_layout(layout)
+    try:
+        program = parse(text)
+        cell = check(program)
+        results = [Result(cell, req, _derive(req)) for req in cell.requests]
+    except MatcalcError as e:
+        raise e.with_source(text) from None
+    return Derivation(text, cell, results, layout)
+
+
+def _derive(req: Request) -> Derivative:
+    try:
+        return derive_one(req.of, req.wrt, req.order)
+    except ShapeError as e:  # pragma: no cover - an engine bug, reported plainly
+        raise MatcalcError(f"internal shape error while differentiating {req.text}: {e.message}",
+                           req.span) from None
+
+
+# ====================================================================== results
+@dataclass
+class Derivation:
+    """Every request of a cell, in order; index by position or by request text."""
+
+    source: str
+    cell: CheckedCell
+    results: list["Result"]
+    layout: str = L.DEFAULT_LAYOUT
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __getitem__(self, key) -> "Result":
+        if isinstance(key, int):
+            return self.results[key]
+        wanted = _normalize_key(key)
+        for r in self.results:
+            if wanted in (_normalize_key(r.request.text), _normalize_key(r.request.key)):
+                return r
+        raise KeyError(f"no request {key!r}; requests: {', '.join(r.request.text for r in self.results)}")
+
+    def latex(self, layout: str | None = None) -> str:
+        lines = [r.view(layout or self.layout).latex for r in self.results]
+        return "\\begin{aligned}\n" + " \\\\\n".join(_align(l) for l in lines) + "\n\\end{aligned}"
+
+    def text(self, layout: str | None = None) -> str:
+        return "\n".join(r.view(layout or self.layout).text for r in self.results)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+def _align(latex: str) -> str:
+    return latex.replace(" = ", " &= ", 1)
+
+
+def _normalize_key(text: str) -> str:
+    t = "".join(text.split())
+    for a, b in (("d", "∂"),):
+        if t.startswith(a):
+            t = b + t[1:]
+        t = t.replace("/" + a, "/" + b)
+    return t.replace("(", "").replace(")", "")
+
+
+@dataclass
+class Result:
+    """One derivative and its views."""
+
+    cell: CheckedCell
+    request: Request
+    derivative: Derivative
+    _views: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.derivative.kind
+
+    @property
+    def labels(self) -> dict:
+        return self.cell.labels
+
+    def view(self, layout: str = L.DEFAULT_LAYOUT) -> "View":
+        L.check_layout(layout)
+        if layout not in self._views:
+            self._views[layout] = View(self, layout)
+        return self._views[layout]
+
+    def check(self, **kwargs) -> "CheckReport":
+        from .verify import check_result
+
+        return check_result(self, **kwargs)
+
+    @property
+    def latex(self) -> str:
+        return self.view().latex
+
+    @property
+    def text(self) -> str:
+        return self.view().text
+
+    def __repr__(self) -> str:
+        return f"<Result {self.kind}: {self.view().text}>"
+
+    # names as printed on the left of '='
+    @cached_property
+    def of_latex(self) -> str:
+        req = self.request
+        if req.of_text in self.cell.definitions or req.of_text in self.cell.variables:
+            return name_latex(req.of_text)
+        return "\\left(" + to_latex(req.of, self.labels, expand_root=True) + "\\right)"
+
+    @cached_property
+    def of_plain(self) -> str:
+        req = self.request
+        if req.of_text in self.cell.definitions or req.of_text in self.cell.variables:
+            return name_text(req.of_text)
+        return "(" + to_text(req.of, self.labels, expand_root=True) + ")"
+
+
+@dataclass
+class View:
+    """A derivative in one layout: LaTeX, text, shape, NumPy code, values."""
+
+    result: Result
+    layout: str
+
+    @cached_property
+    def expr(self) -> Expr | None:
+        """The view as a matrix expression (None for index-only views)."""
+        return L.matrix_form(self.result.derivative, self.layout)
+
+    @cached_property
+    def index_form(self):
+        from .calculus.index import index_form
+
+        return index_form(self.result.derivative, self.result.labels)
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        return tuple(dim_str(d) for d in L.axes(self.result.derivative, self.layout))
+
+    @property
+    def symbolic_shape(self) -> tuple:
+        return L.axes(self.result.derivative, self.layout)
+
+    @cached_property
+    def rhs_latex(self) -> str:
+        if self.expr is not None:
+            return to_latex(self.expr, self.result.labels)
+        return self.index_form.latex(self.layout)
+
+    @cached_property
+    def rhs_text(self) -> str:
+        if self.expr is not None:
+            return to_text(self.expr, self.result.labels)
+        return self.index_form.text(self.layout)
+
+    @cached_property
+    def lhs_latex(self) -> str:
+        r = self.result
+        return L.lhs(r.derivative, self.layout, r.of_latex, name_latex(r.request.wrt_name), "latex")
+
+    @cached_property
+    def lhs_text(self) -> str:
+        r = self.result
+        return L.lhs(r.derivative, self.layout, r.of_plain, name_text(r.request.wrt_name), "text")
+
+    @property
+    def latex(self) -> str:
+        return f"{self.lhs_latex} = {self.rhs_latex}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.lhs_text} = {self.rhs_text}"
+
+    @cached_property
+    def numpy_code(self) -> str:
+        target = "d" + _py_name(self.result.request.of_text) + "_d" + _py_name(self.result.request.wrt_name)
+        if self.expr is not None:
+            return numpy_code(self.expr, self.result.labels, self.result.cell, target)
+        return self.index_form.numpy_code(self.result.cell, target, self.layout)
+
+    def evaluate(self, values: dict) -> np.ndarray:
+        """The view's array at ``values`` (name → array); sizes come from them."""
+        cell = self.result.cell
+        env, sizes = bind(cell, values)
+        return self.evaluate_at(env, sizes)
+
+    def evaluate_at(self, env: dict, sizes: dict) -> np.ndarray:
+        d = self.result.derivative
+        if self.expr is not None:
+            return evaluate(self.expr, env, sizes)
+        value = evaluate_matrix(d, env, sizes)
+        return L.arrange(d, self.layout, L.tensor_from_matrix(d, value, sizes))
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex + "$$"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def evaluate_matrix(d: Derivative, env: dict, sizes: dict) -> np.ndarray:
+    """The value of the kind's matrix (K for tensors), even without a formula:
+    then the differential is applied to each basis direction."""
+    if d.matrix is not None:
+        return evaluate(d.matrix, env, sizes)
+    rows, cols = (concrete(x, sizes) for x in d.dx.shape)
+    memo: dict = {}
+    base = {k: v for k, v in env.items()}
+    columns = []
+    for j in range(cols):
+        for i in range(rows):
+            e = np.zeros((rows, cols))
+            e[i, j] = 1.0
+            base[d.dx.params[0]] = e
+            # primal nodes are shared across directions: keep their values
+            keep = {k: v for k, v in memo.items() if not _mentions_tangent(k, d.dx)}
+            value = evaluate(d.differential, base, sizes, keep)
+            memo.update(keep)
+            columns.append(value.reshape(-1, order="F"))
+    return np.stack(columns, axis=1)
+
+
+def _mentions_tangent(node: Expr, dx: Expr) -> bool:
+    from .graph import depends_on
+
+    return depends_on(node, dx)
+
+
+def _py_name(text: str) -> str:
+    from .render.names import name_python
+
+    return name_python("".join(ch for ch in text if ch.isalnum() or ch == "_") or "f")
+
+
+# ====================================================================== binding values
+def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
+    """Match arrays to declarations: (env name → 2-D array, sizes symbol → int)."""
+    env: dict = {}
+    sizes: dict = {}
+    for name, value in values.items():
+        if name not in cell.variables:
+            if name in cell.dims:
+                sizes[cell.dims[name]] = int(value)
+                continue
+            continue  # unrelated names in a namespace are fine
+        var = cell.variables[name]
+        arr = as_matrix(value, tuple(1 if d == ONE else 0 for d in var.shape))
+        for axis, (declared, actual) in enumerate(zip(var.shape, arr.shape)):
+            if declared.is_Integer:
+                if int(declared) != actual:
+                    raise MatcalcError(
+                        f"{name} is declared with {int(declared)} {'rows' if axis == 0 else 'columns'} "
+                        f"but the array has {actual}", shapes={name: f"{arr.shape[0]}×{arr.shape[1]}"})
+            elif declared.is_Symbol:
+                if declared in sizes and sizes[declared] != actual:
+                    raise MatcalcError(
+                        f"size {declared} is {sizes[declared]} from another array but {actual} from {name}",
+                        shapes={name: f"{arr.shape[0]}×{arr.shape[1]}"})
+                sizes[declared] = actual
+        env[name] = arr
+    for name, var in cell.variables.items():
+        if name in env:
+            for declared, actual in zip(var.shape, env[name].shape):
+                if not declared.is_Symbol and not declared.is_Integer:
+                    want = concrete(declared, sizes)
+                    if want != actual:
+                        raise MatcalcError(f"{name} should have size {declared} = {want}, not {actual}")
+    return env, sizes
+
+
+@dataclass
+class CheckReport:
+    """The numeric verification of one result against finite differences."""
+
+    request: str
+    ok: bool
+    max_error: float
+    tolerance: float
+    points: int
+    layouts: dict  # layout -> max error
+    sizes: list  # the sizes tried, one dict per point
+    message: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def badge(self) -> str:
+        return f"✓ max error {self.max_error:.1e}" if self.ok else f"✗ max error {self.max_error:.1e}"
+
+    def __repr__(self) -> str:
+        return f"<CheckReport {self.request}: {self.badge} over {self.points} points>"

@@ -1,0 +1,373 @@
+"""Index notation (Ricci calculus): ``∂Y_ij/∂X_kl`` one entry at a time.
+
+Matrix expressions are written entry-wise mechanically — ``(A B)_ij =
+Σ_a A_ia B_aj``, ``(Aᵀ)_ij = A_ji``, ``I_ij = δ_ij`` — keeping sums that sit
+inside products as single factors, so ``(ŷ − y)_a`` is not expanded.  For
+tensors the differential ``dY`` is written this way with ``dX_ab`` inside,
+then ``dX_ab`` becomes ``δ_ak δ_bl`` and the δ's are eliminated.
+
+The form is also evaluable with ``numpy.einsum``, which is how the tests
+check that what is printed equals what was derived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from ..evaluate import evaluate
+from ..graph import Expr, const_value, is_const
+from ..ops.registry import rule
+from ..shapes import ONE, concrete
+from .derivative import Derivative
+
+_SUMMED = "abcdefghmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class Factor:
+    """``expr`` indexed by ``indices`` (one per axis of size ≠ 1), or a δ."""
+
+    expr: Expr | None
+    indices: tuple[str, ...]
+    power: object = 1  # SymPy number; −1 for a division
+
+    @property
+    def is_delta(self) -> bool:
+        return self.expr is None
+
+
+@dataclass
+class Term:
+    coef: object = sympy.Integer(1)
+    factors: list[Factor] = field(default_factory=list)
+
+    def times(self, other: "Term") -> "Term":
+        return Term(self.coef * other.coef, self.factors + other.factors)
+
+    def indices(self) -> list[str]:
+        seen: list[str] = []
+        for f in self.factors:
+            for i in f.indices:
+                if i not in seen:
+                    seen.append(i)
+        return seen
+
+
+class _Fresh:
+    def __init__(self, taken):
+        self.taken = set(taken)
+        self.count = 0
+
+    def __call__(self) -> str:
+        while True:
+            name = f"_{self.count}"
+            self.count += 1
+            if name not in self.taken:
+                return name
+
+
+def axes_of(e: Expr) -> list[int]:
+    """Which of (rows, cols) carry an index."""
+    return [k for k in (0, 1) if e.shape[k] != ONE]
+
+
+_STRUCTURAL = {"add", "smul", "matmul", "transpose", "hadamard", "hdiv", "eye", "ones", "zeros", "const",
+               "broadcast", "sum", "trace", "diag", "diagvec", "epow"}
+
+
+def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True) -> list[Term]:
+    """``e`` indexed by ``idx`` as a sum of products."""
+    if e in labels or e.op not in _STRUCTURAL:
+        return [Term(factors=[Factor(e, idx)])] if idx or not e.is_scalar else [Term(factors=[Factor(e, ())])]
+    op = e.op
+    by_axis = dict(zip(axes_of(e), idx))
+    if op == "const":
+        return [Term(coef=const_value(e))]
+    if op == "zeros":
+        return []
+    if op == "ones":
+        return [Term()]
+    if op == "eye":
+        return [Term(factors=[Factor(None, idx)])]
+    if op == "add":
+        if not top:
+            return [Term(factors=[Factor(e, idx)])]
+        return [t for a in e.args for t in entries(a, idx, fresh, labels, top)]
+    if op == "smul":
+        s, a = e.args
+        left = entries(s, (), fresh, labels, top=False)
+        right = entries(a, idx, fresh, labels, top)
+        return [l.times(r) for l in left for r in right]
+    if op == "transpose":
+        (a,) = e.args
+        return entries(a, tuple(reversed(idx)), fresh, labels, top=False)
+    if op in ("hadamard", "hdiv"):
+        parts = [entries(a, idx, fresh, labels, top=False) for a in e.args]
+        if op == "hdiv":
+            parts[1] = [Term(t.coef ** -1, [Factor(f.expr, f.indices, -f.power) for f in t.factors]) for t in parts[1]]
+        return _product(parts)
+    if op == "epow" and is_const(e.args[1]):
+        a = e.args[0]
+        return [Term(factors=[Factor(a, idx, const_value(e.args[1]))])]
+    if op == "epow":
+        return [Term(factors=[Factor(e, idx)])]
+    if op == "matmul":
+        f = e.args
+        chain_idx: list[str | None] = []
+        for k in range(len(f) - 1):
+            chain_idx.append(fresh() if f[k].shape[1] != ONE else None)
+        parts = []
+        for k, factor in enumerate(f):
+            row = by_axis.get(0) if k == 0 else chain_idx[k - 1]
+            col = by_axis.get(1) if k == len(f) - 1 else chain_idx[k]
+            sub = tuple(x for x, size in ((row, factor.shape[0]), (col, factor.shape[1])) if size != ONE)
+            parts.append(entries(factor, sub, fresh, labels, top=False))
+        return _product(parts)
+    if op == "broadcast":
+        (a,) = e.args
+        sub = tuple(by_axis[k] for k in axes_of(a))
+        return entries(a, sub, fresh, labels, top=False)
+    if op == "sum":
+        (a,) = e.args
+        (axis,) = e.params
+        sub = []
+        for k in axes_of(a):
+            sub.append(by_axis[k] if (axis is not None and k != axis) else fresh())
+        return entries(a, tuple(sub), fresh, labels, top=False)
+    if op == "trace":
+        a = fresh()
+        return entries(e.args[0], (a, a), fresh, labels, top=False)
+    if op == "diag":
+        (v,) = e.args
+        (i, j) = idx
+        return [Term(factors=[Factor(None, (i, j))]).times(t) for t in entries(v, (i,), fresh, labels, False)]
+    if op == "diagvec":
+        (i,) = idx
+        return entries(e.args[0], (i, i), fresh, labels, top=False)
+    return [Term(factors=[Factor(e, idx)])]  # pragma: no cover
+
+
+def _product(parts: list[list[Term]]) -> list[Term]:
+    out = [Term()]
+    for p in parts:
+        out = [a.times(b) for a in out for b in p]
+    return out
+
+
+def eliminate_deltas(term: Term, free: tuple[str, ...]) -> Term:
+    factors = list(term.factors)
+    changed = True
+    while changed:
+        changed = False
+        for k, f in enumerate(factors):
+            if not f.is_delta:
+                continue
+            p, q = f.indices
+            if p == q and p not in free:
+                raise ValueError("δ_aa: a trace of the identity in an index form")  # pragma: no cover
+            if p not in free or q not in free:
+                old, new = (p, q) if p not in free else (q, p)
+                factors.pop(k)
+                factors = [Factor(g.expr, tuple(new if i == old else i for i in g.indices), g.power)
+                           for g in factors]
+                changed = True
+                break
+    return Term(term.coef, factors)
+
+
+@dataclass
+class IndexForm:
+    """``∂Y/∂X`` written entry-wise: terms over free indices ``free``."""
+
+    terms: list[Term]
+    free: tuple[str, ...]
+    labels: dict
+    sizes_of: dict  # index name -> symbolic size
+
+    # ------------------------------------------------------------ printing
+    def _names(self):
+        """Rename summed indices a, b, c… in order of appearance."""
+        mapping = {}
+        letters = iter(l for l in _SUMMED if l not in self.free)
+        for t in self.terms:
+            for i in t.indices():
+                if i not in self.free and i not in mapping:
+                    mapping[i] = next(letters)
+        return mapping
+
+    def latex(self, layout: str = "index") -> str:
+        from ..render.latex import LatexPrinter
+
+        return self._render(LatexPrinter(self.labels), latex=True)
+
+    def text(self, layout: str = "index") -> str:
+        from ..render.text import TextPrinter
+
+        return self._render(TextPrinter(self.labels), latex=False)
+
+    def _render(self, printer, latex: bool) -> str:
+        if not self.terms:
+            return "0"
+        names = self._names()
+        out = []
+        for n, t in enumerate(self.terms):
+            coef = t.coef
+            sign = ""
+            if coef.is_Number and coef < 0:
+                sign, coef = "-", -coef
+            summed = []
+            for i in t.indices():
+                if i not in self.free and names[i] not in summed:
+                    summed.append(names[i])
+            body = []
+            if coef != 1:
+                body.append(sympy.latex(coef) if latex else (f"({coef})" if not coef.is_Integer else str(coef)))
+            for f in t.factors:
+                body.append(self._factor(printer, f, names, latex))
+            text = " ".join(body) or "1"
+            if summed:
+                text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
+            if n == 0:
+                out.append(sign + text)
+            else:
+                out.append((" - " if sign else " + ") + text)
+        return "".join(out)
+
+    def _factor(self, printer, f: Factor, names, latex: bool) -> str:
+        idx = [names.get(i, i) for i in f.indices]
+        if f.is_delta:
+            return f"\\delta_{{{''.join(idx)}}}" if latex else f"δ[{','.join(idx)}]"
+        e = f.expr
+        from ..ops.registry import ATOM, FUNC
+
+        base = printer._print(e)
+        if idx and printer.precedence(e) < ATOM and rule(e.op).notation.kind != "func":
+            base = printer.wrap(base)
+        elif idx and e in printer.labels:
+            pass
+        if idx:
+            base = f"{base}_{{{''.join(idx)}}}" if latex else f"{base}[{','.join(idx)}]"
+        elif printer.precedence(e) < FUNC and f.power != 1:
+            base = printer.wrap(base)
+        if f.power != 1:
+            if f.power == -1:
+                return f"\\frac{{1}}{{{base}}}" if latex else f"1/{base}"
+            return f"{base}^{{{sympy.latex(f.power)}}}" if latex else f"{base}^{f.power}"
+        return base
+
+    # ------------------------------------------------------------ evaluation
+    def evaluate(self, env: dict, sizes: dict) -> np.ndarray:
+        """The tensor with axes ``free``, by ``numpy.einsum``."""
+        shape = [concrete(self.sizes_of[i], sizes) for i in self.free]
+        total = np.zeros(shape)
+        memo: dict = {}
+        for t in self.terms:
+            operands, subs = [], []
+            letters = {}
+
+            def letter(i):
+                if i not in letters:
+                    letters[i] = chr(ord("a") + len(letters)) if len(letters) < 26 else chr(ord("A") + len(letters) - 26)
+                return letters[i]
+
+            for f in t.factors:
+                if f.is_delta:
+                    size = concrete(self.sizes_of[f.indices[0]], sizes)
+                    operands.append(np.eye(size))
+                else:
+                    value = evaluate(f.expr, env, sizes, memo)
+                    value = value.reshape([value.shape[k] for k in axes_of(f.expr)])
+                    operands.append(np.power(value, float(f.power)) if f.power != 1 else value)
+                subs.append("".join(letter(i) for i in f.indices))
+            out = "".join(letter(i) for i in self.free)
+            coef = float(sympy.sympify(t.coef).xreplace(sizes))
+            if operands:
+                total = total + coef * np.einsum(",".join(subs) + "->" + out, *operands)
+            else:
+                total = total + coef
+        return total
+
+    def numpy_code(self, cell, target: str, layout: str = "index") -> str:
+        from ..render.numpy import NumpyPrinter, numpy_code
+
+        lines, printer = [], NumpyPrinter(self.labels)
+        parts = []
+        for n, t in enumerate(self.terms):
+            letters: dict = {}
+
+            def letter(i):
+                return letters.setdefault(i, chr(ord("a") + len(letters)))
+
+            ops, subs = [], []
+            for f in t.factors:
+                if f.is_delta:
+                    ops.append(f"np.eye({sympy.pycode(self.sizes_of[f.indices[0]])})")
+                else:
+                    code = printer.doprint(f.expr)
+                    ops.append(f"np.squeeze({code})" if f.indices else f"({code}).item()")
+                subs.append("".join(letter(i) for i in f.indices))
+            out = "".join(letter(i) for i in self.free)
+            coef = sympy.pycode(t.coef)
+            parts.append(f"{coef} * np.einsum('{','.join(subs)}->{out}', {', '.join(ops)})")
+        body = " + ".join(parts) or "0.0"
+        prefix = numpy_code(_first_expr(self), self.labels, cell, "_").rsplit("\n_ =", 1)[0]
+        return prefix + f"\n{target} = {body}\n"
+
+
+def _first_expr(form: IndexForm) -> Expr:
+    from ..graph import const
+
+    for t in form.terms:
+        for f in t.factors:
+            if f.expr is not None:
+                return f.expr
+    return const(0)
+
+
+def index_form(d: Derivative, labels: dict) -> IndexForm:
+    """The derivative entry-wise, with the index names the layouts use."""
+    n_out = len([x for x in d.of.shape if x != ONE])
+    n_var = len([x for x in d.wrt.shape if x != ONE])
+    letters = "ijkl"
+    out_idx = tuple(letters[:n_out])
+    var_idx = tuple(letters[n_out:n_out + n_var])
+    var_dims = [x for x in d.wrt.shape if x != ONE]
+    out_dims = [x for x in d.of.shape if x != ONE]
+    sizes_of = dict(zip(out_idx, out_dims)) | dict(zip(var_idx, var_dims))
+    fresh = _Fresh("ijkl")
+    if d.kind == "gradient" or (d.kind == "jacobian" and d.wrt.is_scalar):
+        free = var_idx if d.kind == "gradient" else out_idx
+        terms = entries(d.matrix, free, fresh, labels)
+    elif d.kind == "jacobian":
+        free = out_idx + var_idx
+        terms = entries(d.matrix, free, fresh, labels)
+    else:
+        if d.kind == "hessian":
+            first = tuple(letters[:n_var])
+            second = tuple(letters[n_var:2 * n_var])
+            sizes_of = dict(zip(first, var_dims)) | dict(zip(second, var_dims))
+            lin_idx, free = first, first + second
+            target = second
+        else:
+            lin_idx, free, target = out_idx, out_idx + var_idx, var_idx
+        raw = entries(d.differential, lin_idx, fresh, labels)
+        terms = []
+        for t in raw:
+            factors = []
+            for f in t.factors:
+                if f.expr is d.dx:
+                    factors += [Factor(None, (a, b)) for a, b in zip(f.indices, target)]
+                else:
+                    factors.append(f)
+            terms.append(Term(t.coef, factors))
+    terms = [eliminate_deltas(t, free) for t in terms]
+    for t in terms:
+        for f in t.factors:
+            for i in f.indices:
+                if i not in sizes_of and f.expr is not None:
+                    k = f.indices.index(i)
+                    sizes_of[i] = [x for x in f.expr.shape if x != ONE][k]
+    return IndexForm(terms, free, labels, sizes_of)

@@ -1,0 +1,199 @@
+"""Elementwise formulas simplified as the scalar algebra they are.
+
+A maximal sub-expression built only from elementwise operations (+, ⊙, ⊘,
+scalar multiples, powers) is a scalar formula applied entry by entry, so
+SymPy can cancel it: Ng's logistic-regression gradient
+``((1−Y) ⊘ (1−A) − Y ⊘ A) ⊙ A ⊙ (1−A)`` becomes ``A − Y``.  Everything
+that is not elementwise (products, transposes, functions, names) is a
+symbol.  A rewrite is kept only when it is smaller.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..graph import Expr, const, const_value, is_const
+from ..ops import build as B
+
+ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
+
+
+def simplify_islands(root: Expr) -> Expr:
+    memo: dict[Expr, Expr] = {}
+
+    def visit(node: Expr) -> Expr:
+        if node in memo:
+            return memo[node]
+        if node.op in ISLAND_OPS and not node.is_scalar and _is_island(node):
+            out = _simplify_island(node, visit)
+        elif node.op == "add" and node.is_scalar and all(_as_summand(t) for t in node.args):
+            # Σ of inner products = Σ of one elementwise formula: simplify that
+            parts = [_as_summand(t) for t in node.args]
+            shapes = {p[1].shape for p in parts}
+            out = _rebuild_plain(node, visit)
+            if len(shapes) == 1:
+                inside = B.add(*(B.smul(c, h) for c, h in parts))
+                if inside.op in ISLAND_OPS and not inside.is_scalar:
+                    simpler = _simplify_island(inside, visit)
+                    if simpler is not inside:
+                        out = B.total(simpler)
+        elif _is_inner_product(node):
+            # aᵀ b is Σ (a ⊙ b): simplify the elementwise product inside
+            a, b = node.args
+            inside = B.hadamard(B.transpose(a), b)
+            out = _rebuild_plain(node, visit)
+            if inside.op in ISLAND_OPS:
+                simpler = _simplify_island(inside, visit)
+                if simpler is not inside:
+                    out = B.total(simpler)
+        elif node.args:
+            from ..ops.registry import apply
+
+            args = tuple(visit(a) for a in node.args)
+            out = node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
+        else:
+            out = node
+        memo[node] = out
+        return out
+
+    return visit(root)
+
+
+def _as_summand(term: Expr):
+    """``c aᵀ b`` → (c, a ⊙ b) with both as rows or columns; None otherwise."""
+    coef = const(1)
+    if term.op == "smul":
+        coef, term = term.args
+    if term.op == "sum" and term.params[0] is None or (term.op == "sum" and term.args[0].shape[0] == 1
+                                                       and term.params[0] == 1):
+        return coef, term.args[0]
+    if not _is_inner_product(term):
+        return None
+    a, b = term.args
+    if b.op == "transpose":
+        return coef, B.hadamard(a, b.args[0])
+    if a.op == "transpose":
+        return coef, B.hadamard(a.args[0], b)
+    return coef, B.hadamard(B.transpose(a), b)
+
+
+def _is_inner_product(node: Expr) -> bool:
+    if node.op != "matmul" or len(node.args) != 2 or not node.is_scalar:
+        return False
+    a, b = node.args
+    return a.shape[0] == 1 and b.shape[1] == 1 and a.shape[1] != 1
+
+
+def _is_island(node: Expr) -> bool:
+    if node.op == "broadcast":
+        return node.args[0].is_scalar
+    if node.op == "epow":
+        return is_const(node.args[1])
+    return True
+
+
+class _ToSympy:
+    def __init__(self, visit):
+        self.visit = visit
+        self.symbols: dict[Expr, sympy.Symbol] = {}
+        self.back: dict[sympy.Symbol, Expr] = {}
+        self.repeats = 0
+        self.divides = False
+
+    def leaf(self, e: Expr) -> sympy.Symbol:
+        e = self.visit(e)
+        if e in self.symbols:
+            self.repeats += 1
+            return self.symbols[e]
+        s = sympy.Symbol(f"_L{len(self.symbols)}")
+        self.symbols[e] = s
+        self.back[s] = e
+        return s
+
+    def __call__(self, e: Expr):
+        op = e.op
+        if op == "const":
+            return const_value(e)
+        if op == "ones":
+            return sympy.Integer(1)
+        if op == "add":
+            return sympy.Add(*(self(a) for a in e.args))
+        if op == "smul":
+            return self(e.args[0]) * self(e.args[1])
+        if op == "hadamard":
+            return sympy.Mul(*(self(a) for a in e.args))
+        if op == "hdiv":
+            self.divides = True
+            return self(e.args[0]) / self(e.args[1])
+        if op == "epow" and is_const(e.args[1]):
+            p = const_value(e.args[1])
+            if p.is_number and p < 0:
+                self.divides = True
+            return self(e.args[0]) ** p
+        if op == "broadcast" and e.args[0].is_scalar:
+            return self(e.args[0])
+        return self.leaf(e)
+
+
+def _simplify_island(node: Expr, visit) -> Expr:
+    conv = _ToSympy(visit)
+    sx = conv(node)
+    if not (conv.divides or conv.repeats):
+        return _rebuild_plain(node, visit)
+    simpler = sympy.factor_terms(sympy.cancel(sx))
+    if sympy.count_ops(simpler) >= sympy.count_ops(sx):
+        return _rebuild_plain(node, visit)
+    return _from_sympy(simpler, conv.back, node.shape)
+
+
+def _rebuild_plain(node: Expr, visit) -> Expr:
+    from ..ops.registry import apply
+
+    args = tuple(visit(a) for a in node.args)
+    return node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
+
+
+def _from_sympy(sx, back: dict, shape) -> Expr:
+    def scalar(x) -> bool:
+        return all(back[s].is_scalar for s in x.free_symbols if s in back)
+
+    def conv(x) -> Expr:
+        if not (x.free_symbols & back.keys()):
+            return const(x)
+        if x in back:
+            return back[x]
+        if x.is_Add:
+            return B.add(*(full(t) for t in x.args))
+        if x.is_Mul:
+            coef, factors = sympy.Integer(1), []
+            num, den = [], []
+            for f in x.args:
+                if not (f.free_symbols & back.keys()):
+                    coef *= f
+                elif f.is_Pow and f.exp.is_number and f.exp < 0:
+                    den.append(conv(f.base ** -f.exp))
+                else:
+                    num.append(conv(f))
+            scal = [f for f in num if f.is_scalar]
+            mats = [f for f in num if not f.is_scalar]
+            body = B.hadamard(*mats) if mats else None
+            if den:
+                denom = B.hadamard(*den) if len(den) > 1 else den[0]
+                if denom.is_scalar:
+                    scal.append(B.epow(denom, -1))
+                else:
+                    body = B.hdiv(body if body is not None else B.fill(1, denom.shape), denom)
+            if body is None:
+                body = const(1)
+            for s in scal:
+                body = B.smul(s, body)
+            return B.smul(const(coef), body)
+        if x.is_Pow and x.exp.is_number:
+            return B.epow(conv(x.base), const(x.exp))
+        raise ValueError(f"cannot convert {x}")  # pragma: no cover
+
+    def full(x) -> Expr:
+        e = conv(x)
+        return e if e.shape == shape else B.broadcast(e, shape)
+
+    return full(sx)

@@ -1,0 +1,89 @@
+"""Final touches that make a result read like a textbook.
+
+Construction already simplifies locally (see ``ops/build.py``); this pass
+makes the choices that need a view of a whole sum: ``A x + Aᵀ x`` becomes
+``(A + Aᵀ) x`` by collecting a common right or left factor.
+"""
+
+from __future__ import annotations
+
+from ..graph import Expr, rebuild
+from ..ops import build as B
+from ..ops.linear import split_coefficient
+
+
+def tidy(e: Expr) -> Expr:
+    from .islands import simplify_islands
+
+    return rebuild(simplify_islands(e), _tidy_node)
+
+
+def _tidy_node(node: Expr, args: tuple) -> Expr | None:
+    if node.op == "add":
+        return _factor_sum(B.add(*args))
+    if node.op == "matmul" and any(a.op == "add" for a in args):
+        return _maybe_distribute(B.matmul(*args))
+    return None
+
+
+def _maybe_distribute(product: Expr) -> Expr:
+    """diag(s) (I − 𝟏 sᵀ) → diag(s) − s sᵀ: distribute over a sum when that
+    reads shorter (it never does for (A + Aᵀ) x)."""
+    if product.op != "matmul":
+        return product
+    f = product.args
+    for k, factor in enumerate(f):
+        if factor.op != "add":
+            continue
+        spread = B.add(*(B.matmul(*f[:k], t, *f[k + 1:]) for t in factor.args))
+        if cost(spread) < cost(product):
+            return spread
+    return product
+
+
+def cost(e: Expr) -> int:
+    """How much there is to read: structural nodes of the printed tree, with
+    each function application or name counted once."""
+    if e.op in _STRUCTURE:
+        return 1 + sum(cost(a) for a in e.args)
+    return 1
+
+
+_STRUCTURE = frozenset({"add", "smul", "matmul", "transpose", "hadamard", "hdiv", "epow", "broadcast",
+                        "sum", "trace", "diag", "diagvec", "kron", "vec", "unvec", "inv"})
+
+
+def _ends(term: Expr):
+    """(coefficient, factors) of a product term, for factoring."""
+    c, base = split_coefficient(term)
+    factors = list(base.args) if base.op == "matmul" else [base]
+    return c, factors
+
+
+def _factor_sum(s: Expr) -> Expr:
+    """Collect the longest common right (else left) factor of every term."""
+    if s.op != "add" or len(s.args) < 2:
+        return s
+    parts = [_ends(t) for t in s.args]
+    for side in ("right", "left"):
+        k = 0
+        while True:
+            candidates = set()
+            ok = True
+            for _c, f in parts:
+                if len(f) <= k + 1:
+                    ok = False
+                    break
+                candidates.add(f[-1 - k] if side == "right" else f[k])
+            if not ok or len(candidates) != 1:
+                break
+            k += 1
+        if k:
+            common = [f[len(f) - k:] if side == "right" else f[:k] for _c, f in parts][0]
+            rest = [
+                B.smul(c, B.matmul(*(f[:len(f) - k] if side == "right" else f[k:])))
+                for c, f in parts
+            ]
+            inner = _factor_sum(B.add(*rest))
+            return B.matmul(inner, *common) if side == "right" else B.matmul(*common, inner)
+    return s

@@ -1,0 +1,277 @@
+"""NumPy code: a self-contained snippet that computes a result from the inputs.
+
+Named intermediate results (``z = W x + b``) become assignments, in order,
+so the generated code reads like the forward pass followed by the gradient.
+Everything is a 2-D array, as in the engine: a column vector is ``(n, 1)``.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..graph import Expr, const_value, is_const, postorder
+from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
+from ..shapes import ONE
+from .base import Printer, negative_part
+from .names import name_python
+
+HELPERS = {
+    "sigmoid": "def sigmoid(x):\n    return 0.5 * (1.0 + np.tanh(0.5 * x))",
+    "logsumexp": (
+        "def logsumexp(x, axis=None):\n"
+        "    m = np.max(x, axis=axis, keepdims=True)\n"
+        "    return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))"
+    ),
+    "softmax": "def softmax(x, axis=None):\n    return np.exp(x - logsumexp(x, axis))",
+    "log_softmax": "def log_softmax(x, axis=None):\n    return x - logsumexp(x, axis)",
+    "commutation": (
+        "def commutation(m, n):\n"
+        "    k = np.zeros((m * n, m * n))\n"
+        "    for i in range(m):\n"
+        "        for j in range(n):\n"
+        "            k[j + i * n, i + j * m] = 1.0\n"
+        "    return k"
+    ),
+}
+_NEEDS = {"softmax": ("logsumexp", "softmax"), "logsoftmax": ("logsumexp", "log_softmax"),
+          "logsumexp": ("logsumexp",), "sigmoid": ("sigmoid",), "commutation": ("commutation",)}
+_FUNCS = {
+    "exp": "np.exp", "log": "np.log", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos",
+    "tanh": "np.tanh", "sigmoid": "sigmoid", "abs": "np.abs", "sign": "np.sign",
+    "trace": "np.trace", "det": "np.linalg.det", "inv": "np.linalg.inv", "kron": "np.kron",
+}
+_ELEMENTWISE_PARENTS = {"add", "hadamard", "hdiv"}
+
+
+def _py(value) -> str:
+    value = sympy.sympify(value)
+    if value.is_Integer:
+        return str(int(value))
+    if value.is_Rational:
+        return f"{value.p} / {value.q}"
+    return sympy.pycode(value).replace("math.", "np.")
+
+
+class NumpyPrinter(Printer):
+    transpose_mark = ".T"
+    add_sep = " + "
+    sub_sep = " - "
+
+    def __init__(self, labels=None):
+        super().__init__(labels)
+        self.helpers: set[str] = set()
+
+    def name(self, name: str) -> str:
+        return name_python(name)
+
+    def symbol(self, notation) -> str:
+        return notation.numpy
+
+    def precedence(self, e: Expr) -> int:
+        if e in self.labels and e is not self._exempt:
+            return ATOM
+        if e.op == "smul":
+            return NEG if negative_part(e) is not None else MUL
+        if e.op == "const":
+            v = const_value(e)
+            if v.is_Number and v < 0:
+                return NEG
+            return ATOM if (v.is_Integer or v.is_Symbol) else MUL
+        if e.op in ("var", "tangent", "eye", "ones", "zeros", "commutation"):
+            return ATOM
+        if e.op in ("transpose", "rows", "cols"):
+            return FUNC + 5  # attribute access and subscripts bind tightest
+        if e.op in ("epow",):
+            return POW
+        if e.op in ("matmul", "hadamard", "hdiv"):
+            return MUL
+        if e.op == "add":
+            return ADD
+        return FUNC
+
+    def paren(self, e: Expr, level: int, strict: bool = False) -> str:
+        text = self._print(e)
+        p = self.precedence(e)
+        if p < level or (strict and p == level):
+            return f"({text})"
+        return text
+
+    def _child(self, e: Expr, parent: str) -> Expr:
+        # NumPy broadcasts inside elementwise operations by itself.
+        if parent in _ELEMENTWISE_PARENTS and e.op == "broadcast" and e not in self.labels:
+            return e.args[0]
+        return e
+
+    # ------------------------------------------------------------ structure
+    def operands(self, e: Expr) -> list:
+        return [self._child(a, e.op) for a in e.args]
+
+    def coefficient(self, value) -> str:
+        text = _py(value)
+        return text if value.is_Integer or value.is_Symbol else f"({text})"
+
+    def _print_smul(self, e: Expr) -> str:
+        s, a = e.args
+        n = negative_part(e)
+        if n is not None:
+            return "-" + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL + 1))
+        left = self.coefficient(const_value(s)) if is_const(s) else self.paren(s, MUL + 1)
+        return f"{left} * {self.paren(a, MUL + 1)}"
+
+    mul_sep = " @ "
+
+    def _print_hadamard(self, e: Expr) -> str:
+        return " * ".join(self.paren(self._child(f, "hadamard"), MUL + 1) for f in e.args)
+
+    def _print_hdiv(self, e: Expr) -> str:
+        a, b = (self._child(x, "hdiv") for x in e.args)
+        return f"{self.paren(a, MUL)} / {self.paren(b, MUL + 1)}"
+
+    def _print_transpose(self, e: Expr) -> str:
+        return self.paren(e.args[0], FUNC + 5) + ".T"
+
+    def _print_epow(self, e: Expr) -> str:
+        a, p = e.args
+        return f"{self.paren(a, POW + 1)} ** {self.paren(p, POW + 1)}"
+
+    def _print_broadcast(self, e: Expr) -> str:
+        r, c = e.shape
+        return f"np.broadcast_to({self._print(e.args[0])}, ({_py(r)}, {_py(c)}))"
+
+    def _print_sum(self, e: Expr) -> str:
+        (axis,) = e.params
+        a = self.paren(e.args[0], FUNC + 5)
+        if axis is None:
+            return f"np.sum({self._print(e.args[0])})"
+        return f"{a}.sum(axis={axis}, keepdims=True)"
+
+    def _print_const(self, e: Expr) -> str:
+        return _py(const_value(e))
+
+    def _print_var(self, e: Expr) -> str:
+        return self.name(e.params[0])
+
+    def _print_tangent(self, e: Expr) -> str:
+        return self.name(e.params[0])
+
+    def _print_eye(self, e: Expr) -> str:
+        return f"np.eye({_py(e.shape[0])})"
+
+    def _print_ones(self, e: Expr) -> str:
+        return f"np.ones(({_py(e.shape[0])}, {_py(e.shape[1])}))"
+
+    def _print_zeros(self, e: Expr) -> str:
+        return f"np.zeros(({_py(e.shape[0])}, {_py(e.shape[1])}))"
+
+    def _print_commutation(self, e: Expr) -> str:
+        self.helpers.add("commutation")
+        m, n = e.params
+        return f"commutation({_py(m)}, {_py(n)})"
+
+    def _print_kind_func(self, e: Expr, notation) -> str:
+        for h in _NEEDS.get(e.op, ()):
+            self.helpers.add(h)
+        name = _FUNCS.get(e.op, notation.numpy)
+        args = ", ".join(self._print(a) for a in e.args)
+        if e.op in ("trace", "det"):
+            return f"np.array([[{name}({args})]])"
+        if e.op in ("softmax", "logsoftmax", "logsumexp"):
+            return f"{name}({args}, axis={e.params[0]})"
+        return f"{name}({args})"
+
+    def _print_inv(self, e: Expr) -> str:
+        return f"np.linalg.inv({self._print(e.args[0])})"
+
+    def _print_matpow(self, e: Expr) -> str:
+        return f"np.linalg.matrix_power({self._print(e.args[0])}, {e.params[0]})"
+
+    def _print_logdet(self, e: Expr) -> str:
+        return f"np.array([[np.linalg.slogdet({self._print(e.args[0])})[1]]])"
+
+    def _print_relu(self, e: Expr) -> str:
+        return f"np.maximum({self._print(e.args[0])}, 0.0)"
+
+    def _print_drelu(self, e: Expr) -> str:
+        return f"np.heaviside({self._print(e.args[0])}, 0.0)"
+
+    def _print_softplus(self, e: Expr) -> str:
+        return f"np.logaddexp(0.0, {self._print(e.args[0])})"
+
+    def _print_diag(self, e: Expr) -> str:
+        return f"np.diag({self.paren(e.args[0], FUNC + 5)}.ravel())"
+
+    def _print_diagvec(self, e: Expr) -> str:
+        return f"np.diag({self._print(e.args[0])}).reshape(-1, 1)"
+
+    def _print_vec(self, e: Expr) -> str:
+        return f"{self.paren(e.args[0], FUNC + 5)}.reshape(-1, 1, order='F')"
+
+    def _print_unvec(self, e: Expr) -> str:
+        r, c = e.shape
+        return f"{self.paren(e.args[0], FUNC + 5)}.reshape(({_py(r)}, {_py(c)}), order='F')"
+
+    def _print_rows(self, e: Expr) -> str:
+        start, stop = e.params
+        return f"{self.paren(e.args[0], FUNC + 5)}[{_py(start)}:{_py(stop)}, :]"
+
+    def _print_cols(self, e: Expr) -> str:
+        start, stop = e.params
+        return f"{self.paren(e.args[0], FUNC + 5)}[:, {_py(start)}:{_py(stop)}]"
+
+    def _print_pad_rows(self, e: Expr) -> str:
+        before, total = e.params
+        after = sympy.expand(total - before - e.args[0].shape[0])
+        return f"np.pad({self._print(e.args[0])}, (({_py(before)}, {_py(after)}), (0, 0)))"
+
+    def _print_pad_cols(self, e: Expr) -> str:
+        before, total = e.params
+        after = sympy.expand(total - before - e.args[0].shape[1])
+        return f"np.pad({self._print(e.args[0])}, ((0, 0), ({_py(before)}, {_py(after)})))"
+
+    def _print_concat(self, e: Expr) -> str:
+        fn = "np.vstack" if e.params[0] == 0 else "np.hstack"
+        return f"{fn}([{', '.join(self._print(a) for a in e.args)}])"
+
+
+def numpy_code(expr: Expr, labels: dict, cell, target: str = "result") -> str:
+    """Self-contained NumPy code assigning the value of ``expr`` to ``target``."""
+    printer = NumpyPrinter(labels)
+    lines = []
+    used = [n for n in postorder(expr) if n in labels and n is not expr]
+    for node in used:
+        lines.append(f"{name_python(labels[node])} = {printer.doprint(node, expand_root=True)}")
+    body = printer.doprint(expr, expand_root=False)
+    if expr.op == "broadcast" and expr not in labels:
+        body = printer._print_broadcast(expr)
+    lines.append(f"{target} = {body}")
+    sizes = _size_lines(expr, cell, labels)
+    header = ["import numpy as np"]
+    order = ["logsumexp", "softmax", "log_softmax", "sigmoid", "commutation"]
+    helpers = [HELPERS[h] for h in order if h in printer.helpers]
+    return "\n".join(header + ([""] + ["\n\n".join(helpers)] + [""] if helpers else []) + sizes + lines) + "\n"
+
+
+def _size_lines(expr: Expr, cell, labels: dict) -> list[str]:
+    """``m = X.shape[1]`` for each size the code mentions as a number."""
+    wanted = set()
+    for node in postorder(expr):
+        if node.op == "const":
+            wanted |= {s for s in sympy.sympify(node.params[0]).free_symbols}
+        if node.op in ("eye", "ones", "zeros", "broadcast", "rows", "cols", "pad_rows", "pad_cols",
+                       "unvec", "commutation"):
+            for d in tuple(node.shape) + tuple(p for p in node.params if isinstance(p, sympy.Expr)):
+                wanted |= set(sympy.sympify(d).free_symbols)
+    lines = []
+    for sym in sorted(wanted, key=str):
+        for name, var in (cell.variables.items() if cell is not None else ()):
+            if var.shape[0] == sym:
+                lines.append(f"{sym} = {name_python(name)}.shape[0]")
+                break
+            if var.shape[1] == sym:
+                lines.append(f"{sym} = {name_python(name)}.shape[1]")
+                break
+    return lines
+
+
+def to_numpy(e: Expr, labels: dict | None = None) -> str:
+    return NumpyPrinter(labels).doprint(e)

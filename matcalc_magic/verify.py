@@ -1,0 +1,287 @@
+"""Numeric verification by central finite differences, independent of the
+symbolic engine.
+
+Nothing here imports :mod:`matcalc_magic.calculus`: the only shared piece is
+the forward evaluation of the cell's own expression (each operator's NumPy
+implementation).  Random data respects the declared properties (symmetric,
+spd, one-hot, …).  What each layout means is restated here from its
+definition, so a mistake in :mod:`matcalc_magic.layouts` is caught too.
+
+For a variable declared symmetric, only symmetric perturbations are valid:
+the check compares directional derivatives along ``E_ab + E_ba``, which is
+what the gradient of a function of a symmetric matrix is defined by.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .evaluate import evaluate
+from .graph import Expr, dependency_set, postorder, var_props
+from .shapes import ONE, concrete
+
+FIRST_ORDER_STEP = 1e-6
+SECOND_ORDER_STEP = 1e-4
+FIRST_ORDER_TOL = 1e-6
+SECOND_ORDER_TOL = 1e-4
+SYMMETRIC = {"symmetric", "spd", "psd"}
+
+
+# ====================================================================== random data
+def draw_sizes(dims: dict, rng: np.random.Generator, low: int = 2, high: int = 6) -> dict:
+    """Distinct small sizes per size symbol (distinct, so a transpose shows)."""
+    symbols = sorted(dims.values(), key=str)
+    pool = list(range(low, high + 1))
+    rng.shuffle(pool)
+    out = {}
+    for k, s in enumerate(symbols):
+        out[s] = pool[k] if k < len(pool) else int(rng.integers(low, high + 1))
+    return out
+
+
+def draw_value(var: Expr, sizes: dict, rng: np.random.Generator, attempt: int = 0) -> np.ndarray:
+    r, c = (concrete(d, sizes) for d in var.shape)
+    props = var_props(var)
+    if "spd" in props or "psd" in props or "positive_definite" in props:
+        m = rng.standard_normal((r, r))
+        return m @ m.T / r + np.eye(r)
+    if "onehot" in props:
+        out = np.zeros((r, c))
+        if c == 1 or r == 1:
+            out.flat[rng.integers(out.size)] = 1.0
+        else:
+            out[rng.integers(r, size=c), np.arange(c)] = 1.0
+        return out
+    if "probability" in props:
+        p = rng.random((r, c)) + 0.1
+        return p / p.sum() if (c == 1 or r == 1) else p / p.sum(axis=0, keepdims=True)
+    positive = "positive" in props or attempt >= 1
+    base = rng.uniform(0.5, 1.5, (r, c)) if positive else rng.standard_normal((r, c))
+    if "symmetric" in props:
+        base = (base + base.T) / 2
+    if "invertible" in props or (attempt >= 2 and r == c):
+        base = base + r * np.eye(r)  # diagonally dominant: well-conditioned
+    return base
+
+
+def draw_env(variables: dict, sizes: dict, rng, attempt: int = 0) -> dict:
+    return {name: draw_value(v, sizes, rng, attempt) for name, v in sorted(variables.items())}
+
+
+# ====================================================================== finite differences
+def directions(var: Expr, sizes: dict) -> list[np.ndarray]:
+    """A basis of the perturbations the declaration allows."""
+    r, c = (concrete(d, sizes) for d in var.shape)
+    out = []
+    symmetric = bool(var_props(var) & SYMMETRIC) and r == c
+    for j in range(c):
+        for i in range(r):
+            if symmetric and i > j:
+                continue
+            e = np.zeros((r, c))
+            e[i, j] = 1.0
+            if symmetric:
+                e[j, i] = 1.0
+            out.append(e)
+    return out
+
+
+class Function:
+    """``of`` as a function of ``wrt`` with everything else held fixed."""
+
+    def __init__(self, of: Expr, wrt: Expr, env: dict, sizes: dict):
+        self.of, self.wrt, self.sizes = of, wrt, sizes
+        self.name = wrt.params[0]
+        self.env = dict(env)
+        varying = dependency_set(of, wrt)
+        fixed = {}
+        for node in postorder(of):
+            if id(node) not in varying:
+                fixed[node] = None
+        memo: dict = {}
+        for node in fixed:
+            evaluate(node, self.env, sizes, memo)
+        self.fixed = {k: memo[k] for k in fixed}
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        env = dict(self.env)
+        env[self.name] = x
+        return evaluate(self.of, env, self.sizes, dict(self.fixed))
+
+
+def first_directional(f: Function, x: np.ndarray, e: np.ndarray, h: float = FIRST_ORDER_STEP) -> np.ndarray:
+    return (f(x + h * e) - f(x - h * e)) / (2 * h)
+
+
+def second_directional(f: Function, x, e1, e2, h: float = SECOND_ORDER_STEP) -> float:
+    pp = f(x + h * e1 + h * e2)
+    pm = f(x + h * e1 - h * e2)
+    mp = f(x - h * e1 + h * e2)
+    mm = f(x - h * e1 - h * e2)
+    return float(((pp - pm - mp + mm) / (4 * h * h)).reshape(-1)[0])
+
+
+# ====================================================================== layouts, restated
+def expected_kind(of_shape, wrt_shape, order: int) -> str:
+    def vector(s):
+        return s[0] == ONE or s[1] == ONE
+
+    if order == 2:
+        return "hessian"
+    if of_shape == (ONE, ONE):
+        return "gradient"
+    if wrt_shape == (ONE, ONE):
+        return "jacobian"
+    if vector(of_shape) and vector(wrt_shape):
+        return "jacobian"
+    return "tensor"
+
+
+def to_full_tensor(kind: str, layout: str, arr: np.ndarray, out_shape, var_shape, of_sym, wrt_sym) -> np.ndarray:
+    """The layout's array as T[p, q, r, s] = ∂Y_pq/∂X_rs (∂²J/∂X_pq∂X_rs for a Hessian)."""
+    p, q = out_shape
+    r, s = var_shape
+    arr = np.asarray(arr, dtype=float)
+    n_out = sum(1 for d in of_sym if d != ONE)
+    if kind == "gradient":
+        g = {"numerator": lambda a: a.T, "vec": lambda a: a.reshape((r, s), order="F")}.get(
+            layout, lambda a: a.reshape((r, s)))(arr)
+        return g.reshape(1, 1, r, s)
+    if kind == "jacobian" and (r, s) == (1, 1) and wrt_sym == (ONE, ONE):
+        j = {"denominator": lambda a: a.T, "vec": lambda a: a.reshape((p, q), order="F")}.get(
+            layout, lambda a: a.reshape((p, q)))(arr)
+        return j.reshape(p, q, 1, 1)
+    if kind == "jacobian":
+        j = arr.T if layout == "denominator" else arr.reshape(p * q, r * s)
+        return j.reshape((p, q, r, s), order="F")
+    if kind == "hessian":
+        if layout == "index":
+            return arr.reshape(1, 1, r * s, r * s).reshape((r, s, r, s))
+        return arr.reshape((r, s, r, s), order="F")
+    # tensor
+    if layout == "vec":
+        return arr.reshape((p, q, r, s), order="F")
+    if layout == "denominator":
+        n_var = arr.ndim - n_out
+        arr = np.transpose(arr, list(range(n_var, arr.ndim)) + list(range(n_var)))
+    return arr.reshape((p, q, r, s))
+
+
+def expected_shape(kind: str, layout: str, of_sym, wrt_sym) -> tuple:
+    """The symbolic shape each layout must have (the API's contract)."""
+    p, q = of_sym
+    r, s = wrt_sym
+    idx_out = tuple(d for d in of_sym if d != ONE)
+    idx_var = tuple(d for d in wrt_sym if d != ONE)
+    if kind == "gradient":
+        return {"numerator": (s, r), "vec": (ONE, r * s), "index": idx_var}.get(layout, (r, s))
+    if kind == "jacobian" and wrt_sym == (ONE, ONE):
+        return {"denominator": (q, p), "vec": (p * q, ONE), "index": idx_out}.get(layout, (p, q))
+    if kind == "jacobian":
+        return {"denominator": (r * s, p * q), "index": idx_out + idx_var}.get(layout, (p * q, r * s))
+    if kind == "hessian":
+        return idx_var + idx_var if layout == "index" else (r * s, r * s)
+    if layout == "vec":
+        return (p * q, r * s)
+    return idx_var + idx_out if layout == "denominator" else idx_out + idx_var
+
+
+# ====================================================================== the check
+@dataclass
+class PointCheck:
+    sizes: dict
+    errors: dict  # layout -> relative max error
+
+
+def check_result(result, points: int = 3, seed: int | None = None, layouts=None, env: dict | None = None,
+                 sizes: dict | None = None):
+    """Compare every layout of ``result`` with finite differences at random points
+    (and at ``env``/``sizes`` if given, e.g. the user's own arrays)."""
+    from .api import CheckReport
+    from .layouts import LAYOUTS
+
+    layouts = tuple(layouts or LAYOUTS)
+    req = result.request
+    cell = result.cell
+    kind = expected_kind(req.of.shape, req.wrt.shape, req.order)
+    if kind != result.kind:
+        return CheckReport(req.text, False, float("inf"), 0.0, 0, {}, [],
+                           f"kind is {result.kind!r} but a {kind} was expected from the shapes")
+    seed = zlib.crc32((cell.source + req.text).encode()) if seed is None else seed
+    rng = np.random.default_rng(seed)
+    variables = dict(cell.variables)
+    if req.wrt_name not in variables:
+        variables[req.wrt_name] = req.wrt
+    tol = SECOND_ORDER_TOL if kind == "hessian" else FIRST_ORDER_TOL
+    worst: dict = {layout: 0.0 for layout in layouts}
+    tried = []
+    problems = []
+    plans = [(sizes, env)] if env is not None else []
+    plans += [(None, None)] * points
+    for given_sizes, given_env in plans:
+        for attempt in range(4):
+            sz = dict(given_sizes) if given_sizes else draw_sizes(cell.dims, rng)
+            if given_env is not None:
+                point = dict(given_env)
+                for name, v in variables.items():
+                    point.setdefault(name, draw_value(v, sz, rng, attempt))
+            else:
+                point = draw_env(variables, sz, rng, attempt)
+            outcome = _check_point(result, kind, layouts, point, sz)
+            if outcome is not None:
+                break
+        if outcome is None:
+            problems.append("no valid random point (values outside the functions' domains)")
+            continue
+        tried.append({str(k): v for k, v in sz.items()})
+        for layout, err in outcome.items():
+            worst[layout] = max(worst[layout], err)
+    max_error = max(worst.values()) if worst else float("inf")
+    ok = bool(tried) and max_error <= tol and not problems
+    msg = "; ".join(problems)
+    if not ok and not msg:
+        bad = [l for l, e in worst.items() if e > tol]
+        msg = "differs from finite differences in layout(s) " + ", ".join(bad)
+    return CheckReport(req.text, ok, max_error, tol, len(tried), worst, tried, msg)
+
+
+def _check_point(result, kind, layouts, env, sizes) -> dict | None:
+    req = result.request
+    with np.errstate(all="ignore"):
+        f = Function(req.of, req.wrt, env, sizes)
+        x = env[req.wrt_name]
+        y0 = f(x)
+        if not np.all(np.isfinite(y0)):
+            return None
+        out_shape = y0.shape
+        var_shape = x.shape
+        dirs = directions(req.wrt, sizes)
+        if kind == "hessian":
+            fd = np.array([[second_directional(f, x, a, b) for b in dirs] for a in dirs])
+        else:
+            fd = np.stack([first_directional(f, x, e) for e in dirs])  # (k, p, q)
+        if not np.all(np.isfinite(fd)):
+            return None
+        scale = max(1.0, float(np.max(np.abs(fd))) if fd.size else 1.0)
+        errors = {}
+        for layout in layouts:
+            view = result.view(layout)
+            arr = np.asarray(view.evaluate_at(env, sizes), dtype=float)
+            want = tuple(concrete(d, sizes) for d in expected_shape(kind, layout, req.of.shape, req.wrt.shape))
+            if arr.shape != want:
+                errors[layout] = float("inf")
+                continue
+            t = to_full_tensor(kind, layout, arr, out_shape, var_shape, req.of.shape, req.wrt.shape)
+            if kind == "hessian":
+                h = t.reshape(var_shape + var_shape)
+                sym = np.array([[np.sum(a * np.tensordot(h, b, axes=([2, 3], [0, 1]))) for b in dirs] for a in dirs])
+            else:
+                sym = np.stack([np.tensordot(t, e, axes=([2, 3], [0, 1])) for e in dirs])
+            if not np.all(np.isfinite(sym)):
+                errors[layout] = float("inf")
+                continue
+            errors[layout] = float(np.max(np.abs(sym - fd))) / scale if fd.size else 0.0
+        return errors
