@@ -40,9 +40,10 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
         program = parse(text)
         cell = check(program)
         results = [Result(cell, req, _derive(req)) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request)) for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
-    return Derivation(text, cell, results, layout)
+    return Derivation(text, cell, results, layout, claims)
 
 
 def _derive(req: Request) -> Derivative:
@@ -62,6 +63,7 @@ class Derivation:
     cell: CheckedCell
     results: list["Result"]
     layout: str = L.DEFAULT_LAYOUT
+    claim_results: list["Result"] = field(default_factory=list)  # the derivative each claim is about
 
     def __len__(self) -> int:
         return len(self.results)
@@ -222,6 +224,28 @@ class View:
         if self.expr is not None:
             return numpy_code(self.expr, self.result.labels, self.result.cell, target)
         return self.index_form.numpy_code(self.result.cell, target, self.layout)
+
+    def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(text, latex, shape) of the result and of each factor and term in it,
+        outermost first: what a reader checks the shapes of."""
+        if self.expr is None:
+            return []
+        out, seen = [], set()
+        labels = self.result.labels
+
+        def walk(e: Expr, depth: int):
+            if e in seen or depth > 3:
+                return
+            seen.add(e)
+            if e.op not in ("const", "broadcast"):
+                out.append((to_text(e, labels), to_latex(e, labels), tuple(dim_str(d) for d in e.shape)))
+            if e in labels or e.op in ("var", "const", "eye", "ones", "zeros"):
+                return
+            for a in e.args:
+                walk(a, depth + 1)
+
+        walk(self.expr, 0)
+        return out
 
     def evaluate(self, values: dict) -> np.ndarray:
         """The view's array at ``values`` (name → array); sizes come from them."""
