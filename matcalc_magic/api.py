@@ -130,6 +130,14 @@ class Result:
             self._views[layout] = View(self, layout)
         return self._views[layout]
 
+    def steps(self, kind: str = "differentials", layout: str = L.DEFAULT_LAYOUT) -> list:
+        """The derivation step by step: ``"differentials"`` (Magnus–Neudecker,
+        the trace trick) or ``"backprop"`` (the chain rule with δ's).  Each step
+        has ``.latex``, ``.text`` and ``.rule``."""
+        from .steps import build_steps
+
+        return build_steps(self, kind, layout)
+
     def check(self, **kwargs) -> "CheckReport":
         from .verify import check_result
 
