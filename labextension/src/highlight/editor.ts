@@ -202,8 +202,6 @@ export function mderiveEditorExtension(initialSource: string): Extension {
     mderiveCompartment.of(contentFor(isMderiveCell(initialSource))),
     switchOnEdit,
     reconcile,
-    // Lowest precedence: the marks sit inside the Python highlighting
-    // spans, so their colours win on one-liner lines.
-    Prec.lowest(lineMagicHighlighter)
+    lineMagicHighlighter
   ];
 }

@@ -37,6 +37,21 @@ export const mderiveTags: Record<TokenType, Tag> = {
   punctuation: Tag.define(tags.punctuation)
 };
 
+/**
+ * The token names the stream parser returns: prefixed, so that none is
+ * mistaken for one of CodeMirror's legacy token names (`property`, ...).
+ */
+function streamName(type: TokenType): string {
+  return 'mcm_' + type;
+}
+
+const tokenTable: Record<string, Tag> = Object.fromEntries(
+  (Object.keys(mderiveTags) as TokenType[]).map(type => [
+    streamName(type),
+    mderiveTags[type]
+  ])
+);
+
 /** Maps every tag to its `mcm-*` class (`mcm-decl-name`, ...). */
 export const mderiveClassHighlighter = HighlightStyle.define(
   (Object.keys(mderiveTags) as TokenType[]).map(type => ({
@@ -72,9 +87,9 @@ export const mderiveLanguage = StreamLanguage.define<IStreamState>({
       return null;
     }
     stream.pos = next.to;
-    return next.type;
+    return streamName(next.type);
   },
-  tokenTable: mderiveTags,
+  tokenTable,
   languageData: {
     commentTokens: { line: '#' }
   }
