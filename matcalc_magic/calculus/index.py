@@ -222,14 +222,13 @@ class IndexForm:
             for i in t.indices():
                 if i not in self.free and names[i] not in summed:
                     summed.append(names[i])
-            body = []
-            if coef != 1:
-                body.append(sympy.latex(coef) if latex else (f"({coef})" if not coef.is_Integer else str(coef)))
-            for f in t.factors:
-                body.append(self._factor(printer, f, names, latex))
+            body = [self._factor(printer, f, names, latex) for f in t.factors]
             text = " ".join(body) or "1"
             if summed:
                 text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
+            if coef != 1:
+                c = sympy.latex(coef) if latex else (f"({coef})" if not coef.is_Integer else str(coef))
+                text = c + " " + text
             if n == 0:
                 out.append(sign + text)
             else:

@@ -20,13 +20,13 @@ def negative_part(e: Expr):
     """``-c X`` → ``c X`` (a positive multiple); None if ``e`` is not negative."""
     from ..ops import build as B
 
-    if is_const(e) and const_value(e).is_Number and const_value(e) < 0:
+    if is_const(e) and const_value(e).could_extract_minus_sign():
         from ..graph import const
 
         return const(-const_value(e))
-    if e.op == "smul" and is_const(e.args[0]) and const_value(e.args[0]).is_Number:
+    if e.op == "smul" and is_const(e.args[0]):
         c = const_value(e.args[0])
-        if c < 0:
+        if c.could_extract_minus_sign():
             return B.smul(-c, e.args[1])
     return None
 
@@ -144,13 +144,25 @@ class Printer:
         n = negative_part(e)
         if n is not None:
             return self.neg_sign + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL))
-        if is_const(s) and const_value(s).is_Number:
-            return self.coefficient(const_value(s)) + self.mul_sep + self.paren(a, MUL)
+        if is_const(s):
+            value = const_value(s)
+            if a.op == "smul" and self.is_named_scalar(a.args[0]):
+                # (1/m) λ X reads better as (λ/m) X
+                value, a = value * self.scalar_symbol(a.args[0]), a.args[1]
+            return self.coefficient(value) + self.mul_sep + self.paren(a, MUL)
         left = self.paren(s, MUL + 1) if s.op != "smul" else self.paren(s, MUL)
         return left + self.mul_sep + self.paren(a, MUL)
 
     def coefficient(self, value) -> str:
         return str(value)
+
+    def is_named_scalar(self, e: Expr) -> bool:
+        return e.is_scalar and (e.op == "var" or e in self.labels)
+
+    def scalar_symbol(self, e: Expr):
+        """A SymPy symbol that prints as this printer prints ``e``'s name."""
+        name = self.labels.get(e) or e.params[0]
+        return sympy.Symbol(self.name(name))
 
     def _print_matmul(self, e: Expr) -> str:
         factors = e.args

@@ -31,9 +31,10 @@ class TextPrinter(Printer):
         return str(value)
 
     def coefficient(self, value) -> str:
+        text = str(value).replace("*", " ")
         if isinstance(value, sympy.Rational) and not value.is_Integer or not value.is_Atom:
-            return f"({value})"
-        return str(value)
+            return f"({text})"
+        return text
 
     def _print_tangent(self, e: Expr) -> str:
         return "d" + self.name(e.params[0][1:])
