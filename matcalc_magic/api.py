@@ -25,6 +25,7 @@ from .check import CheckedCell, Request, check
 from .errors import MatcalcError
 from .evaluate import as_matrix, evaluate
 from .graph import Expr
+from .ops.registry import MissingRule
 from .render.latex import to_latex
 from .render.names import name_latex, name_text
 from .render.numpy import numpy_code
@@ -49,6 +50,9 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
 def _derive(req: Request) -> Derivative:
     try:
         return derive_one(req.of, req.wrt, req.order)
+    except MissingRule as e:
+        raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
+                           hint="this operation has no derivative rule yet") from None
     except ShapeError as e:  # pragma: no cover - an engine bug, reported plainly
         raise MatcalcError(f"internal shape error while differentiating {req.text}: {e.message}",
                            req.span) from None

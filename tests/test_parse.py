@@ -251,6 +251,9 @@ def test_mixed_notation_is_kept_apart():
         ("hessian(J, x)", [Hessian(_, N("J"), N("x"))]),
         ("hessian(x^T A x, x)", [Hessian(_, J(J(Tr(N("x")), N("A")), N("x")), N("x"))]),
         ("hessian(J, x), ∂J/∂x, dJ/dA", [Hessian(_, N("J"), N("x")), D("J", "x"), D("J", "A")]),
+        ("d J / d W", [D("J", "W")]),
+        ("d (x^T x)/dx", [D(J(Tr(N("x")), N("x")), "x")]),
+        ("dJ/dW, dJ/db,", [D("J", "W"), D("J", "b")]),
     ],
 )
 def test_requests(src, items):
@@ -359,6 +362,12 @@ def test_precedence(src, expected):
     assert expr(src) == expected
 
 
+def test_unicode_minus():
+    assert expr("a − b") == B("-", N("a"), N("b"))
+    assert expr("−a") == Ng(N("a"))
+    assert stmt("v : n − 1") == decl("v", [DimBin(_, "-", Dn("n"), Dk(1))])
+
+
 def test_juxtaposed_operand_never_starts_with_a_sign():
     assert expr("W x - b") == B("-", J(N("W"), N("x")), N("b"))
     assert expr("W x + -b") == B("+", J(N("W"), N("x")), Ng(N("b")))
@@ -369,7 +378,10 @@ def test_juxtaposed_operand_never_starts_with_a_sign():
 # =========================================================================
 @pytest.mark.parametrize(
     "src",
-    ["x^T", "x^⊤", "x^{T}", "x^\\top", "x^{\\top}", "x^{⊤}", "xᵀ", "x'", "x′", "x.T", "x ^ T"],
+    [
+        "x^T", "x^⊤", "x^{T}", "x^\\top", "x^{\\top}", "x^{⊤}", "xᵀ", "x'", "x′", "x.T", "x ^ T",
+        "x^⊺", "x^\\intercal", "x^\\mathsf{T}", "x^{\\mathsf{T}}",
+    ],
 )
 def test_transposes(src):
     assert expr(src) == Tr(N("x"))
@@ -389,7 +401,7 @@ def test_transpose_of_expressions():
     assert expr("X.T @ X") == B("@", Tr(N("X")), N("X"))
 
 
-@pytest.mark.parametrize("src", ["A^{-1}", "A^-1", "A⁻¹", "A^(-1)", "A^{ -1 }"])
+@pytest.mark.parametrize("src", ["A^{-1}", "A^-1", "A⁻¹", "A^(-1)", "A^{ -1 }", "A^{−1}"])
 def test_inverses(src):
     assert expr(src) == Inv(N("A"))
 
@@ -820,9 +832,18 @@ def test_error_rendering():
     assert e.span == Span(14, 15)
 
 
-def test_statement_hint():
-    e = err("x^T A x")
+@pytest.mark.parametrize("src", ["x^T A x", "W x + b", "z W = 3", "a b c", "claim ∂J/∂x^T = 1"])
+def test_statement_hint(src):
+    e = err(src)
     assert "declaration" in e.hint and "request" in e.hint
+
+
+def test_expected_hint_inside_brackets():
+    e = err("z = X[0 : 1 :]")
+    assert e.message == "unexpected ':'"
+    assert e.hint == "expected ',', '-', '+' or ']'"
+    # a ';' inside brackets ends the statement: the bracket is unclosed
+    assert err("z = f(a; b)").message == "unclosed '(' opened here"
 
 
 def test_times_hint():

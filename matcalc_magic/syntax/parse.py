@@ -153,6 +153,7 @@ _DESCRIBE = {
     "NAME": "a name",
     "CALLEE": "a function call",
     "NUMBER": "a number",
+    "MINUS": "'-'",
     "PARTIAL": "'∂'",
     "SUP_T": "'T'",
     "SUP_TB": "'T'",
@@ -325,17 +326,18 @@ def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
         msg = f"unexpected {_show(tok)}"
         span = Span(start, end)
     hint = None
-    first = _statement_start(seen, start)
+    line_tokens = _statement_tokens(seen, start)
+    first = line_tokens[0] if line_tokens else None
+    committed = any(t.type in ("_ASSIGN", "COLON", "IN") for t in line_tokens)
     if str(tok.value) in ("×", "\\times"):
         hint = _TIMES_HINT
     elif tok.type in _CLOSERS or tok.type in ("NORM_CLOSE", "ABS_CLOSE"):
         hint = f"there is no open {_quote(_OPENER_TEXT.get(tok.type, str(tok.value)))} for it to close"
-    elif first is not None and first.type == "CLAIM" and "_ASSIGN" in expected:
+    elif first is not None and first.type == "CLAIM" and "_ASSIGN" in expected and ends_line:
         msg = "a claim needs a value: claim ∂J/∂W = ..."
-        span = Span(start, end) if not ends_line else span
-    elif first is not None and first.type in ("NAME", "CLAIM") and str(tok.value) in ("x", "×") and "_DIMSEP" not in expected and "COMMA" in expected:
+    elif str(tok.value) in ("x", "×") and "COLON" in {t.type for t in line_tokens} and "COMMA" in expected:
         hint = "a declaration has one size (x : n) or two (W : m x n)"
-    elif first is None or first is tok or "_ASSIGN" in expected:
+    elif not committed:
         hint = _STATEMENT_HINT
     elif not ({"_NL", "$END"} & expected):
         hint = _expected_words(expected)
@@ -345,16 +347,17 @@ def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
 _OPENER_TEXT = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
 
 
-def _statement_start(seen, before: int):
-    """The first token of the statement that the offset ``before`` is in."""
-    first = None
+def _statement_tokens(seen, before: int) -> list:
+    """The tokens of the statement that offset ``before`` is in, up to it."""
+    out = []
     for t in reversed(seen):
         if t.start_pos >= before:
             continue
         if t.type in ("_NL", "SEMICOLON"):
             break
-        first = t
-    return first
+        out.append(t)
+    out.reverse()
+    return out
 
 
 def _tok_span(tok) -> Span:
@@ -483,7 +486,8 @@ def _check_square(tok):
 
 def _binop(op):
     def build(self, c):
-        return T.BinOp(_sp(c[0], c[1]), op, _e(c[0]), _e(c[1]))
+        # [left, right], or [left, MINUS, right] for subtraction
+        return T.BinOp(_sp(c[0], c[-1]), op, _e(c[0]), _e(c[-1]))
 
     return build
 
@@ -585,7 +589,7 @@ class _Builder:
 
     def _dim_bin(op):
         def build(self, c):
-            return T.DimBin(_sp(c[0], c[1]), op, _e(c[0]), _e(c[1]))
+            return T.DimBin(_sp(c[0], c[-1]), op, _e(c[0]), _e(c[-1]))
 
         return build
 
@@ -616,6 +620,27 @@ class _Builder:
                 hint=_STATEMENT_HINT,
             )
         return T.Deriv(span, _strip_d(of), _strip_d(wrt))
+
+    def d_request_spaced(self, c):
+        # d J / d W
+        d1, of, d2, wrt = c
+        for d in (d1, d2):
+            if d.id != "d":
+                raise MatcalcError(
+                    f"'{d.id} {of.id}/{d2.id} {wrt.id}' is not a request: write ∂J/∂W or dJ/dW",
+                    _sp(d1, wrt),
+                    hint=_STATEMENT_HINT,
+                )
+        return T.Deriv(_sp(d1, wrt), of, wrt)
+
+    def d_paren_request(self, c):
+        # d (x^T A x) / dx
+        d, of, wrt = c
+        if d.id != "d":
+            raise MatcalcError(
+                "a derivative request is written d(...)/dx or ∂(...)/∂x", d.span, hint=_STATEMENT_HINT
+            )
+        return T.Deriv(_sp(d, wrt), _e(of), _strip_d(wrt))
 
     def d2_request(self, c):
         d, sup1, of, wrt, sup2 = c
