@@ -22,7 +22,7 @@ from .shapes import ONE, Shape
 
 
 class Expr:
-    __slots__ = ("op", "args", "params", "shape", "__weakref__")
+    __slots__ = ("op", "args", "params", "shape", "is_scalar", "__weakref__")
 
     op: str
     args: tuple["Expr", ...]
@@ -36,10 +36,6 @@ class Expr:
     @property
     def cols(self):
         return self.shape[1]
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.shape[0] == ONE and self.shape[1] == ONE
 
     def __repr__(self) -> str:  # debugging aid; users see render/*
         from .render.text import to_text
@@ -71,12 +67,18 @@ def make(op: str, args: tuple = (), params: tuple = (), shape: Shape | None = No
         from .ops.registry import rule
 
         shape = rule(op).shape(tuple(a.shape for a in args), params)
-    shape = (sympy.sympify(shape[0]), sympy.sympify(shape[1]))
+    r, c = shape
+    if not isinstance(r, sympy.Basic):
+        r = sympy.sympify(r)
+    if not isinstance(c, sympy.Basic):
+        c = sympy.sympify(c)
+    shape = (r, c)
     key = (op, args, params, shape)
     node = _interned.get(key)
     if node is None:
         node = object.__new__(Expr)
         node.op, node.args, node.params, node.shape = op, args, params, shape
+        node.is_scalar = r == ONE and c == ONE  # 1×1: a scalar
         _interned[key] = node
     return node
 
