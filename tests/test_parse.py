@@ -811,6 +811,10 @@ def test_expression_spans():
         ("z = a ; ; )", 1, 11, "unexpected ')'"),
         ("z = (a\n", 1, 5, "unclosed '(' opened here"),
         ("z = a\x00", 1, 6, "unexpected character U+0000"),
+        ("z = ‖x + ‖", 1, 10, "expected an expression after '+'"),
+        ("z = |a - |", 1, 10, "expected an expression after '-'"),
+        ("z = ‖ ‖", 1, 7, "expected an expression after '‖'"),
+        ("z = ‖x + ‖y", 1, 10, "unclosed '‖' opened here"),
     ],
 )
 def test_syntax_errors(src, line, column, message):

@@ -217,6 +217,24 @@ def _innermost_open(state: _LexState, before: int):
     return None
 
 
+def _operand_missing_before_bar(state: _LexState, opener):
+    """For a bar that opened a norm right after an operator while the same
+    kind of bar was already open (``‖x + ‖``): that operator, else None."""
+    kind = opener.type
+    if kind not in ("NORM_OPEN", "ABS_OPEN"):
+        return None
+    if not any(t.type == kind for t in state.stack if t is not opener):
+        return None
+    seen = state.tokens
+    for i in range(len(seen) - 1, 0, -1):
+        if seen[i] is opener:
+            before = seen[i - 1]
+            if before.type not in _ENDS_OPERAND and before.type not in _END_TYPES:
+                return before
+            return None
+    return None
+
+
 def _expected_words(expected) -> str | None:
     words = []
     for name in sorted(expected):
@@ -277,6 +295,12 @@ def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
     # -- a bracket (or norm bar) left open is the likely cause
     opener = _innermost_open(state, start)
     if opener is not None:
+        missing = _operand_missing_before_bar(state, opener) if prev is opener else None
+        if missing is not None:
+            # ‖x + ‖ : the second bar was read as opening a nested norm
+            return MatcalcError(
+                f"expected an expression after {_show(missing)}", _tok_span(opener), text
+            )
         if ends_line:
             return MatcalcError(f"unclosed {_quote(opener.value)} opened here", _tok_span(opener), text)
         if tok.type in _CLOSERS or tok.type in ("NORM_CLOSE", "ABS_CLOSE"):
