@@ -706,6 +706,9 @@ class _Builder:
         _check_square(c[5])
         return T.Deriv(_sp(c[0], c[5]), _e(c[2]), c[4], 2)
 
+    def tmark(self, c):
+        return _Wrap(None, _lo(c[0]), _hi(c[-1]))
+
     def deriv2_mixed(self, c):
         # PARTIAL SUPNUM of PARTIAL NAME PARTIAL NAME [transpose mark]
         _check_square(c[1])
