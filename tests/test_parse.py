@@ -765,6 +765,11 @@ def test_expression_spans():
     assert text_of(src, plus.right) == "A⁻¹ b ⊙ x[0:2]"
     assert text_of(src, plus.right.right) == "x[0:2]"
     assert text_of(src, plus.right.right.subscripts[0]) == "0:2"
+    src = "z = Θ[:, 1:] + hessian(x^T A x, x)"
+    index, hess = stmt(src).value.left, stmt(src).value.right
+    assert [text_of(src, s) for s in index.subscripts] == [":", "1:"]
+    assert text_of(src, hess) == "hessian(x^T A x, x)"
+    assert text_of(src, hess.of) == "x^T A x"
 
 
 # =========================================================================
@@ -867,7 +872,7 @@ LANGUAGE_CHARS = (
     list("abcdxyzWXAJθŷσλ_0123456789 \t\n;,:=+-*/@^'.()[]{}|#\\")
     + ["∂", "²", "³", "ᵀ", "⁻¹", "⁻ᵀ", "‖", "||", "⊙", "∘", "⊘", "⊗", "∈", "ℝ", "×", "₁"]
     + ["x", " x ", "claim ", "scalar", "hessian(", "np.", ".T", "**", ":=", "\\top", "_{", "ℝ^{"]
-    + ["dJ/dW", "∂J/∂W", "relu'(", "\u0302", "\r\n", "\x00", "€"]
+    + ["dJ/dW", "∂J/∂W", "relu'(", "\u0302", "\r\n", "\x00", "€", "\f", "\u00a0", "\u2028", "−"]
 )
 
 
