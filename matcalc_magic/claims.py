@@ -1,0 +1,462 @@
+"""Checking a user's claimed derivative: ``claim ∂J/∂W = (ŷ - y) x^T``.
+
+A claim is compared with the derivative the engine derives for the same
+request, *in a layout* (the cell's, unless another is asked for):
+
+* symbolically where possible: the claimed expression and the layout's
+  matrix expression are the same canonical node (sums and Hadamard products
+  compared as multisets) → "identical";
+* numerically always: both are evaluated at random points that respect the
+  declared properties (one-hot, symmetric, …; fixed seeds, so verdicts are the
+  same every run), and also at the user's own arrays when there are any.
+
+A false claim gets a diagnosis, in this order of preference:
+
+* ``transpose``: the transpose of the correct result, naming the layout in
+  which the claim *would* be right ("this is the numerator-layout answer; the
+  cell uses the shape convention");
+* ``layout``: the answer of another layout that is not a plain transpose
+  (e.g. the vec layout's row);
+* ``factor``: off by a constant factor, shown exactly when it is a simple
+  rational ("off by a constant factor 2");
+* ``shape``: the wrong shape ("wrong shape: m×1 where n×1 is needed");
+* ``different``: plainly different, with the largest entry-wise error at the
+  first random point.
+
+>>> import matcalc_magic as mm
+>>> from matcalc_magic.claims import check_claims
+>>> d = mm.derive('''
+... x : n
+... W : m x n
+... y = W x
+... J = y^T y
+... claim ∂J/∂W = y x^T
+... ''')
+>>> check_claims(d)[0].diagnosis
+'off by a constant factor 2 (the correct result is 2 × the claim)'
+
+Only the public API is used, plus the expression printers for the claimed
+expression's LaTeX and text.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from . import layouts as L
+from .evaluate import evaluate
+from .graph import Expr, substitute
+from .shapes import ONE, dim_str, same
+from .verify import draw_env, draw_sizes
+
+#: entry-wise agreement needed for "equal" (both sides are exact evaluations,
+#: no finite differences, so this can be strict)
+EQUAL_TOL = 1e-8
+#: preference order when naming the layout in which a claim would be right
+NAMED_LAYOUTS = ("numerator", "denominator", "shape", "vec")
+
+LAYOUT_NAMES = {
+    "numerator": "numerator layout",
+    "denominator": "denominator layout",
+    "shape": "shape convention",
+    "index": "index notation",
+    "vec": "vec layout",
+}
+ANSWER_NAMES = {
+    "numerator": "numerator-layout answer",
+    "denominator": "denominator-layout answer",
+    "shape": "shape-convention answer",
+    "index": "index-notation answer",
+    "vec": "vec-layout answer",
+}
+
+
+class ClaimFailed(Exception):
+    """One or more claims of a cell are false.  IPython shows the diagnoses
+    (``_render_traceback_``), never a Python traceback."""
+
+    def __init__(self, verdicts: list["ClaimVerdict"], where: str = "", line_offset: int | None = 0):
+        self.verdicts = [v for v in verdicts if not v.ok]
+        self.where = where
+        self.line_offset = line_offset
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        n = len(self.verdicts)
+        head = f"{n} false claim{'s' if n != 1 else ''}" + (f" in {self.where}" if self.where else "")
+        return head + ": " + "; ".join(f"{v.claim_text}: {v.diagnosis}" for v in self.verdicts)
+
+    def _render_traceback_(self) -> list[str]:
+        n = len(self.verdicts)
+        lines = [f"\x1b[1;31mClaimFailed\x1b[0m: {n} false claim{'s' if n != 1 else ''}"
+                 + (f" in {self.where}" if self.where else "")]
+        for v in self.verdicts:
+            where = f" (line {v.line + self.line_offset})" if v.line and self.line_offset is not None else ""
+            lines.append(f"  \x1b[31m✗\x1b[0m {v.claim_text}{where}")
+            lines.append(f"    {v.diagnosis}")
+            lines.append(f"    derived: {v.expected_text}")
+        return lines
+
+
+@dataclass
+class ClaimVerdict:
+    """The verdict on one claim, in one layout."""
+
+    claim: object  # ClaimSpec
+    result: object  # the derived Result the claim is about
+    layout: str
+    ok: bool
+    status: str  # identical | equal | transpose | layout | factor | shape | different | unchecked
+    diagnosis: str
+    factor: Fraction | float | None = None
+    matching_layouts: tuple = ()
+    max_error: float | None = None
+    points: int = 0
+    at_user_arrays: bool = False
+    line: int | None = None
+
+    @property
+    def claim_text(self) -> str:
+        return f"claim {self.claim.request.text} = {self.claim.value_text}"
+
+    @property
+    def claim_latex(self) -> str:
+        from .render.latex import to_latex
+
+        return f"{self.result.view(self.layout).lhs_latex} = {to_latex(self.claim.value, self.result.labels)}"
+
+    @property
+    def expected_text(self) -> str:
+        return self.result.view(self.layout).text
+
+    @property
+    def expected_latex(self) -> str:
+        return self.result.view(self.layout).latex
+
+    @property
+    def badge(self) -> str:
+        return ("✓ " if self.ok else "✗ ") + self.diagnosis
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"<ClaimVerdict {self.claim_text}: {self.badge}>"
+
+
+# ====================================================================== evidence
+@dataclass
+class Point:
+    sizes: dict  # size symbol -> int
+    claim: np.ndarray
+    views: dict  # layout -> array (absent when the view cannot be evaluated)
+    user: bool = False
+
+
+@dataclass
+class ClaimEvidence:
+    """Everything measured about one claim, for every layout at once: a verdict
+    in any layout is then a comparison of stored arrays (the layout toggle
+    of the widget never evaluates again)."""
+
+    claim: object
+    result: object
+    points: list[Point] = field(default_factory=list)
+    problem: str = ""
+    _verdicts: dict = field(default_factory=dict, repr=False)
+
+    def verdict(self, layout: str) -> ClaimVerdict:
+        if layout not in self._verdicts:
+            self._verdicts[layout] = _judge(self, L.check_layout(layout))
+        return self._verdicts[layout]
+
+
+def gather(derivation, points: int = 3, seed: int | None = None, env: dict | None = None,
+           sizes: dict | None = None) -> list[ClaimEvidence]:
+    """Evaluate every claim of ``derivation`` and every layout of its derived
+    result at ``points`` random points (and at ``env``/``sizes``, the user's
+    arrays, when given)."""
+    cell = derivation.cell
+    out = []
+    for spec, result in zip(cell.claims, derivation.claim_results):
+        ev = ClaimEvidence(spec, result)
+        s = zlib.crc32((cell.source + "\0claim\0" + spec.request.text + "=" + spec.value_text).encode())
+        rng = np.random.default_rng(s if seed is None else seed)
+        plans = [(env, sizes)] if env is not None else []
+        plans += [(None, None)] * points
+        for given_env, given_sizes in plans:
+            point = None
+            for attempt in range(4):
+                sz = _complete_sizes(cell, given_sizes, rng)
+                values = dict(given_env or {})
+                missing = {k: v for k, v in cell.variables.items() if k not in values}
+                values.update(draw_env(missing, sz, rng, attempt))
+                point = _measure(ev, values, sz, user=given_env is not None)
+                if point is not None:
+                    break
+            if point is not None:
+                ev.points.append(point)
+        if not ev.points:
+            ev.problem = "no valid random point (values outside the functions' domains)"
+        out.append(ev)
+    return out
+
+
+def check_claims(derivation, layout: str | None = None, points: int = 3, seed: int | None = None,
+                 env: dict | None = None, sizes: dict | None = None) -> list[ClaimVerdict]:
+    """The verdict on each claim of ``derivation`` in ``layout`` (default: the
+    derivation's layout)."""
+    layout = layout or derivation.layout
+    return [ev.verdict(layout) for ev in gather(derivation, points, seed, env, sizes)]
+
+
+def _complete_sizes(cell, given: dict | None, rng) -> dict:
+    drawn = draw_sizes(cell.dims, rng)
+    if not given:
+        return drawn
+    out = dict(given)
+    used = set(out.values())
+    for sym, value in drawn.items():
+        if sym not in out:
+            while value in used:  # keep sizes distinct, so a transpose shows
+                value += 1
+            out[sym] = value
+            used.add(value)
+    return out
+
+
+def _measure(ev: ClaimEvidence, values: dict, sizes: dict, user: bool) -> Point | None:
+    spec, result = ev.claim, ev.result
+    cell = result.cell
+    req = spec.request
+    env = dict(values)
+    with np.errstate(all="ignore"):
+        try:
+            if req.wrt_name not in cell.variables:  # ∂J/∂z for a defined z: z's own value
+                env[req.wrt_name] = evaluate(cell.definitions[req.wrt_name], env, sizes)
+            claim = np.asarray(evaluate(spec.value, env, sizes), dtype=float)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return None
+        if not np.all(np.isfinite(claim)):
+            return None
+        views = {}
+        for layout in L.LAYOUTS:
+            try:
+                arr = np.asarray(result.view(layout).evaluate_at(env, sizes), dtype=float)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                continue
+            if np.all(np.isfinite(arr)):
+                views[layout] = arr
+    if not views:
+        return None
+    return Point(sizes, claim, views, user)
+
+
+# ====================================================================== verdicts
+def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
+    spec, result = ev.claim, ev.result
+    view = result.view(layout)
+    line = _line_of(result.cell.source, spec.span.start) if spec.span is not None else None
+    n_random = sum(1 for p in ev.points if not p.user)
+    user = any(p.user for p in ev.points)
+
+    def verdict(ok, status, diagnosis, **kw):
+        return ClaimVerdict(spec, result, layout, ok, status, diagnosis, points=n_random, at_user_arrays=user,
+                            line=line, **kw)
+
+    claim_shape = spec.value.shape
+    want_shape = view.symbolic_shape
+    compatible = _compatible(claim_shape, want_shape, layout)
+    identical = view.expr is not None and _identical(spec.value, view.expr, result)
+    if not ev.points or any(layout not in p.views for p in ev.points):
+        if identical:
+            return verdict(True, "identical", "identical to the derived result")
+        return verdict(False, "unchecked", "could not be checked numerically: " + (
+            ev.problem or f"the {LAYOUT_NAMES[layout]} result could not be evaluated"))
+
+    def arrays(lay, transpose=False):
+        out = []
+        for p in ev.points:
+            a = p.views.get(lay)
+            if a is None:
+                return None
+            if transpose:
+                if a.ndim != 2:
+                    return None
+                a = a.T
+            out.append(a)
+        return out
+
+    claims = [p.claim for p in ev.points]
+    expected = arrays(layout)
+    where = _where(ev.points)
+
+    if compatible:
+        if _all_equal(claims, expected, squeeze=layout == "index"):
+            if identical:
+                return verdict(True, "identical", f"identical to the derived result (and equal {where})")
+            return verdict(True, "equal", f"equal to the derived result {where}")
+        if identical:  # cannot happen unless evaluation is broken: say so rather than guess
+            return verdict(False, "unchecked", "identical symbolically but not numerically: please report this")
+
+    # the claim is another layout's answer, or the transpose of this one
+    matches = []
+    for other in NAMED_LAYOUTS:
+        if other == layout:
+            continue
+        other_view = result.view(other)
+        if not _compatible(claim_shape, other_view.symbolic_shape, other):
+            continue
+        got = arrays(other)
+        if got is not None and _all_equal(claims, got) and not _all_equal(got, expected, squeeze=False):
+            matches.append(other)
+    transposed = arrays(layout, transpose=True) if len(want_shape) == 2 else None
+    t_compatible = len(want_shape) == 2 and _compatible(claim_shape, (want_shape[1], want_shape[0]), layout)
+    is_transpose = bool(t_compatible and transposed is not None and _all_equal(claims, transposed)
+                        and not (compatible and _all_equal(transposed, expected)))
+    named = (f" (this is the {ANSWER_NAMES[matches[0]]}; the cell uses the {LAYOUT_NAMES[layout]})"
+             if matches else "")
+    if is_transpose:
+        return verdict(False, "transpose", "the transpose of the correct result" + named,
+                       matching_layouts=tuple(matches))
+    if matches:
+        return verdict(False, "layout", f"not the {LAYOUT_NAMES[layout]} result" + named,
+                       matching_layouts=tuple(matches))
+
+    if compatible:
+        c = _factor(claims, expected)
+        if c is not None:
+            return verdict(False, "factor", _factor_text(c), factor=c)
+    if t_compatible and transposed is not None:
+        c = _factor(claims, transposed)
+        if c is not None:
+            return verdict(False, "transpose", "the transpose of the correct result, " + _factor_text(c), factor=c)
+    if not compatible:
+        return verdict(False, "shape", f"wrong shape: {_shape_text(claim_shape)} where "
+                                       f"{_shape_text(want_shape)} is needed")
+    first = ev.points[-1] if ev.points[0].user and len(ev.points) > 1 else ev.points[0]
+    c0, e0 = first.claim, first.views[layout]
+    err = float(np.max(np.abs(c0.reshape(-1) - e0.reshape(-1)))) if c0.size == e0.size else float("inf")
+    sizes = ", ".join(f"{k} = {v}" for k, v in sorted(((str(k), v) for k, v in first.sizes.items())))
+    at = f"at a random point ({sizes})" if sizes else "at a random point"
+    return verdict(False, "different", f"differs from the derived result: max error {err:.2g} {at}",
+                   max_error=err)
+
+
+def _where(points) -> str:
+    n = sum(1 for p in points if not p.user)
+    text = f"at {n} random point{'s' if n != 1 else ''}"
+    if any(p.user for p in points):
+        text += " and at your arrays"
+    return text
+
+
+def _line_of(source: str, offset: int) -> int:
+    return source.count("\n", 0, max(0, offset)) + 1
+
+
+def _squeezed(shape) -> tuple:
+    return tuple(d for d in shape if d != ONE)
+
+
+def _compatible(claim_shape, want_shape, layout: str) -> bool:
+    """Same symbolic shape; index notation has no orientation (k×1 is k)."""
+    if layout == "index" or len(want_shape) != 2:
+        a, b = _squeezed(claim_shape), _squeezed(want_shape)
+    else:
+        a, b = tuple(claim_shape), tuple(want_shape)
+    return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+
+
+def _shape_text(shape) -> str:
+    if len(shape) == 0:
+        return "a scalar"
+    return "×".join(dim_str(d) for d in shape)
+
+
+def _all_equal(xs, ys, squeeze: bool = True) -> bool:
+    if xs is None or ys is None or len(xs) != len(ys):
+        return False
+    for x, y in zip(xs, ys):
+        if x.shape != y.shape:
+            if not squeeze or x.size != y.size or _squeeze_np(x.shape) != _squeeze_np(y.shape):
+                return False
+            x, y = x.reshape(-1), y.reshape(-1)
+        scale = max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
+        if y.size and float(np.max(np.abs(x - y))) > EQUAL_TOL * scale:
+            return False
+    return True
+
+
+def _squeeze_np(shape) -> tuple:
+    return tuple(s for s in shape if s != 1)
+
+
+def _factor(claims, expected) -> Fraction | float | None:
+    """c with expected = c × claim at every point, if there is one (c ≠ 0, 1)."""
+    xs, ys = [], []
+    for x, y in zip(claims, expected):
+        if x.size != y.size or (x.shape != y.shape and _squeeze_np(x.shape) != _squeeze_np(y.shape)):
+            return None
+        xs.append(x.reshape(-1))
+        ys.append(y.reshape(-1))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    xx = float(x @ x)
+    if xx == 0.0 or not np.isfinite(xx):
+        return None
+    c = float(x @ y) / xx
+    scale = max(1.0, float(np.max(np.abs(y))))
+    if not np.isfinite(c) or abs(c) < 1e-9 or float(np.max(np.abs(c * x - y))) > 1e-7 * scale:
+        return None
+    if abs(c - 1.0) <= 1e-9:
+        return None
+    f = Fraction(c).limit_denominator(64)
+    if abs(float(f) - c) <= 1e-7 * max(1.0, abs(c)):
+        return f
+    return c
+
+
+def _factor_text(c) -> str:
+    """``expected = c × claim``, said the way round that reads best."""
+    if c == -1:
+        return "off by a sign (factor -1: the correct result is the negative of the claim)"
+    if abs(c) < 1:
+        inv = 1 / c
+        return f"off by a constant factor {_number(inv)} (the claim is {_number(inv)} × the correct result)"
+    return f"off by a constant factor {_number(c)} (the correct result is {_number(c)} × the claim)"
+
+
+def _number(c) -> str:
+    return str(c) if isinstance(c, Fraction) else f"≈ {c:.4g}"
+
+
+# ====================================================================== symbolic
+def _identical(value: Expr, expr: Expr, result) -> bool:
+    """The claimed expression and the derived one are the same node, up to
+    the order of terms in sums and of factors in Hadamard products."""
+    req = result.request
+    cell = result.cell
+    if req.wrt_name not in cell.variables and req.wrt_name in cell.definitions:
+        expr = substitute(expr, {req.wrt: cell.definitions[req.wrt_name]})
+    if value is expr:
+        return True
+    return _canon(value) == _canon(expr)
+
+
+_COMMUTATIVE = frozenset({"add", "hadamard"})
+
+
+def _canon(root: Expr) -> str:
+    from .graph import postorder
+
+    memo: dict = {}
+    for node in postorder(root):
+        parts = [memo[id(a)] for a in node.args]
+        if node.op in _COMMUTATIVE:
+            parts.sort()
+        memo[id(node)] = f"{node.op}{node.params!r}{node.shape!r}(" + ",".join(parts) + ")"
+    return memo[id(root)]
