@@ -885,6 +885,7 @@ def _check_parse_total(text):
         assert e.span is not None
         assert 0 <= e.span.start <= e.span.end <= len(text)
         assert isinstance(e.message, str) and e.message
+        assert "internal error" not in e.message
         str(e)  # renders
     else:
         assert isinstance(result, Program)
@@ -953,9 +954,55 @@ def _time(text):
     return time.perf_counter() - start
 
 
+def test_grammar_has_no_lalr_conflicts():
+    # lark resolves shift/reduce conflicts silently (as shift) unless asked
+    # to report them; the grammar is meant to have none.
+    import logging
+
+    import lark
+    from lark import Lark
+
+    parse_module = sys.modules["matcalc_magic.syntax.parse"]
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler, level = Collect(), lark.logger.level
+    lark.logger.addHandler(handler)
+    lark.logger.setLevel(logging.DEBUG)
+    try:
+        Lark.open(
+            "grammar.lark",
+            rel_to=parse_module.__file__,
+            parser="lalr",
+            maybe_placeholders=True,
+            postlex=parse_module._PostLex(),
+            debug=True,
+        )
+    finally:
+        lark.logger.removeHandler(handler)
+        lark.logger.setLevel(level)
+    assert not [m for m in messages if "conflict" in m.lower()]
+
+
 def test_import_does_not_load_lark():
     code = "import sys, matcalc_magic.syntax; assert 'lark' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_bug_in_the_parser_still_surfaces_as_matcalc_error(monkeypatch):
+    parse_module = sys.modules["matcalc_magic.syntax.parse"]
+
+    def broken(*args):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(parse_module, "_syntax_error", broken)
+    with pytest.raises(MatcalcError) as info:
+        parse("z = )")
+    assert "internal error" in info.value.message
+    assert "bug" in info.value.hint
 
 
 def test_parse_rejects_non_text():

@@ -41,16 +41,23 @@ def parse(text: str) -> T.Program:
 
     state = _LexState()
     _TLS.state = state
+    err = None
     try:
-        statements = parser.parse(text)
-    except UnexpectedInput as e:
-        err = _syntax_error(text, e, state)
-    except MatcalcError as e:
-        err = e.with_source(text)
-    except LarkError as e:  # pragma: no cover - defensive
-        err = MatcalcError(f"could not parse this cell ({e})", Span(0, len(text)), text)
-    else:
-        err = None
+        try:
+            statements = parser.parse(text)
+        except UnexpectedInput as e:
+            err = _syntax_error(text, e, state)
+        except MatcalcError as e:  # raised by a builder method
+            err = e.with_source(text)
+        except LarkError as e:  # pragma: no cover - defensive
+            err = MatcalcError(f"could not parse this cell ({e})", Span(0, len(text)), text)
+    except Exception as e:  # pragma: no cover - a bug in this module
+        raise MatcalcError(
+            f"internal error while reading this cell: {type(e).__name__}: {e}",
+            Span(0, len(text)),
+            text,
+            hint="this is a bug in matcalc_magic's parser; please report it with the cell",
+        ) from e
     finally:
         _TLS.state = None
     if err is not None:
