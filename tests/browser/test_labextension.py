@@ -188,6 +188,22 @@ def test_highlighting(open_notebook, tmp_path):
 
     page.screenshot(path=str(screenshot_path(tmp_path, "labext.png")))
 
+    # The dark theme recolours the tokens through its own variables.
+    light = request.evaluate("el => getComputedStyle(el).color")
+    nb.command("apputils:change-theme", {"theme": "JupyterLab Dark"})
+    try:
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+        page.wait_for_function(
+            "([el, light]) => getComputedStyle(el).color !== light",
+            arg=[request.element_handle(), light],
+        )
+        got, want = request.evaluate(COLOR_CHECK, "--jp-mirror-editor-string-color")
+        assert got == want
+        page.screenshot(path=str(screenshot_path(tmp_path, "labext-dark.png")))
+    finally:
+        nb.command("apputils:change-theme", {"theme": "JupyterLab Light"})
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+
 
 def test_typing_magic_line_switches_live(open_notebook):
     nb = open_notebook(["import math", "y = W x + 1\n∂y/∂x", "z = 2"])
