@@ -878,7 +878,6 @@ LANGUAGE_CHARS = (
 
 def _check_parse_total(text):
     parse("")  # the parser is built on first use; time only the parse itself
-    start = time.perf_counter()
     try:
         result = parse(text)
     except MatcalcError as e:
@@ -889,7 +888,17 @@ def _check_parse_total(text):
         str(e)  # renders
     else:
         assert isinstance(result, Program)
-    assert time.perf_counter() - start < 0.5
+    # fast on every input (timed twice, so that a busy machine alone cannot fail it)
+    assert min(_time_parse(text) for _ in range(2)) < 0.25
+
+
+def _time_parse(text):
+    start = time.perf_counter()
+    try:
+        parse(text)
+    except MatcalcError:
+        pass
+    return time.perf_counter() - start
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -944,14 +953,8 @@ def test_deep_nesting_is_an_error_or_a_tree_not_a_crash():
 
 def test_warm_parse_is_fast():
     parse(CS224N)
-    best = min(_time(CS224N) for _ in range(30))
+    best = min(_time_parse(CS224N) for _ in range(30))
     assert best < 0.005, f"warm parse took {best * 1000:.2f} ms"
-
-
-def _time(text):
-    start = time.perf_counter()
-    parse(text)
-    return time.perf_counter() - start
 
 
 def test_grammar_has_no_lalr_conflicts():
