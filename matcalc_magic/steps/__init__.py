@@ -1,0 +1,131 @@
+"""Step-by-step derivations, as the textbooks and course notes write them.
+
+Two views of one derivative:
+
+``"differentials"`` (Magnus & Neudecker, the trace trick)
+    the forward definitions with their shapes; each definition's local
+    differential by its operator's rule (``dz = dW x``, ``dh = relu′(z) ⊙ dz``,
+    ``dJ = (ŷ − y)ᵀ dθ``); back-substitution with each trace-trick move named,
+    down to ``dJ = tr(Gᵀ dX) = ⟨G, dX⟩ = G : dX``; then ``∂J/∂X = G`` and its
+    layout.  A Jacobian ends with ``dy = J dx``.
+
+``"backprop"`` (CS224n's δ's, Ng's dZ/dW/db)
+    the chain rule as a product of Jacobians, ``δ₂ = δ₁ᵀ U diag(relu′(z))``
+    with the factors' shapes, then in the requested layout
+    (``δ₂ = (Uᵀ δ₁) ⊙ relu′(z)`` in the shape convention) with the reason for
+    each transpose, and the variables' gradients from the δ's
+    (``∂J/∂W = δ₂ xᵀ``).
+
+Every step carries its expression, so the steps can be checked numerically:
+:func:`evaluation_env` gives values to the named quantities, their
+differentials and the δ's.  Anything the views do not cover gets a short,
+honest list instead of an error.
+"""
+
+from __future__ import annotations
+
+from ..graph import Expr
+from ..ops.registry import MissingRule
+from .common import Context, Step, prose, step
+from .format import Formatter
+from .world import World, evaluation_env
+
+KINDS = ("differentials", "backprop")
+_ALIASES = {"differential": "differentials", "trace": "differentials", "mn": "differentials",
+            "delta": "backprop", "deltas": "backprop", "chain": "backprop", "δ": "backprop"}
+
+
+def build_steps(result, kind: str = "differentials", layout: str = "shape") -> list[Step]:
+    """The derivation of ``result`` step by step, in ``layout``."""
+    from .. import layouts as L
+
+    kind = _ALIASES.get(kind, kind)
+    L.check_layout(layout)
+    if kind not in KINDS:
+        from ..errors import MatcalcError
+
+        raise MatcalcError(f"unknown kind of steps {kind!r}; choose one of {', '.join(KINDS)}")
+    d = result.derivative
+    if d.order != 1 or d.kind == "hessian":
+        return _fallback(result, layout, "step-by-step derivations cover first derivatives; "
+                                         "a Hessian is the derivative of the gradient (shown above)")
+    try:
+        world = World(result)
+        ctx = Context(result, world, Formatter(world.labels))
+        if not world.depends():
+            return _independent(ctx, layout)
+        if kind == "backprop":
+            from .backprop import build
+        else:
+            from .differentials import build
+        steps = build(ctx, layout)
+    except (MissingRule, NotImplementedError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return _fallback(result, layout, f"no step-by-step derivation for this expression ({e})")
+    for s in steps:
+        s.context = ctx
+    return steps
+
+
+def _independent(ctx: Context, layout: str) -> list[Step]:
+    res = ctx.result
+    view = res.view(layout)
+    return [prose(ctx, f"{res.of_plain} does not depend on {res.request.wrt_name}: the derivative is zero",
+                  group="note"),
+            Step(latex=view.latex, text=view.text, expr=view.expr, group="result", role="",
+                 context=ctx)]
+
+
+def _fallback(result, layout: str, message: str) -> list[Step]:
+    view = result.view(layout)
+    return [Step(latex="\\text{" + message + "}", text=message, group="note"),
+            Step(latex=view.latex, text=view.text, expr=None, group="result")]
+
+
+# ====================================================================== rendering
+def render_text(steps: list[Step]) -> str:
+    """The steps as plain text, one per line, with the rule used and why."""
+    lines = []
+    group = None
+    for s in steps:
+        if s.group != group and s.group:
+            lines.append(f"-- {_GROUP_TITLES.get(s.group, s.group)}")
+            group = s.group
+        line = "  " + s.text
+        if s.rule:
+            line += f"\n      by: {s.rule}"
+        if s.note:
+            line += f"\n      why: {s.note}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render_latex(steps: list[Step]) -> str:
+    """The steps as one ``aligned`` block, rules as side notes."""
+    rows = []
+    for s in steps:
+        body = s.latex.replace(" = ", " &= ", 1) if " = " in s.latex else "& " + s.latex
+        if s.rule:
+            body += " && \\text{" + _escape(s.rule) + "}"
+        rows.append(body)
+    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+
+def _escape(text: str) -> str:
+    for a, b in (("\\", "\\backslash "), ("{", "\\{"), ("}", "\\}"), ("_", "\\_"), ("%", "\\%"),
+                 ("&", "\\&"), ("#", "\\#"), ("^", "\\^{}")):
+        text = text.replace(a, b)
+    return text
+
+
+_GROUP_TITLES = {
+    "forward": "forward pass",
+    "local": "local differentials",
+    "chain": "back-substitution (the trace trick)",
+    "result": "identification",
+    "jacobian": "the chain rule as a product of Jacobians",
+    "delta": "δ's",
+    "gradient": "gradients from the δ's",
+    "note": "note",
+}
+
+__all__ = ["build_steps", "Step", "evaluation_env", "render_text", "render_latex", "KINDS", "Expr"]

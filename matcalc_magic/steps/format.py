@@ -1,0 +1,224 @@
+"""Printing steps: the factors of the main product with their shapes.
+
+A step shows ``dJ = 2 yᵀ dW x`` and, under each factor of its main product,
+that factor's shape (``\\underbrace{y^{\\top}}_{1 \\times m}`` in LaTeX,
+``yᵀ (1×m) · dW (m×n) · x (n×1)`` in text), so a reader sees the sizes meet.
+The printers are the engine's (:mod:`matcalc_magic.render`), extended here
+only to brace the products a step asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..graph import Expr, const_value, is_const
+from ..ops.registry import MUL
+from ..render.latex import LatexPrinter
+from ..render.names import name_latex, name_text
+from ..render.text import TextPrinter
+from ..shapes import ONE, shape_latex, shape_str
+
+PRODUCT_OPS = ("matmul", "hadamard", "kron")
+_SYMBOLS_TEXT = {"matmul": "·", "hadamard": "⊙", "kron": "⊗"}
+
+
+@dataclass
+class Product:
+    """One product a step shows: its operator, factors (text, shape) and shape."""
+
+    op: str
+    factors: list = field(default_factory=list)  # [(text, (rows, cols))]
+    shape: tuple = (ONE, ONE)
+
+    def annotation(self) -> str:
+        if self.op == "inner":
+            body = ", ".join(f"{t} ({shape_str(s)})" for t, s in self.factors)
+            return f"⟨{body}⟩ = {shape_str(self.shape)}"
+        sep = f" {_SYMBOLS_TEXT.get(self.op, '·')} "
+        body = sep.join(f"{t} ({shape_str(s)})" for t, s in self.factors)
+        return f"{body} = {shape_str(self.shape)}"
+
+
+def main_products(e: Expr, labels: dict, depth: int = 0) -> list[Expr]:
+    """The products whose factors a step annotates: the product at the top
+    (under scalar multiples, traces, transposes and sums), or the product in
+    each term of a sum."""
+    while e not in labels and e.op in ("smul", "trace", "transpose", "sum", "vec", "broadcast"):
+        e = e.args[1] if e.op == "smul" else e.args[0]
+    if e in labels:
+        return []
+    if e.op in PRODUCT_OPS:
+        return [e]
+    if e.op == "add" and depth == 0:
+        out = []
+        for t in e.args:
+            out.extend(main_products(t, labels, 1))
+        return out
+    return []
+
+
+def _groups(printer, e: Expr):
+    """The factors of a product as printed: named runs (``W x`` → ``y``) stay
+    together, as the printer shows them."""
+    factors = e.args
+    if e.op != "matmul":
+        return [(f, f.shape) for f in factors]
+    out, i = [], 0
+    while i < len(factors):
+        for chain, name, transposed in printer.label_chains():
+            k = len(chain)
+            if 1 < k < len(factors) and factors[i:i + k] == chain:
+                out.append(((name, transposed), (chain[0].shape[0], chain[-1].shape[1])))
+                i += k
+                break
+        else:
+            out.append((factors[i], factors[i].shape))
+            i += 1
+    return out
+
+
+class _Braced:
+    """Mixin: print the products in ``self.braced`` factor by factor."""
+
+    braced: set
+
+    def factor_text(self, f) -> str:
+        if isinstance(f, tuple):
+            name, transposed = f
+            return self.name(name) + (self.transpose_mark if transposed else "")
+        return self.paren(f, MUL + 1)
+
+    def product_factors(self, e: Expr) -> list:
+        return [(self.factor_text(f), shape) for f, shape in _groups(self, e)]
+
+    def _print_matmul(self, e: Expr) -> str:
+        if e not in self.braced or e in self.labels:
+            return super()._print_matmul(e)
+        return self.join_braced(e, " ")
+
+    def _print_hadamard(self, e: Expr) -> str:
+        if e not in self.braced or e in self.labels:
+            return self._print_kind_infix(e, _notation("hadamard"))
+        return self.join_braced(e, " " + self.hadamard_symbol + " ", strict=True)
+
+    def _print_kron(self, e: Expr) -> str:
+        if e not in self.braced or e in self.labels:
+            return self._print_kind_infix(e, _notation("kron"))
+        return self.join_braced(e, " " + self.kron_symbol + " ", strict=True)
+
+    def join_braced(self, e: Expr, sep: str, strict: bool = False) -> str:
+        parts = []
+        for f, shape in _groups(self, e):
+            if strict and not isinstance(f, tuple):
+                text = self.paren(f, MUL, strict=True)
+            else:
+                text = self.factor_text(f)
+            parts.append(self.brace(text, shape))
+        return sep.join(parts)
+
+    def brace(self, text: str, shape) -> str:
+        return text
+
+
+def _notation(op: str):
+    from ..ops.registry import rule
+
+    return rule(op).notation
+
+
+class BracedLatex(_Braced, LatexPrinter):
+    hadamard_symbol = "\\odot"
+    kron_symbol = "\\otimes"
+
+    def __init__(self, labels, braced=()):
+        super().__init__(labels)
+        self.braced = set(braced)
+
+    def brace(self, text: str, shape) -> str:
+        return f"\\underbrace{{{text}}}_{{{shape_latex(shape)}}}"
+
+
+class PlainText(_Braced, TextPrinter):
+    hadamard_symbol = "⊙"
+    kron_symbol = "⊗"
+
+    def __init__(self, labels, braced=()):
+        super().__init__(labels)
+        self.braced = set()  # text shows shapes after the formula, not inside it
+
+
+class Formatter:
+    """Text and LaTeX of expressions in one world (one set of labels).
+
+    Broadcasts and sums print as products with 𝟏 (``b₁ 𝟏ᵀ``, ``A 𝟏``), so
+    their shapes can be read like any other factor's."""
+
+    def __init__(self, labels: dict):
+        self.labels = labels
+
+    def _prepare(self, e: Expr, expand_root: bool):
+        from .world import explicit
+
+        labels = self.labels
+        if expand_root and e in labels:
+            labels = dict(labels)
+            labels.pop(e)
+        return explicit(e), labels
+
+    # ------------------------------------------------------------ plain
+    def text(self, e: Expr, expand_root: bool = False) -> str:
+        e, labels = self._prepare(e, expand_root)
+        return PlainText(labels).doprint(e)
+
+    def latex(self, e: Expr, expand_root: bool = False) -> str:
+        e, labels = self._prepare(e, expand_root)
+        return BracedLatex(labels).doprint(e)
+
+    # ------------------------------------------------------------ annotated
+    def products(self, e: Expr, expand_root: bool = False) -> list[Product]:
+        e, labels = self._prepare(e, expand_root)
+        printer = PlainText(labels)
+        return [Product(p.op, list(printer.product_factors(p)), p.shape) for p in main_products(e, labels)]
+
+    def braced_latex(self, e: Expr, expand_root: bool = False) -> str:
+        e, labels = self._prepare(e, expand_root)
+        return BracedLatex(labels, main_products(e, labels)).doprint(e)
+
+    def pair_text(self, g: Expr, d: Expr) -> str:
+        return f"⟨{self.text(g)}, {self.text(d)}⟩"
+
+    def pair_latex(self, g: Expr, d: Expr, braced: bool = True) -> str:
+        if braced:
+            left = f"\\underbrace{{{self.latex(g)}}}_{{{shape_latex(g.shape)}}}"
+            right = f"\\underbrace{{{self.latex(d)}}}_{{{shape_latex(d.shape)}}}"
+        else:
+            left, right = self.latex(g), self.latex(d)
+        return f"\\left\\langle {left}, {right} \\right\\rangle"
+
+
+def with_shapes(text: str, products: list[Product]) -> str:
+    """``formula    [a (m×n) · b (n×1) = m×1]``."""
+    if not products:
+        return text
+    return text + "    [" + "; ".join(p.annotation() for p in products) + "]"
+
+
+def flat_shapes(products: list[Product]) -> list[tuple[str, str]]:
+    return [(t, shape_str(s)) for p in products for t, s in p.factors]
+
+
+def coefficient_of(e: Expr):
+    if e.op == "smul" and is_const(e.args[0]):
+        return const_value(e.args[0])
+    return None
+
+
+def d_text(name: str) -> str:
+    return "d" + name_text(name)
+
+
+def d_latex(name: str) -> str:
+    return "\\mathrm{d}" + name_latex(name)
+
+
+__all__ = ["Formatter", "Product", "with_shapes", "flat_shapes", "main_products", "d_text", "d_latex"]
