@@ -300,7 +300,9 @@ COPY_CELL = r"""from IPython.display import HTML
 HTML('<div class="mcm-derivation" data-latex="\\frac{\\partial J}{\\partial W}">'
      '<p>∂J/∂W = (ŷ − y) xᵀ</p></div>'
      '<div class="mcm-derivation" id="second" data-latex="A^{-1} &amp; x &lt; y">'
-     '<p>second result</p></div>')"""
+     '<p>second result</p></div>'
+     '<div class="mcm-claim mcm-ok" id="claim" data-latex="\\nabla_x f = 2 x">'
+     '<p>claim holds</p></div>')"""
 
 
 def test_copy_latex(open_notebook, tmp_path):
@@ -340,6 +342,15 @@ def test_copy_latex(open_notebook, tmp_path):
     page.wait_for_function(
         "want => navigator.clipboard.readText().then(t => t === want)",
         arg="A^{-1} & x < y",
+    )
+
+    # A claim's output too.
+    page.keyboard.press("Escape")
+    nb.output(0).locator(".mcm-claim#claim").click(button="right")
+    page.locator(f'.lm-Menu-item[data-command="{COPY}"]').click()
+    page.wait_for_function(
+        "want => navigator.clipboard.readText().then(t => t === want)",
+        arg=r"\nabla_x f = 2 x",
     )
 
     # Outside a derivation the context menu has no Copy LaTeX.

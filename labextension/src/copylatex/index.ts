@@ -2,9 +2,11 @@
  * Plugin: "Copy LaTeX" on a derivation's output.
  *
  * The magic's HTML output holds `<div class="mcm-derivation"
- * data-latex="...">`; the command copies that attribute's text.  It is in
- * the context menu of `.mcm-derivation` (schema/copylatex.json), and a small
- * copy button appears on such an element while the pointer is over it.
+ * data-latex="...">` per result (and `<div class="mcm-claim"
+ * data-latex="...">` per checked claim); the command copies that
+ * attribute's text.  It is in the context menu of such elements
+ * (schema/copylatex.json), and a small copy button appears on them while
+ * the pointer is over them.
  */
 import {
   JupyterFrontEnd,
@@ -22,12 +24,26 @@ export namespace CommandIDs {
 /** Class of a derivation's output element. */
 export const DERIVATION_CLASS = 'mcm-derivation';
 
+/**
+ * Elements whose LaTeX can be copied: derivation results, and claims in
+ * outputs (`mcm-claim` is also an editor token class, hence the scope).
+ */
+export const COPYABLE_SELECTOR = [
+  `.${DERIVATION_CLASS}[data-latex]`,
+  '.jp-OutputArea-output .mcm-claim[data-latex]'
+].join(', ');
+
 /** Class of the copy button shown on hover. */
 export const COPY_BUTTON_CLASS = 'mcm-copy-latex';
 
-/** The LaTeX held by a derivation element, or null. */
+/** The copyable element at or around `node`, or null. */
+export function copyableOf(node: Element | null | undefined): Element | null {
+  return node?.closest?.(COPYABLE_SELECTOR) ?? null;
+}
+
+/** The LaTeX held by the copyable element at or around `node`, or null. */
 export function latexOf(node: Element | null | undefined): string | null {
-  const el = node?.closest?.('.' + DERIVATION_CLASS);
+  const el = copyableOf(node);
   return el ? el.getAttribute('data-latex') : null;
 }
 
@@ -47,8 +63,8 @@ async function copyAndNotify(latex: string): Promise<void> {
   Notification.success('LaTeX copied to the clipboard', { autoClose: 2000 });
 }
 
-function addCopyButton(derivation: Element): void {
-  if (derivation.querySelector(':scope > .' + COPY_BUTTON_CLASS)) {
+function addCopyButton(target: Element): void {
+  if (target.querySelector(':scope > .' + COPY_BUTTON_CLASS)) {
     return;
   }
   const button = document.createElement('button');
@@ -60,7 +76,7 @@ function addCopyButton(derivation: Element): void {
   button.addEventListener('click', event => {
     event.preventDefault();
     event.stopPropagation();
-    const latex = latexOf(derivation);
+    const latex = latexOf(target);
     if (latex !== null) {
       void copyAndNotify(latex).then(() => {
         button.classList.add('mcm-copied');
@@ -68,7 +84,7 @@ function addCopyButton(derivation: Element): void {
       });
     }
   });
-  derivation.appendChild(button);
+  target.appendChild(button);
 }
 
 export const copyLatexPlugin: JupyterFrontEndPlugin<void> = {
@@ -77,9 +93,7 @@ export const copyLatexPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   activate: (app: JupyterFrontEnd): void => {
     const target = (): HTMLElement | undefined =>
-      app.contextMenuHitTest(
-        node => node.classList?.contains(DERIVATION_CLASS) ?? false
-      );
+      app.contextMenuHitTest(node => node.matches?.(COPYABLE_SELECTOR) ?? false);
 
     app.commands.addCommand(CommandIDs.copyLatex, {
       label: 'Copy LaTeX',
@@ -98,12 +112,11 @@ export const copyLatexPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    // The hover button, added lazily to any derivation under the pointer.
+    // The hover button, added lazily to a copyable element under the
+    // pointer.
     document.addEventListener('mouseover', event => {
-      const el = (event.target as Element | null)?.closest?.(
-        '.' + DERIVATION_CLASS
-      );
-      if (el && el.hasAttribute('data-latex')) {
+      const el = copyableOf(event.target as Element | null);
+      if (el) {
         addCopyButton(el);
       }
     });
