@@ -155,6 +155,7 @@ class Point:
     claim: np.ndarray
     views: dict  # layout -> array (absent when the view cannot be evaluated)
     user: bool = False
+    user_values: bool = False  # the user's point had arrays (not only sizes)
 
 
 @dataclass
@@ -196,6 +197,8 @@ def gather(derivation, points: int = 3, seed: int | None = None, env: dict | Non
                 missing = {k: v for k, v in cell.variables.items() if k not in values}
                 values.update(draw_env(missing, sz, rng, attempt))
                 point = _measure(ev, values, sz, user=given_env is not None)
+                if point is not None and point.user:
+                    point.user_values = bool(given_env)
                 if point is not None:
                     break
             if point is not None:
@@ -324,7 +327,7 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
         return verdict(False, "transpose", "the transpose of the correct result" + named,
                        matching_layouts=tuple(matches))
     if matches:
-        return verdict(False, "layout", f"not the {LAYOUT_NAMES[layout]} result" + named,
+        return verdict(False, "layout", "the correct derivative, laid out differently" + named,
                        matching_layouts=tuple(matches))
 
     if compatible:
@@ -351,7 +354,7 @@ def _where(points) -> str:
     n = sum(1 for p in points if not p.user)
     text = f"at {n} random point{'s' if n != 1 else ''}"
     if any(p.user for p in points):
-        text += " and at your arrays"
+        text += " and at your arrays" if any(p.user and p.user_values for p in points) else " and at your sizes"
     return text
 
 

@@ -44,8 +44,7 @@ BAD_COLOR = "var(--jp-error-color1, #c62828)"
 MUTED_COLOR = "var(--jp-ui-font-color2, #616161)"
 
 STEPS_KINDS = ("differentials", "backprop")
-STEPS_MISSING = ("step-by-step derivations are not available in this installation "
-                 "(the module matcalc_magic.steps is missing)")
+STEPS_MISSING = "step-by-step derivations are not available in this installation"
 
 
 # ====================================================================== small pieces
@@ -136,15 +135,16 @@ class Badge:
         return "\\checkmark" if self.ok else latex_text("✗ numeric check failed")
 
 
-def check_badge(report, at_user_arrays: bool = False) -> Badge:
+def check_badge(report, at_user: str | None = None) -> Badge:
     """A CheckReport as a badge: pass/fail and the tolerance, never the measured
-    error (its digits vary with the BLAS)."""
+    error (its digits vary with the BLAS).  ``at_user`` names the extra point
+    the check ran at ("your arrays", "your sizes"), if any."""
     if report is None:
         return Badge(None, "not checked numerically")
-    random_points = report.points - (1 if at_user_arrays and report.points else 0)
+    random_points = report.points - (1 if at_user and report.points else 0)
     where = f"{random_points} random point{'s' if random_points != 1 else ''}"
-    if at_user_arrays:
-        where += " and your arrays"
+    if at_user:
+        where += f" and {at_user}"
     tol = tol_text(report.tolerance)
     if report.ok:
         return Badge(True, f"✓ checked numerically ({where}, tol {tol})")
@@ -165,6 +165,11 @@ class Binding:
 
     def __bool__(self) -> bool:
         return bool(self.env or self.sizes)
+
+    @property
+    def where(self) -> str | None:
+        """The extra point of the numeric checks: "your arrays", "your sizes" or None."""
+        return "your arrays" if self.env else ("your sizes" if self.sizes else None)
 
     def sizes_text(self) -> str:
         return ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in self.sizes.items()))
@@ -200,7 +205,7 @@ class CellOutput:
         return self.derivation.results
 
     def badge(self, i: int) -> Badge:
-        return check_badge(self.checks[i], bool(self.binding.env))
+        return check_badge(self.checks[i], self.binding.where)
 
     def verdicts(self, layout: str | None = None) -> list:
         layout = layout or self.layout
@@ -216,8 +221,9 @@ class CellOutput:
         if key not in self._steps:
             try:
                 self._steps[key] = list(self.results[i].steps(kind, layout))
-            except ImportError:
-                self._steps[key] = STEPS_MISSING
+            except ImportError as e:  # the steps module (or a part of it) is not installed
+                missing = f" (no module {e.name})" if getattr(e, "name", None) else ""
+                self._steps[key] = STEPS_MISSING + missing
             except Exception as e:  # a missing rule for one kind must not hide the results
                 self._steps[key] = f"no {kind} steps for this result: {getattr(e, 'message', None) or e}"
         return self._steps[key]
@@ -272,23 +278,34 @@ class CellOutput:
         if not self.show_steps:
             return ""
         blocks = []
+        for i, kind, title, steps in self._steps_shown(layout):
+            title = escape(title)
+            if isinstance(steps, str):
+                blocks.append(f'<div class="mcm-steps-note" style="color:{MUTED_COLOR};font-size:85%">'
+                              f"{title}: {escape(steps)}</div>")
+                continue
+            rows = "".join(
+                f'<li class="mcm-step">{_math(fix_latex(s.latex))}'
+                + (f'<span style="font-size:85%;color:{MUTED_COLOR}">{escape(s.rule)}</span>' if s.rule else "")
+                + "</li>" for s in steps)
+            blocks.append(f'<div class="mcm-steps-block"><div style="font-weight:bold">{title}</div>'
+                          f"<ol>{rows}</ol></div>")
+        return f'<div class="mcm-steps">{"".join(blocks)}</div>'
+
+    def _steps_shown(self, layout: str):
+        """(result index, kind, title, steps or a note); a note that the steps
+        module is unavailable is given once per kind, not once per result."""
+        noted = set()
         for i, r in enumerate(self.results):
             for kind in STEPS_KINDS:
                 steps = self.steps(i, kind, layout)
-                title = f"{escape(r.request.text)} — {kind}"
-                if isinstance(steps, str):
-                    blocks.append(f'<div class="mcm-steps-note" style="color:{MUTED_COLOR};font-size:85%">'
-                                  f"{title}: {escape(steps)}</div>")
-                    if steps == STEPS_MISSING:
-                        return f'<div class="mcm-steps">{blocks[-1]}</div>'
+                if isinstance(steps, str) and steps.startswith(STEPS_MISSING):
+                    if kind in noted:
+                        continue
+                    noted.add(kind)
+                    yield i, kind, f"{kind} steps", steps
                     continue
-                rows = "".join(
-                    f'<li class="mcm-step">{_math(fix_latex(s.latex))}'
-                    + (f'<span style="font-size:85%;color:{MUTED_COLOR}">{escape(s.rule)}</span>' if s.rule else "")
-                    + "</li>" for s in steps)
-                blocks.append(f'<div class="mcm-steps-block"><div style="font-weight:bold">{title}</div>'
-                              f"<ol>{rows}</ol></div>")
-        return f'<div class="mcm-steps">{"".join(blocks)}</div>'
+                yield i, kind, f"{r.request.text} — {kind}", steps
 
     def code_html(self, layout: str | None = None) -> str:
         layout = layout or self.layout
@@ -300,16 +317,12 @@ class CellOutput:
 
     def steps_plain(self, layout: str) -> list[str]:
         out = []
-        for i, r in enumerate(self.results):
-            for kind in STEPS_KINDS:
-                steps = self.steps(i, kind, layout)
-                if isinstance(steps, str):
-                    out.append(f"{r.request.text} — {kind}: {steps}")
-                    if steps == STEPS_MISSING:
-                        return out
-                    continue
-                out.append(f"{r.request.text} — {kind}:")
-                out += [f"  {k}. {s.text}" + (f"    ({s.rule})" if s.rule else "") for k, s in enumerate(steps, 1)]
+        for i, kind, title, steps in self._steps_shown(layout):
+            if isinstance(steps, str):
+                out.append(f"{title}: {steps}")
+                continue
+            out.append(f"{title}:")
+            out += [f"  {k}. {s.text}" + (f"    ({s.rule})" if s.rule else "") for k, s in enumerate(steps, 1)]
         return out
 
     def claim_where(self, verdict) -> str:
@@ -339,7 +352,7 @@ class CellOutput:
         extra = ""
         if self.binding.sizes:
             names = ", ".join(self.binding.names)
-            extra = (f'<div class="mcm-sizes">sizes from your arrays ({escape(names)}): '
+            extra = (f'<div class="mcm-sizes">sizes from your namespace ({escape(names)}): '
                      f"{escape(self.binding.sizes_text())}</div>")
         return (f'<div class="mcm-header" style="font-size:85%;color:{MUTED_COLOR}">{info}{extra}</div>')
 
@@ -377,7 +390,7 @@ class CellOutput:
         layout = layout or self.layout
         out = [f"[{L.DESCRIPTIONS[layout]}]"]
         if self.binding.sizes:
-            out.append(f"sizes from your arrays ({', '.join(self.binding.names)}): {self.binding.sizes_text()}")
+            out.append(f"sizes from your namespace ({', '.join(self.binding.names)}): {self.binding.sizes_text()}")
         for i, r in enumerate(self.results):
             out.append(r.view(layout).text)
             out.append(f"    {self.shape_of(i, layout)} · {r.kind} · {self.badge(i).text}")

@@ -378,8 +378,8 @@ class MatcalcMagics(Magics):
             derivation = derive(source, layout)
             binding = bind_namespace(derivation.cell, self.shell.user_ns, source) if args.bind else Binding()
             check_env = check_sizes = None
-            if binding.env:
-                check_env = binding.env
+            if binding:  # also check at the user's arrays (or at least at their sizes)
+                check_env = dict(binding.env)
                 check_sizes = complete_sizes(derivation.cell, binding.sizes)
             checks = [r.check(points=points, env=check_env, sizes=check_sizes) if args.check else None
                       for r in derivation.results]
@@ -393,6 +393,7 @@ class MatcalcMagics(Magics):
         output = CellOutput(derivation, layout, checks=checks, claims=claims, binding=binding,
                             steps=args.steps, code=args.code, html=self.html,
                             line_offset=line_offset if magic == "%%mderive" else None)
+        output.bundle()  # render once here: a rendering bug must fail the cell, not vanish in a formatter
         widget = None
         if args.widget and self._widgets_available():
             from .widgets import DerivationWidget
