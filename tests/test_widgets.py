@@ -1,0 +1,264 @@
+"""The derivation widget, headless: state set as a front end would set it.
+
+``toggle.set_state({"index": …})`` is what a browser sends when a button is
+clicked; every rendered piece must follow, without the engine differentiating
+or checking again.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import pytest
+
+import matcalc_magic as mm
+import matcalc_magic.api as api
+import matcalc_magic.calculus.derivative as derivative_module
+from matcalc_magic import claims as claims_module
+from matcalc_magic.display import Binding, CellOutput
+from matcalc_magic.widgets import DerivationWidget, default_sizes
+
+WX = "W : m x n\nx : n\n∂(W x)/∂x\n"
+CS224N = """x : n
+W : m x n
+b1 : m
+U : k x m
+b2 : k
+y : k, onehot
+z = W x + b1
+h = relu(z)
+θ = U h + b2
+ŷ = softmax(θ)
+J = CE(y, ŷ)
+∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
+claim ∂J/∂W = ((U^T (ŷ - y)) ⊙ relu'(z)) x^T
+"""
+LAYOUT_INDEX = {name: i for i, name in enumerate(mm.LAYOUTS)}
+
+
+def make(text: str, layout: str = "shape", binding: Binding | None = None, check: bool = True, **kw):
+    d = mm.derive(text, layout)
+    checks = [r.check() for r in d] if check else None
+    out = CellOutput(d, layout, checks=checks, claims=claims_module.gather(d), binding=binding, **kw)
+    return DerivationWidget(out)
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """Counts every call into the engine that would derive or check again."""
+    calls = {"derive_one": 0, "check": 0, "gather": 0, "derive": 0}
+
+    def counting(name, original):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return original(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(api, "derive_one", counting("derive_one", api.derive_one))
+    monkeypatch.setattr(derivative_module, "derive_one", counting("derive_one", derivative_module.derive_one))
+    monkeypatch.setattr(api.Result, "check", counting("check", api.Result.check))
+    monkeypatch.setattr(claims_module, "gather", counting("gather", claims_module.gather))
+    monkeypatch.setattr(api, "derive", counting("derive", api.derive))
+    return calls
+
+
+def reset(calls: dict) -> None:
+    for k in calls:
+        calls[k] = 0
+
+
+NONE = {"derive_one": 0, "check": 0, "gather": 0, "derive": 0}
+
+
+def click(w: DerivationWidget, layout: str) -> None:
+    """What the front end sends when a toggle button is clicked."""
+    w.toggle.set_state({"index": LAYOUT_INDEX[layout]})
+
+
+def rhs_of(w: DerivationWidget, i: int = 0) -> str:
+    latex = html.unescape(re.search(r'data-latex="([^"]*)"', w.result_views[i].value).group(1))
+    return latex.split(" = ", 1)[1]
+
+
+# ====================================================================== the layout toggle
+def test_toggle_switches_numerator_and_denominator_without_rederiving(engine_calls):
+    w = make(WX, "numerator")
+    # building it derived and checked once (so the counters do see the engine) …
+    assert engine_calls == {"derive_one": 1, "check": 1, "gather": 1, "derive": 1}
+    reset(engine_calls)
+    assert w.layout == "numerator" and rhs_of(w) == "W"
+    click(w, "denominator")
+    assert w.layout == "denominator"
+    assert rhs_of(w) == "W^{\\top}"
+    assert "$$\\frac{\\partial \\left(W x\\right)^{\\top}}{\\partial x} = W^{\\top}$$" in w.result_views[0].value
+    assert ">n×m</span>" in w.result_views[0].value
+    click(w, "numerator")
+    assert rhs_of(w) == "W" and ">m×n</span>" in w.result_views[0].value
+    assert engine_calls == NONE  # … and switching layouts never again
+
+
+def test_every_output_changes_with_the_layout(engine_calls):
+    w = make(CS224N, "shape", code=True)
+    assert engine_calls["derive_one"] == 6  # five requests and one claim
+    reset(engine_calls)
+    before = {
+        "results": [v.value for v in w.result_views],
+        "claims": w.claims_view.value,
+        "code": w.code_view.value,
+        "subterms": w.subterms_view.value,
+        "header": w.header.value,
+        "bundle": w._repr_mimebundle_(),
+    }
+    click(w, "numerator")
+    after = [v.value for v in w.result_views]
+    for old, new in zip(before["results"], after):
+        assert old != new
+    # numerator layout: ∂J/∂Uᵀ = h (ŷ - y)ᵀ
+    assert rhs_of(w, 0) == "h \\left(\\hat{y} - y\\right)^{\\top}"
+    assert w.claims_view.value != before["claims"]
+    assert "the transpose of the correct result" in w.claims_view.value  # the claim was the shape answer
+    assert w.code_view.value != before["code"]
+    assert w.subterms_view.value != before["subterms"]
+    assert w.header.value != before["header"] and "numerator layout (Jacobian formulation)" in w.header.value
+    bundle = w._repr_mimebundle_()
+    for mime in ("text/plain", "text/html", "text/latex"):
+        assert bundle[mime] != before["bundle"][mime]
+    assert "∂J/∂Uᵀ = h (ŷ - y)ᵀ" in bundle["text/plain"]
+    assert engine_calls == NONE
+
+
+def test_every_layout_renders_and_views_are_cached(engine_calls):
+    w = make(CS224N)
+    reset(engine_calls)
+    for layout in mm.LAYOUTS:
+        click(w, layout)
+        assert all(f'data-layout="{layout}"' in v.value for v in w.result_views)
+    r = w.output.results[2]
+    first = r.view("index")
+    click(w, "shape")
+    click(w, "index")
+    assert r.view("index") is first  # the engine's cached view, not a new one
+    assert "\\sum_{a} U_{ai}" in w.result_views[2].value
+    assert engine_calls == NONE
+
+
+def test_setting_the_layout_from_python():
+    w = make(WX)
+    w.layout = "denominator"
+    assert w.toggle.get_state()["index"] == LAYOUT_INDEX["denominator"]
+    assert rhs_of(w) == "W^{\\top}"
+    with pytest.raises(mm.MatcalcError):
+        w.layout = "sideways"
+
+
+# ====================================================================== dimensions
+def concrete_cells(view_html: str) -> list[str]:
+    return re.findall(r'class="mcm-concrete-shape">([^<]*)<', view_html)
+
+
+def symbolic_cells(view_html: str) -> list[str]:
+    return re.findall(r'class="mcm-sym-shape">([^<]*)<', view_html)
+
+
+def test_dimension_panel_lists_symbols_and_subterms():
+    w = make(CS224N)
+    # declared x W b1 U b2 y, defined z h θ ŷ J, with sizes k=3, m=4, n=5 by default
+    assert default_sizes(w.output) == {"k": 3, "m": 4, "n": 5}
+    assert symbolic_cells(w.symbols_view.value) == ["n×1", "m×n", "m×1", "k×m", "k×1", "k×1",
+                                                   "m×1", "m×1", "k×1", "k×1", "1×1"]
+    assert concrete_cells(w.symbols_view.value) == ["5×1", "4×5", "4×1", "3×4", "3×1", "3×1",
+                                                   "4×1", "4×1", "3×1", "3×1", "1×1"]
+    assert "$\\hat{y}$" in w.symbols_view.value and "defined" in w.symbols_view.value
+    # the selected result (∂J/∂U) and its sub-terms
+    v = w.output.results[0].view("shape")
+    terms = v.subterms()
+    assert symbolic_cells(w.subterms_view.value) == ["k×m"] + ["×".join(t[2]) for t in terms]
+    assert concrete_cells(w.subterms_view.value)[:3] == ["3×4", "3×4", "3×1"]
+    w.selector.value = 2  # ∂J/∂W
+    assert symbolic_cells(w.subterms_view.value)[0] == "m×n"
+    assert "relu" in w.subterms_view.value
+    assert w.badge_view.value.count("✓ checked numerically (3 random points, tol 1e-6)") == 1
+
+
+def test_size_sliders_update_the_concrete_shapes_live(engine_calls):
+    w = make(CS224N)
+    reset(engine_calls)
+    w.selector.value = 2  # ∂J/∂W = ((Uᵀ (ŷ - y)) ⊙ relu′(z)) xᵀ
+    assert concrete_cells(w.subterms_view.value)[0] == "4×5"
+    w.sliders["m"].set_state({"value": 7})  # as the front end sends it
+    assert concrete_cells(w.subterms_view.value)[0] == "7×5"
+    assert "7×5" in concrete_cells(w.symbols_view.value)  # W
+    w.sliders["n"].value = 2
+    assert concrete_cells(w.subterms_view.value)[0] == "7×2"
+    assert concrete_cells(w.symbols_view.value)[0] == "2×1"  # x
+    # symbolic shapes do not move
+    assert symbolic_cells(w.subterms_view.value)[0] == "m×n"
+    assert engine_calls == NONE
+
+
+def test_sliders_start_at_the_users_array_sizes():
+    from matcalc_magic.api import bind
+
+    d = mm.derive(WX)
+    env, sizes = bind(d.cell, {"W": np.ones((6, 2)), "x": np.ones(2)})
+    w = make(WX, binding=Binding(env, sizes, ["W", "x"]))
+    assert {k: s.value for k, s in w.sliders.items()} == {"m": 6, "n": 2}
+    assert concrete_cells(w.subterms_view.value)[0] == "6×2"
+    assert "sizes from your namespace (W, x): m = 6, n = 2" in w.header.value
+
+
+def test_toggle_updates_the_dimension_panel():
+    w = make(WX, "numerator")
+    assert symbolic_cells(w.subterms_view.value)[0] == "m×n"
+    click(w, "denominator")
+    assert symbolic_cells(w.subterms_view.value)[0] == "n×m"
+    assert concrete_cells(w.subterms_view.value)[0] == "4×3"
+
+
+# ====================================================================== repr and bundle
+def test_repr_and_static_bundle_are_deterministic():
+    a, b = make(CS224N), make(CS224N)
+    assert a.model_id != b.model_id
+    assert repr(a) == repr(b) == "DerivationWidget(layout='shape', results=[∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x])"
+    ba, bb = a._repr_mimebundle_(), b._repr_mimebundle_()
+    assert ba["application/vnd.jupyter.widget-view+json"]["model_id"] == a.model_id
+    for mime in ("text/plain", "text/html", "text/latex"):
+        assert ba[mime] == bb[mime]
+        assert a.model_id not in ba[mime]
+    assert ba["text/plain"] == a.output.plain("shape")
+    assert 'class="mcm-derivation"' in ba["text/html"]
+
+
+def test_bundle_follows_the_current_layout():
+    w = make(WX, "numerator")
+    click(w, "denominator")
+    data = w._repr_mimebundle_()
+    assert "∂(W x)ᵀ/∂x = Wᵀ" in data["text/plain"]
+    assert "W^{\\top}" in data["text/latex"]
+
+
+def test_widget_through_the_magic():
+    from IPython.testing.globalipapp import get_ipython
+    from IPython.utils.capture import capture_output
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "matcalc_magic")
+    magics = ip.magics_manager.registry["MatcalcMagics"]
+    saved = magics.widgets
+    magics.widgets = "always"
+    try:
+        with capture_output() as cap:
+            result = ip.run_cell("%%mderive --layout numerator --steps --code\n" + WX)
+    finally:
+        magics.widgets = saved
+    assert result.success
+    (out,) = cap.outputs
+    w = magics.last_widget
+    assert isinstance(w, DerivationWidget)
+    assert out.data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    assert out.data["text/plain"] == w.output.plain("numerator")
+    assert w.steps_view in w.children and w.code_view in w.children
+    click(w, "denominator")
+    assert "W.T" in w.code_view.value
