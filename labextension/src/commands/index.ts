@@ -70,7 +70,7 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.insertCell, {
       label: 'Insert %%mderive cell',
       caption: 'Insert a %%mderive matrix-calculus cell below the active cell',
-      icon: args => (args['isPalette'] ? undefined : mderiveIcon),
+      icon: mderiveIcon,
       isEnabled: () => tracker.currentWidget !== null,
       execute: (args: ReadonlyPartialJSONObject) => {
         const panel = tracker.currentWidget;
