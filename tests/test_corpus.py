@@ -1,0 +1,112 @@
+"""A corpus of derivatives from public sources, checked numerically and in print.
+
+Sources (one module each under ``tests/corpus/``, every entry citing where it
+comes from): Wikipedia's "Matrix calculus" identity tables, the Matrix
+Cookbook (ch. 2), the CS224n notes "Computing Neural Network Gradients",
+Andrew Ng's Deep Learning and Machine Learning courses, and the two seed
+questions of the project.
+
+For every entry:
+
+* ``test_value``: every layout evaluated at random points and compared with
+  finite differences of the entry's own NumPy function, plus ``check()``;
+* ``test_printed_form``: where the source prints the result, the view's
+  right-hand side (text, and LaTeX where given) equals the source's form up
+  to whitespace;
+* ``test_shape``: the shapes the source states.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import matcalc_magic as mm
+from conftest import LAYOUTS, check_numerically, norm_ws
+from corpus import cookbook, cs224n, ng, seeds, wikipedia
+
+MODULES = (wikipedia, cookbook, cs224n, ng, seeds)
+ENTRIES = [e for mod in MODULES for e in mod.ENTRIES]
+
+
+@functools.lru_cache(maxsize=None)
+def derived(cell: str):
+    return mm.derive(cell)
+
+
+def result(entry):
+    return derived(entry.cell)[entry.request]
+
+
+def _params(bug_attr=None, only=lambda e: True):
+    out = []
+    for e in ENTRIES:
+        if not only(e):
+            continue
+        marks = []
+        bug = e.refused or (getattr(e, bug_attr) if bug_attr else None)
+        if bug:
+            marks.append(pytest.mark.xfail(strict=True, reason="engine: " + bug))
+        out.append(pytest.param(e, id=f"{e.source}-{e.id}", marks=marks))
+    return out
+
+
+def test_corpus_is_large_and_ids_are_unique():
+    ids = [(e.source, e.id) for e in ENTRIES]
+    assert len(ids) == len(set(ids))
+    assert len(ENTRIES) >= 60
+    assert {e.source for e in ENTRIES} == {"Wikipedia", "Cookbook", "CS224n", "Ng", "Seed"}
+
+
+@pytest.mark.parametrize("entry", _params("numeric_bug"))
+def test_value(entry):
+    """Every layout against finite differences of the entry's NumPy function."""
+    r = result(entry)
+    if entry.kind:
+        assert r.kind == entry.kind
+    check_numerically(r, entry.f, entry.cell, entry.wrt, seed=len(entry.id), points=2, fixed=entry.fixed)
+
+
+@pytest.mark.parametrize("entry", _params(only=lambda e: e.not_evaluable))
+def test_value_by_check(entry):
+    """Entries whose values cannot go through ``evaluate`` today are still
+    verified by the engine's own finite-difference check."""
+    report = result(entry).check(points=3)
+    assert report.ok, report.message
+
+
+@pytest.mark.parametrize("entry", _params("print_bug", only=lambda e: bool(e.forms or e.latex)))
+def test_printed_form(entry):
+    r = result(entry)
+    got = {}
+    for layout, want in entry.forms.items():
+        wants = (want,) if isinstance(want, str) else want
+        text = norm_ws(r.view(layout).rhs_text)
+        if text not in {norm_ws(w) for w in wants}:
+            got[layout] = (text, wants)
+    for layout, want in entry.latex.items():
+        text = norm_ws(r.view(layout).rhs_latex)
+        if text != norm_ws(want):
+            got[layout + " (LaTeX)"] = (text, want)
+    assert not got, "printed forms differ from the source: " + "; ".join(
+        f"{k}: {t!r}, source {w!r}" for k, (t, w) in got.items()
+    )
+
+
+@pytest.mark.parametrize("entry", _params("shape_bug", only=lambda e: bool(e.shapes)))
+def test_shape(entry):
+    r = result(entry)
+    for layout, shape in entry.shapes.items():
+        assert r.view(layout).shape == shape, layout
+
+
+@pytest.mark.parametrize("entry", _params(only=lambda e: bool(e.forms)))
+def test_left_hand_side_names_the_request(entry):
+    """The equation reads ``lhs = rhs`` with the printed right-hand side, in every layout."""
+    r = result(entry)
+    for layout in LAYOUTS:
+        v = r.view(layout)
+        assert v.text.endswith(" = " + v.rhs_text)
+        assert v.latex.endswith(" = " + v.rhs_latex)
+        assert v.text.startswith("∂")
