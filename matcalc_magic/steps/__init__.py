@@ -124,7 +124,7 @@ _GROUP_TITLES = {
     "result": "identification",
     "jacobian": "the chain rule as a product of Jacobians",
     "delta": "δ's",
-    "gradient": "gradients from the δ's",
+    "gradient": "gradients",
     "note": "note",
 }
 

@@ -29,7 +29,8 @@ from ..calculus.vectorize import vec_jacobian
 from ..graph import Expr
 from ..ops import build as B
 from ..render.names import name_latex, name_text
-from ..shapes import ONE, shape_str
+from ..shapes import ONE
+from .format import shape_str
 from .common import Context, Step, step
 from .differentials import forward_steps, identification_steps, jacobian_identification, mentioned_names
 from .world import World, is_column, is_elementwise, jvp, push_transpose
@@ -165,7 +166,7 @@ class Backprop:
                 why = (f"we transpose because the shape convention lays ∂{f}/∂{z} out like {z}, a column "
                        f"({shape_s}), while the chain rule of Jacobians produces a row "
                        f"({shape_str((q.var.shape[1], q.var.shape[0]))})")
-                r = "(AB)ᵀ = Bᵀ Aᵀ: transpose the row"
+                r = "transpose the row" + ("; (AB)ᵀ = Bᵀ Aᵀ" if _has(row, "matmul") else "")
             s = step(ctx, d, dl, flipped, group="delta", role="gradient", quantity=q.name, layout="shape",
                      rule=r, note=why, symbol=sym)
             self.steps.append(s)
@@ -292,7 +293,12 @@ class Backprop:
             if v is w.X:
                 gx = g
         value = self.expand(gx)
-        self.steps.extend(identification_steps(ctx, value, self.layout))
+        ident = identification_steps(ctx, value, self.layout)
+        while self.steps and self.steps[-1].quantity == w.x_name and self.steps[-1].rhs == ident[0].rhs \
+                and self.steps[-1].layout == ident[0].layout:
+            ident[0].note = " ".join(x for x in (self.steps[-1].note, ident[0].note) if x)
+            self.steps.pop()
+        self.steps.extend(ident)
         return forward_steps(ctx, mentioned_names(w, self.steps)) + self.steps
 
 
@@ -340,9 +346,14 @@ def jacobian_build(ctx: Context, layout: str) -> list[Step]:
     res = ctx.result
     lhs = L.lhs(res.derivative, "vec", res.of_plain, name_text(w.x_name), "text")
     lhs_l = L.lhs(res.derivative, "vec", res.of_latex, name_latex(w.x_name), "latex")
-    steps.append(step(ctx, lhs, lhs_l, raw, group="jacobian", role="jacobian", quantity=w.x_name, layout="vec",
-                      rule="chain rule: the product of the local Jacobians"))
-    steps.extend(jacobian_identification(ctx, w.clean(raw), layout))
+    chain = step(ctx, lhs, lhs_l, raw, group="jacobian", role="jacobian", quantity=w.x_name, layout="vec",
+                 rule="chain rule: the product of the local Jacobians")
+    ident = jacobian_identification(ctx, w.clean(raw), layout)
+    if len(ks) > 1 and chain.rhs != ident[0].rhs:
+        steps.append(chain)
+    elif len(ks) == 1:
+        steps.pop()  # one Jacobian: the identification says it all
+    steps.extend(ident)
     return forward_steps(ctx, mentioned_names(w, steps)) + steps
 
 

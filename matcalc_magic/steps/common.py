@@ -11,7 +11,8 @@ from ..ops import build as B
 from ..ops.properties import sums_to_one
 from ..ops.registry import rule
 from ..render.names import name_latex, name_text
-from ..shapes import ONE, shape_latex, shape_str
+from ..shapes import ONE, shape_latex
+from .format import shape_str
 from .format import Formatter, Product, flat_shapes, with_shapes
 from .world import World, is_column, push_transpose
 

@@ -26,7 +26,8 @@ from ..calculus.vectorize import vec_jacobian
 from ..graph import Expr
 from ..ops import build as B
 from ..render.names import name_latex, name_text
-from ..shapes import ONE, shape_latex, shape_str
+from ..shapes import ONE, shape_latex
+from .format import shape_str
 from .common import (Context, Step, Term, ce_rule, d_lhs, local_rules, move_rules, prose, step, style_of,
                      terms_step)
 from .format import Product
@@ -299,7 +300,7 @@ def jacobian_chain(ctx: Context) -> tuple[list[Step], Expr | None]:
     frontier = {v: w.clean(vec_jacobian(top.differential, w.tangent(v))) for v in top.inputs}
     out = []
     expr, _ = _vec_terms(ctx, frontier)
-    s = step(ctx, lhs, lhs_l, expr, group="chain", role="differential",
+    s = step(ctx, lhs, lhs_l, expr, group="chain", role="differential", layout="vec",
              rule=_vec_rules(top.differential, [w.tangent(v) for v in top.inputs], vector))
     if s.rhs != ctx.fmt.text(top.differential):
         out.append(s)
@@ -310,14 +311,14 @@ def jacobian_chain(ctx: Context) -> tuple[list[Step], Expr | None]:
         rest, _ = _vec_terms(ctx, frontier)
         sub_expr = B.matmul(k, B.vec(q.differential))
         sub_expr = sub_expr if rest is None else B.add(sub_expr, rest)
-        sub = step(ctx, lhs, lhs_l, sub_expr, group="chain", role="differential",
+        sub = step(ctx, lhs, lhs_l, sub_expr, group="chain", role="differential", layout="vec",
                    rule=f"substitute d{name_text(q.name)} = {ctx.fmt.text(q.differential)}")
         out.append(sub)
         for u in q.inputs:
             c = B.matmul(k, vec_jacobian(q.differential, w.tangent(u)))
             frontier[u] = w.clean(B.add(frontier[u], c) if u in frontier else c)
         expr, _ = _vec_terms(ctx, frontier)
-        move = step(ctx, lhs, lhs_l, expr, group="chain", role="differential",
+        move = step(ctx, lhs, lhs_l, expr, group="chain", role="differential", layout="vec",
                     rule=_vec_rules(q.differential, [w.tangent(u) for u in q.inputs], vector))
         if move.rhs != sub.rhs:
             out.append(move)

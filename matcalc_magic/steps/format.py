@@ -16,7 +16,17 @@ from ..ops.registry import MUL
 from ..render.latex import LatexPrinter
 from ..render.names import name_latex, name_text
 from ..render.text import TextPrinter
-from ..shapes import ONE, shape_latex, shape_str
+from ..shapes import ONE, shape_latex
+
+
+def shape_str(shape) -> str:
+    """``m×n``; a product of sizes as ``hm``, a power as ``n^2``."""
+    return "×".join(_dim(d) for d in shape)
+
+
+def _dim(d) -> str:
+    text = str(d).replace("**", "^").replace("*", "")
+    return f"({text})" if any(op in text for op in "+-") else text
 
 PRODUCT_OPS = ("matmul", "hadamard", "kron")
 _SYMBOLS_TEXT = {"matmul": "·", "hadamard": "⊙", "kron": "⊗"}

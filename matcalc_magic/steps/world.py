@@ -130,6 +130,17 @@ def push_transpose(e: Expr, rows: bool = False) -> Expr:
     return G.rebuild(e, replace)
 
 
+def _filled(e: Expr) -> Expr | None:
+    """A constant matrix c·𝟏 as a factor of a product: written c 𝟏, 𝟏ᵀ."""
+    if e.op == "transpose":
+        inner = _filled(e.args[0])
+        return None if inner is None else B.transpose(inner)
+    if e.op == "broadcast" and G.is_const(e.args[0]) and (e.shape[0] == ONE or e.shape[1] == ONE):
+        ones = G.ones(*e.shape)
+        return ones if G.is_const(e.args[0], 1) else B.smul(e.args[0], ones)
+    return None
+
+
 def _transposes(e: Expr) -> int:
     """Transpose marks a reader sees (with repetition; X⁻ᵀ counts once)."""
     if e.op == "transpose":
@@ -142,6 +153,8 @@ def explicit(e: Expr) -> Expr:
     ``b₁ 𝟏ᵀ`` (a bias broadcast over the columns), ``A 𝟏`` (row sums)."""
 
     def replace(node: Expr, args: tuple):
+        if node.op == "matmul" and any(_filled(a) is not None for a in args):
+            return G.make("matmul", tuple(_filled(a) or a for a in args))
         if node.op == "broadcast":
             (a,) = args
             if G.is_const(a) or not (a.shape[0] == ONE or a.shape[1] == ONE):
