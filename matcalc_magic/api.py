@@ -188,9 +188,27 @@ class View:
 
     @cached_property
     def index_form(self):
-        from .calculus.index import index_form
+        """The entry-wise form, or None where plain indices cannot write it
+        (e.g. a slice of a differential); the vec matrix stands in then."""
+        from .calculus.index import NoIndexForm, index_form
 
-        return index_form(self.result.derivative, self.result.labels)
+        try:
+            return index_form(self.result.derivative, self.result.labels)
+        except NoIndexForm:
+            return None
+
+    def _entry_of_vec(self, fmt: str) -> str:
+        d = self.result.derivative
+        if d.matrix is None:
+            return "\\text{(no closed form)}" if fmt == "latex" else "(no closed form)"
+        out, var = (L.index_dims(s.shape) for s in (d.of, d.wrt))
+        letters = "ijkl"
+        oi, vi = letters[:len(out)], letters[len(out):len(out) + len(var)]
+        if d.kind == "hessian":
+            oi, vi = letters[:len(var)], letters[len(var):2 * len(var)]
+        if fmt == "latex":
+            return f"\\left[{to_latex(d.matrix, self.result.labels)}\\right]_{{({','.join(oi)}),({','.join(vi)})}}"
+        return f"[{to_text(d.matrix, self.result.labels)}][({','.join(oi)}),({','.join(vi)})]"
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -204,12 +222,16 @@ class View:
     def rhs_latex(self) -> str:
         if self.expr is not None:
             return to_latex(self.expr, self.result.labels)
+        if self.index_form is None:
+            return self._entry_of_vec("latex")
         return self.index_form.latex(self.layout)
 
     @cached_property
     def rhs_text(self) -> str:
         if self.expr is not None:
             return to_text(self.expr, self.result.labels)
+        if self.index_form is None:
+            return self._entry_of_vec("text")
         return self.index_form.text(self.layout)
 
     @cached_property
@@ -235,6 +257,11 @@ class View:
         target = "d" + _py_name(self.result.request.of_text) + "_d" + _py_name(self.result.request.wrt_name)
         if self.expr is not None:
             return numpy_code(self.expr, self.result.labels, self.result.cell, target)
+        d = self.result.derivative
+        if self.index_form is None and d.matrix is not None:
+            shape = ", ".join(_size_code(x) for x in L.axes(d, "index"))
+            code = numpy_code(d.matrix, self.result.labels, self.result.cell, "K")
+            return code + f"{target} = K.reshape(({shape}), order='F')\n"
         return self.index_form.numpy_code(self.result.cell, target, self.layout)
 
     def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -305,6 +332,10 @@ def _mentions_tangent(node: Expr, dx: Expr) -> bool:
     from .graph import depends_on
 
     return depends_on(node, dx)
+
+
+def _size_code(d) -> str:
+    return str(d).replace(" ", "")
 
 
 def _py_name(text: str) -> str:

@@ -19,7 +19,6 @@ from . import graph as G
 from .errors import MatcalcError, Span
 from .graph import Expr
 from .ops import build as B
-from .ops.elementwise import BY_NAME as ELEMENTWISE
 from .ops.registry import MissingRule
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T

@@ -91,7 +91,8 @@ class MatcalcError(Exception):
         if self.span is None or self.source is None:
             return ""
         line_no, col = line_col(self.source, self.span.start)
-        text = self.source.splitlines()[line_no - 1] if self.source.splitlines() else ""
+        lines = self.source.split("\n")  # the same line breaks as line_col counts
+        text = lines[line_no - 1].rstrip("\r") if line_no <= len(lines) else ""
         line_end = len(text) + 1
         end_line, end_col = line_col(self.source, max(self.span.start, self.span.end - 1))
         stop = end_col + 1 if end_line == line_no else line_end

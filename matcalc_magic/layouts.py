@@ -130,12 +130,14 @@ def lhs(d: Derivative, layout: str, of_text: str, wrt_text: str, fmt: str) -> st
                     else f"∂²{of_text}/∂vec({wrt_text})∂vec({wrt_text})ᵀ")
         return (f"\\frac{{\\partial^2 {of_text}}}{{\\partial {wrt_text}\\, \\partial {wrt_text}{T}}}" if latex
                 else f"∂²{of_text}/∂{wrt_text}∂{wrt_text}ᵀ")
-    if layout == "index":
+    if layout == "index" or (d.kind == "tensor" and layout != "vec"):
         oi, wi = _index_names(d)
         return (f"\\frac{{\\partial {_sub(of_text, oi, latex)}}}{{\\partial {_sub(wrt_text, wi, latex)}}}"
                 if latex else f"∂{_sub(of_text, oi, latex)}/∂{_sub(wrt_text, wi, latex)}")
     if layout == "vec":
-        num = of_text if d.of.shape[1] == ONE else (f"\\operatorname{{vec}} {of_text}" if latex else f"vec({of_text})")
+        bare = of_text[1:-1] if of_text.startswith("(") and of_text.endswith(")") else of_text
+        bare = bare[6:-7] if bare.startswith("\\left(") and bare.endswith("\\right)") else bare
+        num = of_text if d.of.shape[1] == ONE else (f"\\operatorname{{vec}} {of_text}" if latex else f"vec({bare})")
         den = wrt_text if d.wrt.shape[1] == ONE else (f"\\operatorname{{vec}} {wrt_text}" if latex
                                                           else f"vec({wrt_text})")
         den = f"({den}){T}" if d.wrt.shape[1] != ONE else f"{den}{T}"

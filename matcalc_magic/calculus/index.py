@@ -78,9 +78,20 @@ _STRUCTURAL = {"add", "smul", "matmul", "transpose", "hadamard", "hdiv", "eye", 
                "broadcast", "sum", "trace", "diag", "diagvec", "epow"}
 
 
-def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True) -> list[Term]:
-    """``e`` indexed by ``idx`` as a sum of products."""
-    if e in labels or e.op not in _STRUCTURAL:
+class NoIndexForm(Exception):
+    """The expression cannot be written entry-wise with plain indices."""
+
+
+def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True, varying=frozenset()) -> list[Term]:
+    """``e`` indexed by ``idx`` as a sum of products.
+
+    Nodes in ``varying`` (ids of nodes that contain the differential) are
+    always expanded, so ``dX`` ends up as a factor of its own."""
+    if id(e) in varying and e.op == "tangent":
+        return [Term(factors=[Factor(e, idx)])]
+    if id(e) in varying and e.op not in _STRUCTURAL:
+        raise NoIndexForm(f"{e.op} of a differential")
+    if (e in labels and id(e) not in varying) or e.op not in _STRUCTURAL:
         return [Term(factors=[Factor(e, idx)])] if idx or not e.is_scalar else [Term(factors=[Factor(e, ())])]
     op = e.op
     by_axis = dict(zip(axes_of(e), idx))
@@ -93,19 +104,19 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
     if op == "eye":
         return [Term(factors=[Factor(None, idx)])]
     if op == "add":
-        if not top:
+        if not top and id(e) not in varying:
             return [Term(factors=[Factor(e, idx)])]
-        return [t for a in e.args for t in entries(a, idx, fresh, labels, top)]
+        return [t for a in e.args for t in entries(a, idx, fresh, labels, top, varying)]
     if op == "smul":
         s, a = e.args
-        left = entries(s, (), fresh, labels, top=False)
-        right = entries(a, idx, fresh, labels, top)
+        left = entries(s, (), fresh, labels, False, varying)
+        right = entries(a, idx, fresh, labels, top, varying)
         return [l.times(r) for l in left for r in right]
     if op == "transpose":
         (a,) = e.args
-        return entries(a, tuple(reversed(idx)), fresh, labels, top=False)
+        return entries(a, tuple(reversed(idx)), fresh, labels, False, varying)
     if op in ("hadamard", "hdiv"):
-        parts = [entries(a, idx, fresh, labels, top=False) for a in e.args]
+        parts = [entries(a, idx, fresh, labels, False, varying) for a in e.args]
         if op == "hdiv":
             parts[1] = [Term(t.coef ** -1, [Factor(f.expr, f.indices, -f.power) for f in t.factors]) for t in parts[1]]
         return _product(parts)
@@ -124,29 +135,29 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
             row = by_axis.get(0) if k == 0 else chain_idx[k - 1]
             col = by_axis.get(1) if k == len(f) - 1 else chain_idx[k]
             sub = tuple(x for x, size in ((row, factor.shape[0]), (col, factor.shape[1])) if size != ONE)
-            parts.append(entries(factor, sub, fresh, labels, top=False))
+            parts.append(entries(factor, sub, fresh, labels, False, varying))
         return _product(parts)
     if op == "broadcast":
         (a,) = e.args
         sub = tuple(by_axis[k] for k in axes_of(a))
-        return entries(a, sub, fresh, labels, top=False)
+        return entries(a, sub, fresh, labels, False, varying)
     if op == "sum":
         (a,) = e.args
         (axis,) = e.params
         sub = []
         for k in axes_of(a):
             sub.append(by_axis[k] if (axis is not None and k != axis) else fresh())
-        return entries(a, tuple(sub), fresh, labels, top=False)
+        return entries(a, tuple(sub), fresh, labels, False, varying)
     if op == "trace":
         a = fresh()
-        return entries(e.args[0], (a, a), fresh, labels, top=False)
+        return entries(e.args[0], (a, a), fresh, labels, False, varying)
     if op == "diag":
         (v,) = e.args
         (i, j) = idx
-        return [Term(factors=[Factor(None, (i, j))]).times(t) for t in entries(v, (i,), fresh, labels, False)]
+        return [Term(factors=[Factor(None, (i, j))]).times(t) for t in entries(v, (i,), fresh, labels, False, varying)]
     if op == "diagvec":
         (i,) = idx
-        return entries(e.args[0], (i, i), fresh, labels, top=False)
+        return entries(e.args[0], (i, i), fresh, labels, False, varying)
     return [Term(factors=[Factor(e, idx)])]  # pragma: no cover
 
 
@@ -292,7 +303,7 @@ class IndexForm:
     def numpy_code(self, cell, target: str, layout: str = "index") -> str:
         from ..render.numpy import NumpyPrinter, numpy_code
 
-        lines, printer = [], NumpyPrinter(self.labels)
+        printer = NumpyPrinter(self.labels)
         parts = []
         for n, t in enumerate(self.terms):
             letters: dict = {}
@@ -352,7 +363,9 @@ def index_form(d: Derivative, labels: dict) -> IndexForm:
             target = second
         else:
             lin_idx, free, target = out_idx, out_idx + var_idx, var_idx
-        raw = entries(d.differential, lin_idx, fresh, labels)
+        from ..graph import dependency_set
+
+        raw = entries(d.differential, lin_idx, fresh, labels, True, frozenset(dependency_set(d.differential, d.dx)))
         terms = []
         for t in raw:
             factors = []

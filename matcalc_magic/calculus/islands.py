@@ -165,7 +165,7 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
         if x.is_Add:
             return B.add(*(full(t) for t in x.args))
         if x.is_Mul:
-            coef, factors = sympy.Integer(1), []
+            coef = sympy.Integer(1)
             num, den = [], []
             for f in x.args:
                 if not (f.free_symbols & back.keys()):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..graph import Expr, rebuild
 from ..ops import build as B
-from ..ops.linear import split_coefficient
+from ..ops.algebra import split_coefficient
 
 
 def tidy(e: Expr) -> Expr:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import sympy
 
 from ..graph import const, const_value, eye, is_const, make
-from ..shapes import ONE, ShapeError, concrete_shape, same, shape_str
+from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
 from .registry import FUNC, POW, Notation, OpRule, register
 

@@ -16,9 +16,11 @@ SUMS_TO_ONE = frozenset({"onehot", "probability"})
 
 def is_symmetric(e: Expr) -> bool:
     op = e.op
-    if e.is_scalar or op in ("eye", "zeros", "diag", "commutation"):
-        return op != "commutation" or e.params[0] == e.params[1]
-    if op == "ones":
+    if e.is_scalar or op in ("eye", "diag"):
+        return True
+    if op == "commutation":
+        return e.params[0] == e.params[1]
+    if op in ("ones", "zeros"):
         return e.shape[0] == e.shape[1]
     if op == "var":
         return bool(var_props(e) & SYMMETRIC_PROPS)

@@ -117,4 +117,4 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import leaves, linear, elementwise, matrix_fns  # noqa: F401  (registration)
+        from . import algebra, elementwise, leaves, matrix_fns, reductions, reshape  # noqa: F401  (registration)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import sympy
 
 from ..graph import Expr, const_value, is_const, postorder
-from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
-from ..shapes import ONE
+from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW
 from .base import Printer, negative_part
 from .names import name_python
 
