@@ -534,3 +534,60 @@ def test_build_steps_is_the_api_entry_point():
     assert [s.text for s in a] == [s.text for s in b]
     assert isinstance(sympy.Integer(1), sympy.Integer)  # sympy imported for size symbols
     assert ONE == 1 and same(ONE, 1)
+
+
+def test_latex_is_plain_ascii_latex():
+    """No Unicode left in the LaTeX of any step, rule or note (it renders in
+    MathJax, KaTeX and nbconvert alike)."""
+    for example, request_ in CASES:
+        for kind in ("differentials", "backprop"):
+            for layout in LAYOUTS:
+                latex = render_latex(mm.derive(CELLS[example])[request_].steps(kind, layout))
+                assert latex.isascii(), [ch for ch in latex if not ch.isascii()]
+                assert latex.count("{") == latex.count("}")
+    for cell, _kind in OTHERS:
+        for kind in ("differentials", "backprop"):
+            latex = render_latex(mm.derive(cell)[0].steps(kind, "shape"))
+            assert latex.isascii(), [ch for ch in latex if not ch.isascii()]
+
+
+def _katex():
+    import shutil
+    from pathlib import Path
+
+    node = shutil.which("node")
+    root = Path(__file__).resolve().parents[1] / "labextension" / "node_modules" / "katex"
+    return (node, root) if node and root.is_dir() else (None, None)
+
+
+def test_latex_parses_in_katex(tmp_path):
+    """Every derivation's LaTeX is accepted by KaTeX (where the front end's
+    node_modules are installed)."""
+    import json
+    import subprocess
+
+    node, katex = _katex()
+    if node is None:
+        pytest.skip("node and the front end's KaTeX are not installed")
+    items = []
+    for example, request_ in CASES:
+        for kind in ("differentials", "backprop"):
+            for layout in LAYOUTS:
+                items.append(render_latex(mm.derive(CELLS[example])[request_].steps(kind, layout)))
+    for cell, _kind in OTHERS:
+        for kind in ("differentials", "backprop"):
+            for layout in LAYOUTS:
+                items.append(render_latex(mm.derive(cell)[0].steps(kind, layout)))
+    data = tmp_path / "latex.json"
+    data.write_text(json.dumps(items))
+    script = (
+        f"const katex = require({json.dumps(str(katex))});"
+        f"const items = JSON.parse(require('fs').readFileSync({json.dumps(str(data))}, 'utf8'));"
+        "const bad = [];"
+        "for (const tex of items) { try { katex.renderToString(tex, {displayMode: true, throwOnError: true}); }"
+        " catch (e) { bad.push(String(e).slice(0, 200)); } }"
+        "console.log(JSON.stringify(bad));"
+    )
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []

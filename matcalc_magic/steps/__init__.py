@@ -28,7 +28,7 @@ from ..graph import Expr
 from ..ops.registry import MissingRule
 from .common import Context, Step, prose, step
 from .format import Formatter
-from .world import World, evaluation_env
+from .world import World, evaluation_env, world_of
 
 KINDS = ("differentials", "backprop")
 _ALIASES = {"differential": "differentials", "trace": "differentials", "mn": "differentials",
@@ -50,7 +50,7 @@ def build_steps(result, kind: str = "differentials", layout: str = "shape") -> l
         return _fallback(result, layout, "step-by-step derivations cover first derivatives; "
                                          "a Hessian is the derivative of the gradient (shown above)")
     try:
-        world = World(result)
+        world = world_of(result)
         ctx = Context(result, world, Formatter(world.labels))
         if not world.depends():
             return _independent(ctx, layout)
@@ -61,24 +61,40 @@ def build_steps(result, kind: str = "differentials", layout: str = "shape") -> l
         steps = build(ctx, layout)
     except (MissingRule, NotImplementedError, ValueError, KeyError, TypeError, AttributeError) as e:
         return _fallback(result, layout, f"no step-by-step derivation for this expression ({e})")
+    return _finish(steps, ctx)
+
+
+def _finish(steps: list[Step], ctx) -> list[Step]:
+    from .format import merge_subscripts, rule_latex
+
     for s in steps:
         s.context = ctx
+        s.latex = merge_subscripts(s.latex)
+        s.lhs_latex = merge_subscripts(s.lhs_latex)
+        if s.rule and not s.rule_latex:
+            s.rule_latex = rule_latex(s.rule)
+        if s.note and not s.note_latex:
+            s.note_latex = rule_latex(s.note)
     return steps
 
 
 def _independent(ctx: Context, layout: str) -> list[Step]:
+    from .format import rule_latex
+
     res = ctx.result
     view = res.view(layout)
-    return [prose(ctx, f"{res.of_plain} does not depend on {res.request.wrt_name}: the derivative is zero",
-                  group="note"),
-            Step(latex=view.latex, text=view.text, expr=view.expr, group="result", role="",
-                 context=ctx)]
+    message = f"{res.of_plain} does not depend on {res.request.wrt_name}: the derivative is zero"
+    return _finish([prose(ctx, message, rule_latex(message), group="note"),
+                    Step(latex=view.latex, text=view.text, expr=view.expr, group="result", role="", context=ctx)],
+                   ctx)
 
 
 def _fallback(result, layout: str, message: str) -> list[Step]:
+    from .format import rule_latex
+
     view = result.view(layout)
-    return [Step(latex="\\text{" + message + "}", text=message, group="note"),
-            Step(latex=view.latex, text=view.text, expr=None, group="result")]
+    return _finish([Step(latex=rule_latex(message), text=message, group="note"),
+                    Step(latex=view.latex, text=view.text, expr=None, group="result")], None)
 
 
 # ====================================================================== rendering
@@ -99,22 +115,18 @@ def render_text(steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
-def render_latex(steps: list[Step]) -> str:
-    """The steps as one ``aligned`` block, rules as side notes."""
+def render_latex(steps: list[Step], notes: bool = True) -> str:
+    """The steps as one ``aligned`` block, rules beside them, the reasons
+    (``why``) on a line of their own."""
     rows = []
     for s in steps:
         body = s.latex.replace(" = ", " &= ", 1) if " = " in s.latex else "& " + s.latex
-        if s.rule:
-            body += " && \\text{" + _escape(s.rule) + "}"
+        if s.rule_latex:
+            body += " && " + s.rule_latex
         rows.append(body)
+        if notes and s.note_latex:
+            rows.append("& \\qquad " + s.note_latex)
     return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
-
-
-def _escape(text: str) -> str:
-    for a, b in (("\\", "\\backslash "), ("{", "\\{"), ("}", "\\}"), ("_", "\\_"), ("%", "\\%"),
-                 ("&", "\\&"), ("#", "\\#"), ("^", "\\^{}")):
-        text = text.replace(a, b)
-    return text
 
 
 _GROUP_TITLES = {

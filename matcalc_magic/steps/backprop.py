@@ -32,6 +32,7 @@ from ..render.names import name_latex, name_text
 from ..shapes import ONE
 from .format import shape_str
 from .common import Context, Step, step
+from .format import rule_latex
 from .differentials import forward_steps, identification_steps, jacobian_identification, mentioned_names
 from .world import World, is_column, is_elementwise, jvp, push_transpose
 
@@ -328,7 +329,7 @@ def jacobian_build(ctx: Context, layout: str) -> list[Step]:
             a = name_text(c.name) if c.name is not None else ctx.result.of_plain
             b = name_text(w.name_of(v))
             lhs = _jac_text(a, b, is_column(c.node.shape), is_column(v.shape))
-            steps.append(step(ctx, lhs, lhs, k, group="jacobian", role="", quantity=w.name_of(v),
+            steps.append(step(ctx, lhs, rule_latex(lhs), k, group="jacobian", role="", quantity=w.name_of(v),
                               rule=f"from d{a} = {ctx.fmt.text(c.differential)}"))
     prod: dict = {}
 

@@ -41,6 +41,8 @@ class Step:
     rhs: str = ""
     rhs_latex: str = ""
     note: str = ""  # one sentence on why (a transpose, a layout)
+    rule_latex: str = ""
+    note_latex: str = ""
     role: str = ""
     quantity: str | None = None
     layout: str = ""

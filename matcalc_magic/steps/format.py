@@ -206,6 +206,18 @@ class Formatter:
         return f"\\left\\langle {left}, {right} \\right\\rangle"
 
 
+def merge_subscripts(latex: str) -> str:
+    """``b_{2}_{i}`` (a double subscript, which LaTeX rejects) → ``b_{2,i}``."""
+    import re
+
+    pattern = re.compile(r"_\{([^{}]*)\}_\{([^{}]*)\}")
+    while True:
+        fixed = pattern.sub(r"_{\1,\2}", latex)
+        if fixed == latex:
+            return latex
+        latex = fixed
+
+
 def with_shapes(text: str, products: list[Product]) -> str:
     """``formula    [a (m×n) · b (n×1) = m×1]``."""
     if not products:
@@ -232,3 +244,172 @@ def d_latex(name: str) -> str:
 
 
 __all__ = ["Formatter", "Product", "with_shapes", "flat_shapes", "main_products", "d_text", "d_latex"]
+
+
+# ====================================================================== rules and notes in LaTeX
+_PROSE_SHORT = {"a", "an", "is", "of", "so", "it", "as", "in", "to", "by", "on", "we", "no", "be", "its", "off",
+                "and", "the", "or", "if", "for", "per", "up", "at", "all"}
+_FUNCS_STD = {"tr": "\\operatorname{tr}", "det": "\\det", "log": "\\log", "exp": "\\exp", "tanh": "\\tanh",
+              "sin": "\\sin", "cos": "\\cos", "diag": "\\operatorname{diag}", "vec": "\\operatorname{vec}",
+              "relu": "\\operatorname{relu}", "softmax": "\\operatorname{softmax}", "sum": "\\operatorname{sum}",
+              "logsumexp": "\\operatorname{logsumexp}", "sign": "\\operatorname{sign}", "sqrt": "\\sqrt",
+              "softplus": "\\operatorname{softplus}", "unvec": "\\operatorname{vec}^{-1}", "CE": "\\operatorname{CE}"}
+_CHARS = {"⊙": "\\odot ", "⊘": "\\oslash ", "⊗": "\\otimes ", "−": "-", "·": "\\cdot ", "⟨": "\\langle ",
+          "⟩": "\\rangle ", "Σ": "\\sum", "𝟏": "\\mathbf{1}", "∂": "\\partial ", "→": "\\to ", "×": "\\times ",
+          "∘": "\\circ ", "′": "'", "⇒": "\\Rightarrow ", "≠": "\\neq ", "√": "\\sqrt", "–": "-", "…": "\\dots ",
+          "%": "\\%", "&": "\\&", "#": "\\#", "{": "\\{", "}": "\\}", "_": "\\_", "$": "\\$"}
+_SUPER = {"ᵀ": "\\top", "⁻": "-", "¹": "1", "²": "2", "³": "3", "⁰": "0", "ᵏ": "k", "ⁱ": "i", "ⁿ": "n",
+          "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9"}
+_SUB = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l"}
+_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff"
+_NAME = f"[{_LETTERS}][{_LETTERS}0-9\u0300-\u036f₀-₉′]*"
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    import re
+
+    out = []
+    for m in re.finditer(rf"(\s+)|({_NAME})|([0-9]+)|(.)", text):
+        space, name, num, other = m.groups()
+        if space:
+            out.append(("S", space))
+        elif name:
+            out.append(("N", name))
+        elif num:
+            out.append(("D", num))
+        else:
+            out.append(("O", other))
+    return out
+
+
+def _is_prose_word(tok: str, nxt: str) -> bool:
+    return (tok.isascii() and tok.isalpha() and tok.islower() and len(tok) >= 3 and tok not in _FUNCS_STD
+            and nxt != "(") or tok in ("Jacobian", "Jacobians", "Frobenius", "Kronecker", "Magnus", "Neudecker",
+                                       "Hessian", "CS224n", "Ng")
+
+
+def rule_latex(text: str) -> str:
+    """A rule or note written in Unicode (``gᵀ (a ⊙ dz) = (g ⊙ a)ᵀ dz``,
+    ``we transpose because …``) as LaTeX: words in ``\\text{}``, the rest as
+    math."""
+    toks = _tokens(text)
+    n = len(toks)
+    kinds = []
+    for i, (k, t) in enumerate(toks):
+        nxt = toks[i + 1][1] if i + 1 < n else ""
+        kinds.append("P" if k == "N" and _is_prose_word(t, nxt) else k)
+    # short words, digits and punctuation between prose words are prose too
+    changed = True
+    while changed:
+        changed = False
+        for i, (k, t) in enumerate(toks):
+            if kinds[i] == "P":
+                continue
+            left = _neighbour(kinds, i, -1)
+            right = _neighbour(kinds, i, 1)
+            short = kinds[i] == "N" and t in _PROSE_SHORT and (left == "P" or right == "P")
+            glue = kinds[i] == "O" and t in ",;:.-'’" and left == "P"
+            glue = glue or (kinds[i] == "O" and t == "(" and right == "P")
+            glue = glue or (kinds[i] == "O" and t == ")" and left == "P")
+            glue = glue or (kinds[i] == "D" and right == "P" and i + 1 < n and toks[i + 1][1] == "-")
+            glue = glue or (kinds[i] == "O" and t == "-" and left == "P" and right == "P")
+            if short or glue:
+                kinds[i] = "P"
+                changed = True
+    out, i = [], 0
+    while i < n:
+        if kinds[i] == "P":
+            j = i
+            while j < n and (kinds[j] == "P" or (kinds[j] == "S" and j + 1 < n and kinds[j + 1] == "P")):
+                j += 1
+            words = "".join(t for _k, t in toks[i:j])
+            out.append("\\text{ " + _text_escape(words) + " }")
+            i = j
+            continue
+        i = _math(toks, kinds, i, out)
+    body = "".join(out)
+    return body.strip()
+
+
+def _neighbour(kinds, i, step):
+    j = i + step
+    while 0 <= j < len(kinds) and kinds[j] == "S":
+        j += step
+    return kinds[j] if 0 <= j < len(kinds) else None
+
+
+def _text_escape(text: str) -> str:
+    for a, b in (("\\", "\\backslash "), ("{", "\\{"), ("}", "\\}"), ("_", "\\_"), ("%", "\\%"),
+                 ("&", "\\&"), ("#", "\\#"), ("^", "\\^{}"), ("’", "'")):
+        text = text.replace(a, b)
+    return text
+
+
+def _math(toks, kinds, i, out) -> int:
+    from ..render.names import name_latex
+
+    k, t = toks[i]
+    if k == "S":
+        prev = out[-1] if out else ""
+        nxt = toks[i + 1] if i + 1 < len(toks) else ("", "")
+        if prev and (prev[-1].isalnum() or prev[-1] in ")}'") and nxt[0] in ("N", "D"):
+            out.append("\\,")
+        else:
+            out.append(" ")
+        return i + 1
+    if k == "N":
+        prime = t.endswith("′")
+        base = t.rstrip("′")
+        if base in _FUNCS_STD:
+            text = _FUNCS_STD[base]
+        elif base == "Σ":
+            text = "\\sum"
+        elif base == "d":
+            text = "\\mathrm{d}"
+        elif base.startswith("d") and len(base) > 1 and base not in _FUNCS_STD and base[1:2] != "_":
+            text = "\\mathrm{d}" + name_latex(base[1:])
+        else:
+            text = name_latex(base)
+        out.append(text + ("'" if prime else ""))
+        return i + 1
+    if k == "D":
+        out.append(t)
+        return i + 1
+    if t in _SUPER:
+        j, sup = i, ""
+        while j < len(toks) and toks[j][0] == "O" and toks[j][1] in _SUPER:
+            sup += _SUPER[toks[j][1]] + ("" if toks[j][1] != "ᵀ" else " ")
+            j += 1
+        out.append("^{" + sup.strip() + "}")
+        return j
+    if t in _SUB:
+        out.append("_{" + _SUB[t] + "}")
+        return i + 1
+    if t == "^":
+        j = i + 1
+        circ = j < len(toks) and toks[j][1] == "∘"
+        if circ:
+            j += 1
+        if j < len(toks) and toks[j][1] == "(":
+            depth, k2 = 0, j
+            while k2 < len(toks):
+                depth += toks[k2][1] == "("
+                depth -= toks[k2][1] == ")"
+                k2 += 1
+                if depth == 0:
+                    break
+            inner: list = []
+            m = j + 1
+            while m < k2 - 1:
+                m = _math(toks, kinds, m, inner)
+            out.append("^{" + ("\\circ " if circ else "") + "".join(inner) + "}")
+            return k2
+        if j < len(toks):
+            inner = []
+            _math(toks, kinds, j, inner)
+            out.append("^{" + ("\\circ " if circ else "") + "".join(inner) + "}")
+            return j + 1
+        out.append("\\hat{}")
+        return j
+    out.append(_CHARS.get(t, t))
+    return i + 1

@@ -216,6 +216,7 @@ class World:
 
     def __init__(self, result):
         self.result = result
+        self._clean: dict = {}
         cell, req = result.cell, result.request
         self.cell = cell
         self.X: Expr = req.wrt
@@ -311,6 +312,12 @@ class World:
 
     def clean(self, e: Expr) -> Expr:
         """Simplify a derived expression and write it with the cell's names."""
+        hit = self._clean.get(e)
+        if hit is None:
+            hit = self._clean[e] = self._cleaned(e)
+        return hit
+
+    def _cleaned(self, e: Expr) -> Expr:
         from ..calculus.tidy import cost
 
         plain = self.refold(e)
@@ -337,6 +344,24 @@ def _awkward(e: Expr) -> int:
                 if G.is_const(c) and G.const_value(c).is_Number and G.const_value(c) < 0:
                     penalty += 10
     return penalty
+
+
+_WORLDS: dict = {}
+
+
+def world_of(result) -> World:
+    """The world of ``result``, built once (views and layouts share it)."""
+    import weakref
+
+    key = id(result)
+    hit = _WORLDS.get(key)
+    if hit is not None and hit[0]() is result:
+        return hit[1]
+    world = World(result)
+    if len(_WORLDS) > 64:
+        _WORLDS.clear()
+    _WORLDS[key] = (weakref.ref(result), world)
+    return world
 
 
 # ====================================================================== values
