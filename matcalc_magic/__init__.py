@@ -8,6 +8,8 @@ registers the ``%%mderive`` magic.  Heavy modules load on first use.
 
 from __future__ import annotations
 
+from ._labextension import _jupyter_labextension_paths  # noqa: F401  (the prebuilt JupyterLab extension)
+
 __version__ = "0.1.0"
 
 __all__ = ["derive", "MatcalcError", "LAYOUTS", "load_ipython_extension", "__version__"]
