@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import escape
 
 import sympy
@@ -72,7 +73,11 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 def dim_text(d) -> str:
     """A size as text: ``m``, ``mn``, ``n²``, ``(n + 1)``."""
-    d = sympy.sympify(d)
+    return _dim_text(sympy.sympify(d))
+
+
+@lru_cache(maxsize=4096)
+def _dim_text(d) -> str:
     text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPTS), str(d)).replace("*", "")
     return f"({text})" if isinstance(d, sympy.Add) else text
 
@@ -198,6 +203,12 @@ class CellOutput:
         self.use_html = html
         self.line_offset = line_offset  # cell lines before the derivation's first; None: no line numbers
         self._steps: dict = {}
+        self._memo: dict = {}  # (what, layout, …) -> rendered text; nothing rendered changes after construction
+
+    def _cached(self, key, make):
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # -- what is shown -----------------------------------------------------------
     @property
@@ -240,6 +251,9 @@ class CellOutput:
     # -- HTML ----------------------------------------------------------------------
     def result_html(self, i: int, layout: str | None = None) -> str:
         layout = layout or self.layout
+        return self._cached(("result_html", i, layout), lambda: self._result_html(i, layout))
+
+    def _result_html(self, i: int, layout: str) -> str:
         r = self.results[i]
         view = r.view(layout)
         latex = fix_latex(view.latex)
@@ -258,6 +272,9 @@ class CellOutput:
 
     def claims_html(self, layout: str | None = None) -> str:
         layout = layout or self.layout
+        return self._cached(("claims_html", layout), lambda: self._claims_html(layout))
+
+    def _claims_html(self, layout: str) -> str:
         parts = []
         for v in self.verdicts(layout):
             color = OK_COLOR if v.ok else BAD_COLOR
@@ -277,6 +294,9 @@ class CellOutput:
         layout = layout or self.layout
         if not self.show_steps:
             return ""
+        return self._cached(("steps_html", layout), lambda: self._steps_html(layout))
+
+    def _steps_html(self, layout: str) -> str:
         blocks = []
         for i, kind, title, steps in self._steps_shown(layout):
             title = escape(title)
@@ -311,6 +331,9 @@ class CellOutput:
         layout = layout or self.layout
         if not self.show_code:
             return ""
+        return self._cached(("code_html", layout), lambda: self._code_html(layout))
+
+    def _code_html(self, layout: str) -> str:
         code = "\n\n".join(self.code_lines(layout))
         return (f'<pre class="mcm-code" style="font-size:85%;padding:0.4em;'
                 f'background:var(--jp-layout-color2, #f5f5f5)">{escape(code)}</pre>')
@@ -410,6 +433,9 @@ class CellOutput:
     # -- the bundle --------------------------------------------------------------------
     def bundle(self, layout: str | None = None) -> dict:
         layout = layout or self.layout
+        return dict(self._cached(("bundle", layout), lambda: self._bundle(layout)))
+
+    def _bundle(self, layout: str) -> dict:
         data = {"text/plain": self.plain(layout)}
         latex = self.latex(layout)
         if latex:

@@ -90,6 +90,7 @@ class DerivationWidget(W.VBox):
 
     def __init__(self, output: CellOutput, layout: str | None = None, **kwargs):
         self.output = output
+        self._memo: dict = {}  # rendered tables by (what, layout, sizes); the derivation never changes
         cell = output.derivation.cell
         results = output.results
         start = L.check_layout(layout or output.layout)
@@ -157,7 +158,7 @@ class DerivationWidget(W.VBox):
     # ------------------------------------------------------------------ rendering
     def _on_layout(self, change) -> None:
         self._render_layout()
-        self._render_dims()
+        self._render_terms()
 
     def _on_dims(self, change) -> None:
         self._render_dims()
@@ -174,24 +175,44 @@ class DerivationWidget(W.VBox):
             self.code_view.value = out.code_html(layout)
 
     def _render_dims(self) -> None:
-        out, layout, sizes = self.output, self.layout, self.sizes
-        cell = out.derivation.cell
-        rows = []
-        for kind, table in (("declared", cell.variables), ("defined", cell.definitions)):
-            for name, node in table.items():
-                from .render.names import name_latex
+        self._render_symbols()
+        self._render_terms()
 
-                rows.append(self._row(f"${name_latex(name)}$", kind, node.shape, sizes))
-        self.symbols_view.value = (
-            f'<table class="mcm-symbols" {_TABLE}><tr><th {_TH}>symbol</th><th {_TH}></th>'
-            f"<th {_TH}>shape</th><th {_TH}>at these sizes</th></tr>{''.join(rows)}</table>")
+    def _sizes_key(self) -> tuple:
+        return tuple((name, s.value) for name, s in self.sliders.items())
+
+    def _render_symbols(self) -> None:
+        key = ("symbols", self._sizes_key())
+        if key not in self._memo:
+            sizes = self.sizes
+            cell = self.output.derivation.cell
+            from .render.names import name_latex
+
+            rows = []
+            for kind, table in (("declared", cell.variables), ("defined", cell.definitions)):
+                for name, node in table.items():
+                    rows.append(self._row(f"${name_latex(name)}$", kind, node.shape, sizes))
+            self._memo[key] = (
+                f'<table class="mcm-symbols" {_TABLE}><tr><th {_TH}>symbol</th><th {_TH}></th>'
+                f"<th {_TH}>shape</th><th {_TH}>at these sizes</th></tr>{''.join(rows)}</table>")
+        self.symbols_view.value = self._memo[key]
+
+    def _render_terms(self) -> None:
+        out = self.output
         if not out.results:
             self.subterms_view.value = ""
             self.badge_view.value = ""
             return
-        i = self.selector.value
-        view = out.results[i].view(layout)
+        i, layout = self.selector.value, self.layout
+        key = ("terms", i, layout, self._sizes_key())
+        if key not in self._memo:
+            self._memo[key] = self._terms_html(i, layout)
         self.badge_view.value = out.badge(i).html()
+        self.subterms_view.value = self._memo[key]
+
+    def _terms_html(self, i: int, layout: str) -> str:
+        sizes = self.sizes
+        view = self.output.results[i].view(layout)
         terms = view.subterms()
         shapes = subterm_shapes(view)
         rows = [self._row(f"${escape(fix_latex(view.lhs_latex), quote=False)}$", f"result ({LAYOUT_NAMES[layout]})",
@@ -204,9 +225,8 @@ class DerivationWidget(W.VBox):
         if not terms:
             note = (f'<div style="color:{MUTED_COLOR};font-size:85%">in {LAYOUT_NAMES[layout]} this result has '
                     "no matrix sub-terms</div>")
-        self.subterms_view.value = (
-            f'<table class="mcm-subterms" {_TABLE}><tr><th {_TH}>term</th><th {_TH}></th>'
-            f"<th {_TH}>shape</th><th {_TH}>at these sizes</th></tr>{''.join(rows)}</table>{note}")
+        return (f'<table class="mcm-subterms" {_TABLE}><tr><th {_TH}>term</th><th {_TH}></th>'
+                f"<th {_TH}>shape</th><th {_TH}>at these sizes</th></tr>{''.join(rows)}</table>{note}")
 
     @staticmethod
     def _row(math: str, kind: str, shape, sizes: dict, text_shape=None) -> str:

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import pytest
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
 
 import matcalc_magic as mm
@@ -47,7 +47,8 @@ BADGE = "✓ checked numerically (3 random points, tol 1e-6)"
 
 @pytest.fixture(scope="module")
 def shell():
-    ip = get_ipython()
+    globalipapp.start_ipython()  # once per process; later calls return None
+    ip = globalipapp.get_ipython()  # rebound to the shell's own get_ipython by start_ipython
     ip.run_line_magic("load_ext", "matcalc_magic")
     return ip
 

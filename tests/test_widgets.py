@@ -240,10 +240,11 @@ def test_bundle_follows_the_current_layout():
 
 
 def test_widget_through_the_magic():
-    from IPython.testing.globalipapp import get_ipython
+    from IPython.testing import globalipapp
     from IPython.utils.capture import capture_output
 
-    ip = get_ipython()
+    globalipapp.start_ipython()  # once per process; later calls return None
+    ip = globalipapp.get_ipython()  # rebound to the shell's own get_ipython by start_ipython
     ip.run_line_magic("load_ext", "matcalc_magic")
     magics = ip.magics_manager.registry["MatcalcMagics"]
     saved = magics.widgets

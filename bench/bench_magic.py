@@ -1,0 +1,178 @@
+"""Benchmarks of the ``%%mderive`` magic and its widget, in a real IPython shell.
+
+* ``cell`` — the CS224n network cell (five gradients and one claim) run
+  end to end through ``run_cell_magic``: parse, check, differentiate, numeric
+  checks, claim verdicts, rendering of the mime bundle and its display
+  (goal: under 100 ms warm).  Also without the numeric checks, with the
+  widget, and the parts on their own (derive / checks / claims / render).
+* ``switch`` — a layout switch in the widget as the front end triggers it
+  (``toggle.set_state``): the first visit of a layout (the engine builds that
+  view once) and later switches between layouts already seen (goal: under
+  10 ms; never a re-derivation, which is asserted by counting calls).
+
+Timing is noisy on shared machines: every figure is the median of several
+repeats after a warm-up, and the comparisons that matter are ratios within
+this one run.  Run ``python bench/bench_magic.py [--repeats N] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+
+CS224N = """x : n
+W : m x n
+b1 : m
+U : k x m
+b2 : k
+y : k, onehot
+z = W x + b1
+h = relu(z)
+θ = U h + b2
+ŷ = softmax(θ)
+J = CE(y, ŷ)
+∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
+claim ∂J/∂θ = ŷ - y
+"""
+CELL_GOAL = 0.100
+SWITCH_GOAL = 0.010
+
+
+def median_time(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:8.2f} ms"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=15, help="timed repeats per figure (default 15)")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    args = p.parse_args(argv)
+    R = args.repeats
+
+    t0 = time.perf_counter()
+    from IPython.testing.globalipapp import get_ipython
+    from IPython.utils.capture import capture_output
+
+    import matcalc_magic as mm
+    import matcalc_magic.api as api
+    from matcalc_magic.claims import gather
+    from matcalc_magic.display import CellOutput
+    from matcalc_magic.widgets import DerivationWidget
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "matcalc_magic")
+    magics = ip.magics_manager.registry["MatcalcMagics"]
+    magics.widgets = "never"
+    with capture_output():
+        ip.run_cell_magic("mderive", "", CS224N)  # first import of every module, grammar, rules
+    first = time.perf_counter() - t0
+
+    def cell(options: str = "", widgets: str = "never"):
+        def run():
+            magics.widgets = widgets
+            with capture_output() as cap:
+                ip.run_cell_magic("mderive", options, CS224N)
+            assert cap.outputs, "no output"
+        return run
+
+    figures = {}
+    figures["cell"] = median_time(cell(), R)
+    figures["cell --no-check"] = median_time(cell("--no-check"), R)
+    figures["cell with widget"] = median_time(cell(widgets="always"), R)
+    magics.widgets = "never"
+
+    d = mm.derive(CS224N)
+    figures["  derive"] = median_time(lambda: mm.derive(CS224N), R)
+    figures["  numeric checks (5 results)"] = median_time(lambda: [r.check() for r in d], R)
+    figures["  claim evidence (1 claim)"] = median_time(lambda: gather(d), R)
+
+    def render():
+        fresh = mm.derive(CS224N)  # views not cached yet: printing included
+        checks = [None] * len(fresh.results)
+        CellOutput(fresh, checks=checks, claims=gather(fresh)).bundle()
+    claims_only = median_time(lambda: gather(mm.derive(CS224N)), R)
+    figures["  derive + claims + render"] = median_time(render, R)
+    figures["  render (by difference)"] = max(0.0, figures["  derive + claims + render"] - claims_only)
+
+    # ------------------------------------------------------------------ layout switch in the widget
+    calls = {"derive_one": 0}
+    original = api.derive_one
+
+    def counting(*a, **k):
+        calls["derive_one"] += 1
+        return original(*a, **k)
+
+    order = ("shape", "numerator", "denominator", "index", "vec")
+    index = {name: i for i, name in enumerate(mm.LAYOUTS)}
+
+    def fresh_widget():
+        fresh = mm.derive(CS224N)
+        out = CellOutput(fresh, checks=[r.check() for r in fresh], claims=gather(fresh))
+        return DerivationWidget(out)
+
+    first_visits = []
+    for _ in range(max(3, R // 3)):
+        w = fresh_widget()
+        api.derive_one = counting
+        try:
+            for layout in order[1:]:
+                t = time.perf_counter()
+                w.toggle.set_state({"index": index[layout]})
+                first_visits.append(time.perf_counter() - t)
+        finally:
+            api.derive_one = original
+    figures["switch, first visit of a layout"] = statistics.median(first_visits)
+
+    w = fresh_widget()
+    for layout in order:  # every view built once
+        w.toggle.set_state({"index": index[layout]})
+    api.derive_one = counting
+    try:
+        state = {"k": 0}
+
+        def switch():
+            state["k"] += 1
+            w.toggle.set_state({"index": index["numerator" if state["k"] % 2 else "denominator"]})
+        figures["switch, layouts already seen"] = median_time(switch, max(R, 50), warmup=4)
+    finally:
+        api.derive_one = original
+    assert calls["derive_one"] == 0, "a layout switch re-derived"
+
+    # ------------------------------------------------------------------ report
+    print(f"matcalc_magic {mm.__version__} · Python {platform.python_version()} · {platform.machine()}")
+    print(f"medians of {R} repeats after warm-up; first cell in a fresh process (imports included): {first:.2f} s\n")
+    for name, value in figures.items():
+        print(f"{name:<36}{ms(value)}")
+    print()
+    cell_t, switch_t = figures["cell"], figures["switch, layouts already seen"]
+    print(f"cell goal < {CELL_GOAL * 1e3:.0f} ms: {'met' if cell_t < CELL_GOAL else 'NOT met'} "
+          f"({cell_t / CELL_GOAL:.2f} of the budget); the numeric checks are "
+          f"{figures['  numeric checks (5 results)'] / cell_t:.0%} of the cell")
+    print(f"switch goal < {SWITCH_GOAL * 1e3:.0f} ms: "
+          f"{'met' if max(switch_t, figures['switch, first visit of a layout']) < SWITCH_GOAL else 'NOT met'}; "
+          f"a switch costs {switch_t / cell_t:.1%} of running the cell (first visit "
+          f"{figures['switch, first visit of a layout'] / cell_t:.1%}); derive_one calls during switches: "
+          f"{calls['derive_one']}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"first_cell_s": first, **{k.strip(): v for k, v in figures.items()}}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
