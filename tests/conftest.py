@@ -243,8 +243,8 @@ def fd_compare(result, f, values, wrt, symmetric=False, layouts=LAYOUTS, rtol=No
     finite differences of the NumPy function ``f`` (dict of arrays → array).
     ``sizes`` (size name → int) are passed to ``evaluate`` too.
 
-    Returns {layout: relative max error}; raises AssertionError on a wrong
-    kind or a wrong shape."""
+    Returns ({layout: relative max error}, max |finite difference|); raises
+    AssertionError on a wrong kind, a wrong shape or a wrong value."""
     order = result.request.order if hasattr(result, "request") else 1
     with np.errstate(all="ignore"):
         y0 = _as2d(f(values))
@@ -274,22 +274,31 @@ def fd_compare(result, f, values, wrt, symmetric=False, layouts=LAYOUTS, rtol=No
         errors[layout] = float(np.max(np.abs(sym - fd))) / scale if fd.size else 0.0
     bad = {k: v for k, v in errors.items() if not v <= tol}
     assert not bad, f"differs from finite differences: {bad} (tolerance {tol})"
-    return errors
+    return errors, float(np.max(np.abs(fd))) if fd.size else 0.0
 
 
-def check_numerically(result, f, cell, wrt, seed=0, points=2, fixed=None, check_report=True, layouts=LAYOUTS):
+def check_numerically(
+    result, f, cell, wrt, seed=0, points=2, fixed=None, check_report=True, layouts=LAYOUTS, allow_zero=False
+):
     """``fd_compare`` at ``points`` random points drawn from the cell's
-    declarations (plus ``fixed`` values), and the engine's own ``check()``."""
+    declarations (plus ``fixed`` values), and the engine's own ``check()``.
+    Unless ``allow_zero``, some point must have a nonzero derivative, so that
+    a check cannot pass vacuously (a ReLU that is off everywhere, say)."""
     decls = parse_decls(cell)
     symmetric = bool(decls.get(wrt, ((), set()))[1] & SYMMETRIC)
     # sizes that no array shows on its own (θ : n + 1) are passed by name
     compound = any(not re.fullmatch(r"\w+", d) for dims, _ in decls.values() for d in dims)
     rng = np.random.default_rng(seed)
+    largest = 0.0
     for _ in range(points):
         values, sizes = draw_values(decls, rng)
         if fixed:
             values.update(fixed(values, sizes) if callable(fixed) else fixed)
-        fd_compare(result, f, values, wrt, symmetric=symmetric, layouts=layouts, sizes=sizes if compound else None)
+        _, fd_max = fd_compare(
+            result, f, values, wrt, symmetric=symmetric, layouts=layouts, sizes=sizes if compound else None
+        )
+        largest = max(largest, fd_max)
+    assert allow_zero or largest > 1e-8, "the derivative is zero at every point tried: the check proves nothing"
     if check_report:
         report = result.check(points=2, layouts=layouts)
         assert report.ok, f"check(): {report.message} ({report.layouts})"

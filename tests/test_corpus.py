@@ -65,7 +65,9 @@ def test_value(entry):
     r = result(entry)
     if entry.kind:
         assert r.kind == entry.kind
-    check_numerically(r, entry.f, entry.cell, entry.wrt, seed=len(entry.id), points=2, fixed=entry.fixed)
+    check_numerically(
+        r, entry.f, entry.cell, entry.wrt, seed=len(entry.id), points=2, fixed=entry.fixed, allow_zero=entry.zero
+    )
 
 
 @pytest.mark.parametrize("entry", _params(only=lambda e: e.not_evaluable))

@@ -23,46 +23,107 @@ def same_dims(got: tuple, want: tuple) -> bool:
 # (cell, kind, {layout: symbolic shape}) — the contract of the API, kind by kind
 CONTRACT = [
     # scalar by column: n×1 in shape/denominator, 1×n in numerator
-    ("x : n; J = sum(exp(x)); ∂J/∂x", "gradient",
-     {N: ("1", "n"), D: ("n", "1"), S: ("n", "1"), I: ("n",), V: ("1", "n")}),
+    (
+        "x : n; J = sum(exp(x)); ∂J/∂x",
+        "gradient",
+        {N: ("1", "n"), D: ("n", "1"), S: ("n", "1"), I: ("n",), V: ("1", "n")},
+    ),
     # scalar by row: the variable's shape in shape/denominator
-    ("r : 1 x n; J = sum(exp(r)); ∂J/∂r", "gradient",
-     {N: ("n", "1"), D: ("1", "n"), S: ("1", "n"), I: ("n",), V: ("1", "n")}),
+    (
+        "r : 1 x n; J = sum(exp(r)); ∂J/∂r",
+        "gradient",
+        {N: ("n", "1"), D: ("1", "n"), S: ("1", "n"), I: ("n",), V: ("1", "n")},
+    ),
     # scalar by matrix: m×n in shape/denominator, n×m in numerator, 1×mn in vec
-    ("W : m x n; J = sum(exp(W)); ∂J/∂W", "gradient",
-     {N: ("n", "m"), D: ("m", "n"), S: ("m", "n"), I: ("m", "n"), V: ("1", "mn")}),
+    (
+        "W : m x n; J = sum(exp(W)); ∂J/∂W",
+        "gradient",
+        {N: ("n", "m"), D: ("m", "n"), S: ("m", "n"), I: ("m", "n"), V: ("1", "mn")},
+    ),
     # scalar by scalar
-    ("c : scalar; J = exp(c) c; ∂J/∂c", "gradient", {N: ("1", "1"), D: ("1", "1"), S: ("1", "1"), I: (), V: ("1", "1")}),
+    (
+        "c : scalar; J = exp(c) c; ∂J/∂c",
+        "gradient",
+        {N: ("1", "1"), D: ("1", "1"), S: ("1", "1"), I: (), V: ("1", "1")},
+    ),
     # vector by vector: the Jacobian m×n in numerator and shape, n×m in denominator
-    ("x : n; A : m x n; ∂(A x)/∂x", "jacobian", {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("m", "n")}),
+    (
+        "x : n; A : m x n; ∂(A x)/∂x",
+        "jacobian",
+        {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("m", "n")},
+    ),
     # row by column
-    ("x : n; A : n x m; ∂(x^T A)/∂x", "jacobian",
-     {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("m", "n")}),
+    (
+        "x : n; A : n x m; ∂(x^T A)/∂x",
+        "jacobian",
+        {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("m", "n")},
+    ),
     # column by row
-    ("r : 1 x n; A : m x n; ∂(A r^T)/∂r", "jacobian",
-     {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("m", "n")}),
+    (
+        "r : 1 x n; A : m x n; ∂(A r^T)/∂r",
+        "jacobian",
+        {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("m", "n")},
+    ),
     # by a scalar: the expression's shape in numerator/shape, its transpose in denominator
-    ("t : scalar; A : m x n; ∂(t A)/∂t", "jacobian",
-     {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("mn", "1")}),
-    ("t : scalar; a : m; ∂(t a)/∂t", "jacobian", {N: ("m", "1"), D: ("1", "m"), S: ("m", "1"), I: ("m",), V: ("m", "1")}),
-    ("t : scalar; a : 1 x m; ∂(t a)/∂t", "jacobian",
-     {N: ("1", "m"), D: ("m", "1"), S: ("1", "m"), I: ("m",), V: ("m", "1")}),
+    (
+        "t : scalar; A : m x n; ∂(t A)/∂t",
+        "jacobian",
+        {N: ("m", "n"), D: ("n", "m"), S: ("m", "n"), I: ("m", "n"), V: ("mn", "1")},
+    ),
+    (
+        "t : scalar; a : m; ∂(t a)/∂t",
+        "jacobian",
+        {N: ("m", "1"), D: ("1", "m"), S: ("m", "1"), I: ("m",), V: ("m", "1")},
+    ),
+    (
+        "t : scalar; a : 1 x m; ∂(t a)/∂t",
+        "jacobian",
+        {N: ("1", "m"), D: ("m", "1"), S: ("1", "m"), I: ("m",), V: ("m", "1")},
+    ),
     # Hessians: n×n by a vector; the vec Hessian by a matrix, with four indices in index notation
-    ("x : n; A : n x n; ∂²(x^T A x)/∂x²", "hessian", {N: ("n", "n"), D: ("n", "n"), S: ("n", "n"), I: ("n", "n"), V: ("n", "n")}),
-    ("r : 1 x n; ∂²(r r^T)/∂r²", "hessian", {N: ("n", "n"), D: ("n", "n"), S: ("n", "n"), I: ("n", "n"), V: ("n", "n")}),
-    ("X : m x n; ∂²(‖X‖_F^2)/∂X²", "hessian",
-     {N: ("mn", "mn"), D: ("mn", "mn"), S: ("mn", "mn"), I: ("m", "n", "m", "n"), V: ("mn", "mn")}),
+    (
+        "x : n; A : n x n; ∂²(x^T A x)/∂x²",
+        "hessian",
+        {N: ("n", "n"), D: ("n", "n"), S: ("n", "n"), I: ("n", "n"), V: ("n", "n")},
+    ),
+    (
+        "r : 1 x n; ∂²(r r^T)/∂r²",
+        "hessian",
+        {N: ("n", "n"), D: ("n", "n"), S: ("n", "n"), I: ("n", "n"), V: ("n", "n")},
+    ),
+    (
+        "X : m x n; ∂²(‖X‖_F^2)/∂X²",
+        "hessian",
+        {N: ("mn", "mn"), D: ("mn", "mn"), S: ("mn", "mn"), I: ("m", "n", "m", "n"), V: ("mn", "mn")},
+    ),
     ("c : scalar; ∂²(c^3)/∂c²", "hessian", {N: ("1", "1"), S: ("1", "1"), I: (), V: ("1", "1")}),
     # tensors: the output's indices, then the variable's; denominator the variable's first
-    ("X : m x n; A : k x m; B : n x p; ∂(A X B)/∂X", "tensor",
-     {N: ("k", "p", "m", "n"), D: ("m", "n", "k", "p"), S: ("k", "p", "m", "n"), I: ("k", "p", "m", "n"),
-      V: ("kp", "mn")}),
-    ("x : n; W : m x n; ∂(W x)/∂W", "tensor",
-     {N: ("m", "m", "n"), D: ("m", "n", "m"), S: ("m", "m", "n"), I: ("m", "m", "n"), V: ("m", "mn")}),
-    ("a : m; b : n; ∂(outer(a, b))/∂a", "tensor",
-     {N: ("m", "n", "m"), D: ("m", "m", "n"), S: ("m", "n", "m"), I: ("m", "n", "m"), V: ("mn", "m")}),
-    ("x : 1 x n; W : n x m; ∂(x W)/∂W", "tensor",
-     {N: ("m", "n", "m"), D: ("n", "m", "m"), S: ("m", "n", "m"), I: ("m", "n", "m"), V: ("m", "nm")}),
+    (
+        "X : m x n; A : k x m; B : n x p; ∂(A X B)/∂X",
+        "tensor",
+        {
+            N: ("k", "p", "m", "n"),
+            D: ("m", "n", "k", "p"),
+            S: ("k", "p", "m", "n"),
+            I: ("k", "p", "m", "n"),
+            V: ("kp", "mn"),
+        },
+    ),
+    (
+        "x : n; W : m x n; ∂(W x)/∂W",
+        "tensor",
+        {N: ("m", "m", "n"), D: ("m", "n", "m"), S: ("m", "m", "n"), I: ("m", "m", "n"), V: ("m", "mn")},
+    ),
+    (
+        "a : m; b : n; ∂(outer(a, b))/∂a",
+        "tensor",
+        {N: ("m", "n", "m"), D: ("m", "m", "n"), S: ("m", "n", "m"), I: ("m", "n", "m"), V: ("mn", "m")},
+    ),
+    (
+        "x : 1 x n; W : n x m; ∂(x W)/∂W",
+        "tensor",
+        {N: ("m", "n", "m"), D: ("n", "m", "m"), S: ("m", "n", "m"), I: ("m", "n", "m"), V: ("m", "nm")},
+    ),
 ]
 
 
@@ -214,8 +275,13 @@ KRON = [
     ("x : n; W : m x n", "W x", "W", "xᵀ ⊗ I", lambda v: np.kron(v["x"].T, np.eye(v["W"].shape[0]))),
     ("a : m; b : n", "outer(a, b)", "a", "b ⊗ I", lambda v: np.kron(v["b"], np.eye(len(v["a"])))),
     # d(X⁻¹) = −X⁻¹ dX X⁻¹
-    ("X : n x n, invertible", "X^{-1}", "X", "-X⁻ᵀ ⊗ X⁻¹",
-     lambda v: -np.kron(np.linalg.inv(v["X"]).T, np.linalg.inv(v["X"]))),
+    (
+        "X : n x n, invertible",
+        "X^{-1}",
+        "X",
+        "-X⁻ᵀ ⊗ X⁻¹",
+        lambda v: -np.kron(np.linalg.inv(v["X"]).T, np.linalg.inv(v["X"])),
+    ),
 ]
 
 
@@ -272,8 +338,11 @@ def test_printed_size_grows_linearly_with_depth(chains, layout):
             assert 1.5 < b / a < 2.5, (layout, code)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the index view of a chain of 23 or more layers raises StopIteration "
-                   "(calculus/index.py runs out of summation-index letters)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: the index view of a chain of 23 or more layers raises StopIteration "
+    "(calculus/index.py runs out of summation-index letters)",
+)
 def test_index_view_of_a_deep_chain_prints(chains):
     sizes = [len(chains[d][1].view(I).text) for d in DEPTHS]
     for a, b in zip(sizes, sizes[1:]):

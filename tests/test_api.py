@@ -1,0 +1,366 @@
+"""The public API: derive(), results, views, evaluation and the numeric check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matcalc_magic as mm
+from conftest import check_numerically, draw_values, parse_decls, relu, softmax
+from matcalc_magic.errors import MatcalcError
+
+CS224N = """x : n
+W : m x n
+b1 : m
+U : k x m
+b2 : k
+y : k, onehot
+z = W x + b1
+h = relu(z)
+θ = U h + b2
+ŷ = softmax(θ)
+J = CE(y, ŷ)
+∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
+"""
+
+
+def cs224n_loss(v):
+    ŷ = softmax(v["U"] @ relu(v["W"] @ v["x"] + v["b1"]) + v["b2"])
+    return -np.sum(v["y"] * np.log(ŷ))
+
+
+@pytest.fixture(scope="module")
+def net():
+    return mm.derive(CS224N)
+
+
+# ====================================================================== derive and the Derivation
+def test_derivation_is_a_sequence_of_results(net):
+    assert len(net) == 5
+    assert [r.request.text for r in net] == ["∂J/∂U", "∂J/∂b2", "∂J/∂W", "∂J/∂b1", "∂J/∂x"]
+    assert net[2] is list(net)[2]
+    assert all(r.kind == "gradient" for r in net)
+
+
+def test_every_result_of_the_network_is_right(net):
+    for r, wrt in zip(net, ("U", "b2", "W", "b1", "x")):
+        check_numerically(r, cs224n_loss, CS224N, wrt, points=1)
+
+
+@pytest.mark.parametrize("key", ["∂J/∂W", "dJ/dW", "∂J / ∂W", " ∂J/∂W ", "d J/d W"])
+def test_lookup_by_request_text(net, key):
+    assert net[key] is net[2]
+
+
+def test_lookup_of_an_expression_request():
+    res = mm.derive("x : n; A : n x n; ∂(x^T A x)/∂x")
+    assert res["∂(x^T A x)/∂x"] is res[0]
+    assert res["d(x^T A x)/dx"] is res[0]
+
+
+def test_unknown_request_is_a_key_error_listing_the_requests(net):
+    with pytest.raises(KeyError, match="∂J/∂U"):
+        net["∂J/∂Q"]
+    with pytest.raises(IndexError):
+        net[7]
+
+
+def test_derivation_text_and_latex_use_its_layout():
+    res = mm.derive("x : n; A : m x n; ∂(A x)/∂x", layout="denominator")
+    assert res.layout == "denominator"
+    assert res.text() == "∂(A x)ᵀ/∂x = Aᵀ"
+    assert res.text("numerator") == "∂(A x)/∂xᵀ = A"
+    assert repr(res) == res.text()
+    latex = res.latex()
+    assert latex.startswith("\\begin{aligned}") and latex.endswith("\\end{aligned}") and "&=" in latex
+    assert res._repr_latex_() == "$$" + latex + "$$"
+
+
+def test_result_text_and_latex_are_the_default_view(net):
+    r = net["∂J/∂W"]
+    assert r.text == r.view("shape").text == "∂J/∂W = ((Uᵀ (ŷ - y)) ⊙ relu′(z)) xᵀ"
+    assert r.latex == r.view("shape").latex
+    assert "gradient" in repr(r)
+
+
+def test_view_parts(net):
+    v = net["∂J/∂W"].view("numerator")
+    assert v.text == f"{v.lhs_text} = {v.rhs_text}"
+    assert v.latex == f"{v.lhs_latex} = {v.rhs_latex}"
+    assert v.shape == ("n", "m")
+    assert all(isinstance(d, str) for d in v.shape)
+    assert v.layout == "numerator"
+    assert repr(v) == v.text and v._repr_latex_() == "$$" + v.latex + "$$"
+
+
+@pytest.mark.parametrize("layout", ["Numerator", "jacobian", "", "row"])
+def test_unknown_layout_is_a_matcalc_error(net, layout):
+    with pytest.raises(MatcalcError, match="unknown layout"):
+        net[0].view(layout)
+    with pytest.raises(MatcalcError, match="unknown layout"):
+        mm.derive("x : n; ∂(x^T x)/∂x", layout=layout)
+
+
+def test_matcalc_error_is_exported():
+    assert mm.MatcalcError is MatcalcError
+    assert issubclass(MatcalcError, Exception)
+
+
+def test_empty_cell_has_no_results():
+    assert len(mm.derive("")) == 0
+    assert len(mm.derive("x : n\n# nothing asked")) == 0
+
+
+# ====================================================================== views are cached
+def test_views_are_cached(net):
+    r = net["∂J/∂x"]
+    for layout in mm.LAYOUTS:
+        assert r.view(layout) is r.view(layout)
+    assert r.view() is r.view("shape")
+
+
+def test_switching_layout_does_not_re_derive(monkeypatch):
+    import matcalc_magic.api as api
+    import matcalc_magic.calculus.derivative as derivative
+
+    calls = []
+    original = derivative.derive_one
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(derivative, "derive_one", counting)
+    monkeypatch.setattr(api, "derive_one", counting, raising=False)
+    res = mm.derive(CS224N.replace("y : k, onehot", "y : k, probability"))
+    assert len(calls) == len(res) == 5  # once per request: the patch is in effect
+    for r in res:
+        for layout in mm.LAYOUTS * 2:
+            v = r.view(layout)
+            v.text, v.latex, v.shape, v.numpy_code
+    assert len(calls) == 5
+
+
+# ====================================================================== evaluate
+@pytest.fixture
+def quad():
+    return mm.derive("x : n; A : m x n; ∂(A x)/∂x")[0], np.arange(6.0).reshape(2, 3)
+
+
+def test_evaluate_accepts_a_column_as_1d_or_2d(quad):
+    r, A = quad
+    for layout in mm.LAYOUTS:
+        a = r.view(layout).evaluate({"x": np.ones(3), "A": A})
+        b = r.view(layout).evaluate({"x": np.ones((3, 1)), "A": A})
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(r.view("numerator").evaluate({"x": [1.0, 2, 3], "A": A.tolist()}), A)
+
+
+def test_evaluate_of_a_gradient_by_a_column_gives_a_column():
+    r = mm.derive("x : n; J = sum(exp(x)); ∂J/∂x")[0]
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(r.view("shape").evaluate({"x": x}), np.exp(x)[:, None])
+    np.testing.assert_allclose(r.view("numerator").evaluate({"x": x}), np.exp(x)[None, :])
+    np.testing.assert_allclose(r.view("index").evaluate({"x": x}), np.exp(x))
+
+
+def test_evaluate_accepts_python_and_numpy_scalars():
+    r = mm.derive("c : scalar; x : n; ∂(c x)/∂c")[0]
+    for c in (2, 2.0, np.float64(2), np.array(2.0), np.array([[2.0]])):
+        np.testing.assert_array_equal(r.view().evaluate({"c": c, "x": [1, 2, 3]}), [[1], [2], [3]])
+
+
+def test_evaluate_accepts_a_row_as_2d():
+    r = mm.derive("r : 1 x n; ∂(sum(exp(r)))/∂r")[0]
+    np.testing.assert_allclose(r.view().evaluate({"r": [[0.0, 1.0, 2.0]]}), np.exp([[0.0, 1.0, 2.0]]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: a 1-D array for a variable declared 1 x n is read as a column and "
+    "rejected ('r is declared with 1 rows but the array has 3')",
+)
+def test_evaluate_accepts_a_row_as_1d():
+    r = mm.derive("r : 1 x n; ∂(sum(exp(r)))/∂r")[0]
+    np.testing.assert_allclose(r.view().evaluate({"r": [0.0, 1.0, 2.0]}), np.exp([[0.0, 1.0, 2.0]]))
+
+
+def test_sizes_are_bound_from_the_arrays(quad):
+    r, A = quad
+    assert r.view("denominator").evaluate({"x": np.ones(3), "A": A}).shape == (3, 2)
+    big = np.ones((5, 7))
+    assert r.view("denominator").evaluate({"x": np.ones(7), "A": big}).shape == (7, 5)
+
+
+def test_unrelated_names_are_ignored(quad):
+    r, A = quad
+    assert r.view().evaluate({"x": np.ones(3), "A": A, "unrelated": "anything", "np": np}).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"x": np.ones(4), "A": np.ones((2, 3))}, "size n"),  # n is 4 from x, 3 from A
+        ({"x": np.ones((3, 2)), "A": np.ones((2, 3))}, "columns"),  # x is a column
+        ({"x": np.ones((1, 3)), "A": np.ones((2, 3))}, "columns"),  # a row for a column
+        ({"x": np.ones(3), "A": np.ones(3)}, "size n"),  # A given as a vector
+    ],
+)
+def test_size_mismatches_are_matcalc_errors(quad, values, message):
+    r, _ = quad
+    with pytest.raises(MatcalcError, match=message) as err:
+        r.view("numerator").evaluate(values)
+    assert err.value.shapes  # the offending shape is reported
+
+
+def test_declared_numeric_sizes_are_checked():
+    r = mm.derive("x : 3; A : 2 x 3; ∂(A x)/∂x")[0]
+    assert r.view().shape == ("2", "3")
+    np.testing.assert_array_equal(r.view().evaluate({"x": np.ones(3), "A": np.eye(2, 3)}), np.eye(2, 3))
+    with pytest.raises(MatcalcError, match="3 rows"):
+        r.view().evaluate({"x": np.ones(4), "A": np.ones((2, 4))})
+
+
+def test_compound_sizes_given_by_name():
+    r = mm.derive("θ : n + 1; ∂(‖θ‖²)/∂θ")[0]
+    np.testing.assert_allclose(r.view().evaluate({"θ": [1, 2, 3], "n": 2}), [[2], [4], [6]])
+    with pytest.raises(MatcalcError, match="n \\+ 1"):
+        r.view().evaluate({"θ": [1, 2, 3], "n": 5})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: θ : n + 1 alone does not bind n; evaluate raises ShapeError "
+    "'no concrete size for n' (neither inferred nor a MatcalcError)",
+)
+def test_compound_sizes_are_inferred_from_the_arrays():
+    r = mm.derive("θ : n + 1; ∂(‖θ‖²)/∂θ")[0]
+    np.testing.assert_allclose(r.view().evaluate({"θ": [1, 2, 3]}), [[2], [4], [6]])
+
+
+@pytest.mark.xfail(
+    strict=True, reason="engine: a missing variable raises ShapeError 'no value for x', not MatcalcError"
+)
+def test_a_missing_value_is_a_matcalc_error():
+    r = mm.derive("x : n; A : n x n; ∂(x^T A x)/∂x")[0]
+    with pytest.raises(MatcalcError, match="x"):
+        r.view().evaluate({"A": np.eye(3)})
+
+
+@pytest.mark.xfail(strict=True, reason="engine: a value that is not numeric raises ValueError, not MatcalcError")
+def test_a_non_numeric_value_is_a_matcalc_error():
+    r = mm.derive("x : n; ∂(sum(exp(x)))/∂x")[0]
+    with pytest.raises(MatcalcError):
+        r.view().evaluate({"x": "abc"})
+
+
+@pytest.mark.xfail(strict=True, reason="engine: a 3-D array for a column x is accepted silently as if it were n×1")
+def test_a_three_dimensional_value_is_a_matcalc_error():
+    r = mm.derive("x : n; ∂(sum(exp(x)))/∂x")[0]
+    with pytest.raises(MatcalcError):
+        r.view().evaluate({"x": np.ones((3, 1, 1))})
+
+
+def test_evaluate_at_is_evaluate_with_bound_sizes(net, rng):
+    from matcalc_magic.api import bind
+
+    r = net["∂J/∂W"]
+    values, _ = draw_values(parse_decls(CS224N), rng)
+    env, sizes = bind(r.cell, values)
+    for layout in mm.LAYOUTS:
+        np.testing.assert_array_equal(r.view(layout).evaluate_at(env, sizes), r.view(layout).evaluate(values))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: evaluate() of a derivative by a defined name (∂J/∂θ) raises "
+    "ShapeError 'no value for θ', with or without θ among the values",
+)
+def test_a_derivative_by_a_defined_name_evaluates(rng):
+    res = mm.derive(CS224N.replace("∂J/∂U,", "∂J/∂θ, ∂J/∂U,"))
+    r = res["∂J/∂θ"]
+    values, _ = draw_values(parse_decls(CS224N), rng)
+    θ = values["U"] @ relu(values["W"] @ values["x"] + values["b1"]) + values["b2"]
+    want = softmax(θ) - values["y"]
+    np.testing.assert_allclose(r.view().evaluate(values), want, atol=1e-10)
+    np.testing.assert_allclose(r.view().evaluate({**values, "θ": θ}), want, atol=1e-10)
+
+
+# ====================================================================== check()
+def test_check_report_fields(net):
+    rep = net["∂J/∂W"].check(points=2, seed=11)
+    assert rep.ok and bool(rep)
+    assert rep.points == 2 and len(rep.sizes) == 2
+    assert set(rep.layouts) == set(mm.LAYOUTS)
+    assert 0 <= rep.max_error <= rep.tolerance
+    assert rep.max_error == max(rep.layouts.values())
+    assert rep.message == ""
+    assert rep.badge.startswith("✓")
+    assert all(set(s) == {"k", "m", "n"} for s in rep.sizes)
+
+
+def test_check_is_reproducible_with_a_seed(net):
+    r = net["∂J/∂x"]
+    a, b = r.check(points=2, seed=5), r.check(points=2, seed=5)
+    assert a.sizes == b.sizes and a.max_error == b.max_error
+    assert r.check(points=1).sizes == r.check(points=1).sizes  # the default seed is fixed per request
+
+
+def test_check_catches_a_wrong_view(monkeypatch):
+    """The checker is independent of the views it checks: corrupt the numbers
+    a view evaluates to and check() must fail."""
+    import matcalc_magic.api as api
+
+    r = mm.derive("x : n; W : m x n; J = sum(tanh(W x)); ∂J/∂W")[0]
+    assert r.check(points=1).ok
+
+    original = api.View.evaluate_at
+
+    def doubled(self, env, sizes):
+        out = original(self, env, sizes)
+        return 2 * out if self.layout == "denominator" else out
+
+    monkeypatch.setattr(api.View, "evaluate_at", doubled)
+    rep = r.check(points=1)
+    assert not rep.ok and rep.badge.startswith("✗")
+    assert rep.layouts["denominator"] > rep.tolerance
+    assert rep.layouts["shape"] <= rep.tolerance
+    assert "denominator" in rep.message
+
+
+def test_check_catches_a_transposed_view(monkeypatch):
+    import matcalc_magic.api as api
+
+    r = mm.derive("x : n; W : m x n; J = sum(tanh(W x)); ∂J/∂W")[0]
+
+    original = api.View.evaluate_at
+
+    def transposed(self, env, sizes):
+        out = original(self, env, sizes)
+        return out.T if self.layout == "shape" else out
+
+    monkeypatch.setattr(api.View, "evaluate_at", transposed)
+    rep = r.check(points=1)
+    assert not rep.ok and rep.layouts["shape"] == float("inf")
+
+
+def test_check_respects_declared_properties():
+    """log det of an spd matrix needs spd data; one-hot y makes 𝟏ᵀy = 1 usable."""
+    r = mm.derive("S : n x n, spd; ∂(logdet(S))/∂S")[0]
+    assert r.view().rhs_text == "S⁻¹"
+    assert r.check(points=3).ok
+
+
+# ====================================================================== shapes as strings
+def test_shape_strings_are_symbolic():
+    r = mm.derive("X : m x n; A : k x m; B : n x p; ∂(A X B)/∂X")[0]
+    assert r.view("index").shape == ("k", "p", "m", "n")
+    assert r.view("vec").shape == ("kp", "mn")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="engine: a compound size in v.shape keeps the parentheses of m×(n + 1): ('(n + 1)', '1')"
+)
+def test_compound_shape_strings_have_no_parentheses():
+    r = mm.derive("θ : n + 1; ∂(‖θ‖²)/∂θ")[0]
+    assert r.view().shape == ("n + 1", "1")
