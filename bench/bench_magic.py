@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     from IPython.utils.capture import capture_output
 
     import matcalc_magic as mm
-    import matcalc_magic.api as api
+    from matcalc_magic import api
     from matcalc_magic.claims import gather
     from matcalc_magic.display import CellOutput
     from matcalc_magic.widgets import DerivationWidget

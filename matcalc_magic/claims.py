@@ -79,7 +79,7 @@ class ClaimFailed(Exception):
     """One or more claims of a cell are false.  IPython shows the diagnoses
     (``_render_traceback_``), never a Python traceback."""
 
-    def __init__(self, verdicts: list["ClaimVerdict"], where: str = "", line_offset: int | None = 0):
+    def __init__(self, verdicts: list[ClaimVerdict], where: str = "", line_offset: int | None = 0):
         self.verdicts = [v for v in verdicts if not v.ok]
         self.where = where
         self.line_offset = line_offset

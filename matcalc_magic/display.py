@@ -30,7 +30,7 @@ from html import escape
 import sympy
 
 from . import layouts as L
-from .shapes import concrete
+from .shapes import ShapeError, concrete
 
 LAYOUT_NAMES = {
     "numerator": "numerator layout",
@@ -102,7 +102,7 @@ def concrete_text(shape, sizes: dict) -> str | None:
     """``4×3`` at ``sizes``, or None when a size is not known."""
     try:
         return "×".join(str(concrete(sympy.sympify(d), sizes)) for d in shape) if len(shape) else "1×1"
-    except Exception:
+    except (ShapeError, TypeError, ValueError):
         return None
 
 
@@ -235,7 +235,7 @@ class CellOutput:
             except ImportError as e:  # the steps module (or a part of it) is not installed
                 missing = f" (no module {e.name})" if getattr(e, "name", None) else ""
                 self._steps[key] = STEPS_MISSING + missing
-            except Exception as e:  # a missing rule for one kind must not hide the results
+            except Exception as e:  # noqa: BLE001 - a missing rule for one kind must not hide the results
                 self._steps[key] = f"no {kind} steps for this result: {getattr(e, 'message', None) or e}"
         return self._steps[key]
 

@@ -42,6 +42,30 @@ _VALUED = {"--layout", "-l", "--name", "-n", "--points"}
 
 
 # ====================================================================== errors
+class CheckFailed(Exception):
+    """A derived result disagrees with finite differences (or could not be
+    checked).  The cell fails, so "Run All" and nbval stop on it; IPython shows
+    the badges, never a Python traceback."""
+
+    def __init__(self, output: CellOutput, magic: str = "%%mderive"):
+        self.failures = [(r.request.text, output.badge(i).text) for i, r in enumerate(output.results)
+                         if output.checks[i] is not None and not output.checks[i].ok]
+        self.false_claims = output.failed_claims
+        self.magic = magic
+        super().__init__("; ".join(f"{req}: {badge}" for req, badge in self.failures))
+
+    def _render_traceback_(self) -> list[str]:
+        n = len(self.failures)
+        lines = [(f"\x1b[1;31mCheckFailed\x1b[0m: {n} result{'s' if n != 1 else ''} in {self.magic} "
+                  "failed the numeric check")]
+        for req, badge in self.failures:
+            lines.append(f"  {req}: {badge}")
+        if self.false_claims:
+            k = len(self.false_claims)
+            lines.append(f"  and {k} false claim{'s' if k != 1 else ''} (see the output above)")
+        return lines
+
+
 class MderiveError(MatcalcError):
     """A MatcalcError located in the notebook cell: line numbers count the
     ``%%mderive`` line, and IPython shows it without a Python traceback."""
@@ -348,10 +372,7 @@ class MatcalcMagics(Magics):
         different).
         """
         opt_text, rest = _split_options(line)
-        try:
-            args = parse_argstring(self.mderive, opt_text)
-        except UsageError:
-            raise
+        args = parse_argstring(self.mderive, opt_text)  # a UsageError is shown as one line by IPython
         if cell is None:
             source, magic, offset = rest, "%mderive", 0
             if not source.strip():
@@ -408,6 +429,8 @@ class MatcalcMagics(Magics):
             self.shell.user_ns[args.name] = values if values is not None else derivation
         self.last_output = output
         self.last_widget = widget
+        if any(c is not None and not c.ok for c in checks):
+            raise CheckFailed(output, magic)
         failed = output.failed_claims
         if failed:
             raise ClaimFailed(failed, magic, line_offset if magic == "%%mderive" else None)

@@ -91,7 +91,6 @@ class DerivationWidget(W.VBox):
     def __init__(self, output: CellOutput, layout: str | None = None, **kwargs):
         self.output = output
         self._memo: dict = {}  # rendered tables by (what, layout, sizes); the derivation never changes
-        cell = output.derivation.cell
         results = output.results
         start = L.check_layout(layout or output.layout)
 

@@ -174,7 +174,7 @@ def test_the_reported_error_is_the_real_one():
 # ====================================================================== layouts, user arrays, API
 def test_one_measurement_serves_every_layout(monkeypatch):
     ev = gather(mm.derive(SEED + "claim ∂J/∂W = 2 x y^T\n"))[0]
-    import matcalc_magic.api as api
+    from matcalc_magic import api
 
     def boom(*a, **k):  # pragma: no cover - must not be reached
         raise AssertionError("evaluated again")

@@ -22,7 +22,7 @@ from IPython.utils.capture import capture_output
 import matcalc_magic as mm
 from matcalc_magic.claims import ClaimFailed
 from matcalc_magic.display import Values
-from matcalc_magic.magics import MderiveError
+from matcalc_magic.magics import CheckFailed, MderiveError
 
 CS224N = """x : n
 W : m x n
@@ -261,10 +261,16 @@ def test_failed_numeric_check_shows_a_badge_without_digits(ip, monkeypatch):
                            "differs from finite differences in layout(s) shape")
 
     monkeypatch.setattr(mm.api.Result, "check", wrong)
-    result, cap = run(ip, "%%mderive\n" + SEED)
+    result, cap = run(ip, "%%mderive --name D\n" + SEED)
     plain = the_bundle(cap)["text/plain"]
-    assert "✗ numeric check failed (3 random points, tol 1e-6): differs from finite differences in layout(s) shape" in plain
+    badge = "✗ numeric check failed (3 random points, tol 1e-6): differs from finite differences in layout(s) shape"
+    assert badge in plain
     assert "0.12" not in plain
+    # a wrong derivative is the worst bug: the cell fails, so Run All and nbval stop on it
+    assert not result.success and isinstance(result.error_in_exec, CheckFailed)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", cap.stdout + cap.stderr)
+    assert "CheckFailed: 1 result in %%mderive failed the numeric check\n  ∂J/∂W: " + badge in text
+    assert "Traceback" not in text
 
 
 def test_html_can_be_switched_off(ip):

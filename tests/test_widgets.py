@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import matcalc_magic as mm
-import matcalc_magic.api as api
+from matcalc_magic import api
 import matcalc_magic.calculus.derivative as derivative_module
 from matcalc_magic import claims as claims_module
 from matcalc_magic.display import Binding, CellOutput
