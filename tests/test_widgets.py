@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import matcalc_magic as mm
-from matcalc_magic import api
 import matcalc_magic.calculus.derivative as derivative_module
+from matcalc_magic import api
 from matcalc_magic import claims as claims_module
 from matcalc_magic.display import Binding, CellOutput
 from matcalc_magic.widgets import DerivationWidget, default_sizes
