@@ -473,6 +473,13 @@ OTHERS = [
     ("x : 1 x n\nW : n x m\nz = x W\nJ = z z^T\n∂J/∂W", "gradient"),
     ("A : m x n\nJ = sum(exp(A) ⊙ A)\n∂J/∂A", "gradient"),
     ("x : n\nJ = logsumexp(x)\n∂J/∂x", "gradient"),
+    # logistic regression, a softmax over the columns of a batch, one weight used twice, ridge
+    ("x : n\nw : n\nb : 1\ny : 1\np = σ(w^T x + b)\nJ = -(y log(p) + (1 - y) log(1 - p))\n∂J/∂w", "gradient"),
+    ("X : n x m\nW : k x n\nb : k\nY : k x m, onehot\nZ = W X + b\nP = softmax(Z, axis=0)\n"
+     "J = -(1/m) sum(Y ⊙ log(P))\n∂J/∂W", "gradient"),
+    ("x : n\nW : n x n\nh1 = tanh(W x)\nh2 = tanh(W h1)\nJ = sum(h2)\n∂J/∂W", "gradient"),
+    ("X : m x n\ny : m\nw : n\nλ : 1\nJ = ‖X w - y‖² + λ ‖w‖²\n∂J/∂w", "gradient"),
+    ("A : m x n\nB : n x p\nC = A B\nJ = tr(C^T C)\n∂J/∂A", "gradient"),
 ]
 
 

@@ -59,8 +59,11 @@ def build_steps(result, kind: str = "differentials", layout: str = "shape") -> l
         else:
             from .differentials import build
         steps = build(ctx, layout)
-    except (MissingRule, NotImplementedError, ValueError, KeyError, TypeError, AttributeError) as e:
-        return _fallback(result, layout, f"no step-by-step derivation for this expression ({e})")
+    except MissingRule as e:
+        return _fallback(result, layout, f"no step-by-step derivation for this expression: {e}")
+    except Exception as e:  # a derivation must never take the kernel down: say so, show the answer
+        return _fallback(result, layout, f"no step-by-step derivation for this expression "
+                                         f"({type(e).__name__}: {e})")
     return _finish(steps, ctx)
 
 

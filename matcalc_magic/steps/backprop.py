@@ -297,7 +297,7 @@ class Backprop:
         ident = identification_steps(ctx, value, self.layout)
         while self.steps and self.steps[-1].quantity == w.x_name and self.steps[-1].rhs == ident[0].rhs \
                 and self.steps[-1].layout == ident[0].layout:
-            ident[0].note = " ".join(x for x in (self.steps[-1].note, ident[0].note) if x)
+            ident[0].note = "; ".join(x for x in (self.steps[-1].note, ident[0].note) if x)
             self.steps.pop()
         self.steps.extend(ident)
         return forward_steps(ctx, mentioned_names(w, self.steps)) + self.steps

@@ -152,12 +152,24 @@ def explicit(e: Expr) -> Expr:
     """Broadcasts and sums as products with 𝟏, so the shapes show:
     ``b₁ 𝟏ᵀ`` (a bias broadcast over the columns), ``A 𝟏`` (row sums)."""
 
+    # a scalar broadcast is written b 𝟏ᵀ only beside a matrix term (Z = W A + b 𝟏ᵀ);
+    # p − y broadcast over x stays p − y
+    def bare(t: Expr) -> Expr:
+        return t.args[1] if t.op == "smul" and t.args[0].is_scalar else t
+
+    spread: set = set()
+    for node in G.postorder(e):
+        if node.op == "add" and any(bare(t).op != "broadcast" for t in node.args):
+            spread.update(id(bare(t)) for t in node.args if bare(t).op == "broadcast")
+
     def replace(node: Expr, args: tuple):
         if node.op == "matmul" and any(_filled(a) is not None for a in args):
             return G.make("matmul", tuple(_filled(a) or a for a in args))
         if node.op == "broadcast":
             (a,) = args
             if G.is_const(a) or not (a.shape[0] == ONE or a.shape[1] == ONE):
+                return None
+            if a.is_scalar and id(node) not in spread:
                 return None
             rows, cols = node.shape
             left = G.ones(rows, ONE) if a.shape[0] == ONE and rows != ONE else None
