@@ -214,7 +214,7 @@ ROWS = [
         "x ⊗ x",
         ("x",),
         lambda v: np.kron(v["x"], v["x"]),
-        crash="∂(x ⊗ x)/∂x raises AttributeError: 'NoneType' object has no attribute 'op'",
+        crash="the index view of ∂(x ⊗ x)/∂x raises AttributeError: 'NoneType' object has no attribute 'op'",
     ),
     Row(
         "vec",
