@@ -20,6 +20,8 @@ check shares nothing with the symbolic engine.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import sympy
@@ -27,7 +29,13 @@ import sympy
 import matcalc_magic as mm
 from matcalc_magic.evaluate import evaluate
 from matcalc_magic.shapes import ONE, concrete, same
-from matcalc_magic.steps import Step, build_steps, evaluation_env, render_latex, render_text
+from matcalc_magic.steps import (
+    Step,
+    build_steps,
+    evaluation_env,
+    render_latex,
+    render_text,
+)
 from matcalc_magic.verify import draw_env, draw_sizes
 
 H = 1e-6
@@ -203,7 +211,7 @@ def check_products(s: Step, sizes: dict) -> None:
         shapes = [tuple(concrete(d, sizes) for d in sh) for _t, sh in p.factors]
         out = tuple(concrete(d, sizes) for d in p.shape)
         if p.op == "matmul":
-            for a, b in zip(shapes, shapes[1:]):
+            for a, b in itertools.pairwise(shapes):
                 assert a[1] == b[0], f"{s.text}: inner sizes of {p.annotation()} differ"
             assert (shapes[0][0], shapes[-1][1]) == out, s.text
         elif p.op in ("hadamard", "inner"):
@@ -475,8 +483,8 @@ OTHERS = [
     ("x : n\nJ = logsumexp(x)\n∂J/∂x", "gradient"),
     # logistic regression, a softmax over the columns of a batch, one weight used twice, ridge
     ("x : n\nw : n\nb : 1\ny : 1\np = σ(w^T x + b)\nJ = -(y log(p) + (1 - y) log(1 - p))\n∂J/∂w", "gradient"),
-    ("X : n x m\nW : k x n\nb : k\nY : k x m, onehot\nZ = W X + b\nP = softmax(Z, axis=0)\n"
-     "J = -(1/m) sum(Y ⊙ log(P))\n∂J/∂W", "gradient"),
+    (("X : n x m\nW : k x n\nb : k\nY : k x m, onehot\nZ = W X + b\nP = softmax(Z, axis=0)\n"
+      "J = -(1/m) sum(Y ⊙ log(P))\n∂J/∂W"), "gradient"),
     ("x : n\nW : n x n\nh1 = tanh(W x)\nh2 = tanh(W h1)\nJ = sum(h2)\n∂J/∂W", "gradient"),
     ("X : m x n\ny : m\nw : n\nλ : 1\nJ = ‖X w - y‖² + λ ‖w‖²\n∂J/∂w", "gradient"),
     ("A : m x n\nB : n x p\nC = A B\nJ = tr(C^T C)\n∂J/∂A", "gradient"),
@@ -595,6 +603,6 @@ def test_latex_parses_in_katex(tmp_path):
         " catch (e) { bad.push(String(e).slice(0, 200)); } }"
         "console.log(JSON.stringify(bad));"
     )
-    out = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([node, "-e", script], check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from ..graph import Expr
 from ..ops.registry import MissingRule
-from .common import Context, Step, prose, step
+from .common import Context, Step, prose
 from .format import Formatter
-from .world import World, evaluation_env, world_of
+from .world import evaluation_env, world_of
 
 KINDS = ("differentials", "backprop")
 _ALIASES = {"differential": "differentials", "trace": "differentials", "mn": "differentials",
@@ -61,7 +61,7 @@ def build_steps(result, kind: str = "differentials", layout: str = "shape") -> l
         steps = build(ctx, layout)
     except MissingRule as e:
         return _fallback(result, layout, f"no step-by-step derivation for this expression: {e}")
-    except Exception as e:  # a derivation must never take the kernel down: say so, show the answer
+    except Exception as e:  # noqa: BLE001 - a derivation never takes the kernel down: say so, show the answer
         return _fallback(result, layout, f"no step-by-step derivation for this expression "
                                          f"({type(e).__name__}: {e})")
     return _finish(steps, ctx)
@@ -143,4 +143,4 @@ _GROUP_TITLES = {
     "note": "note",
 }
 
-__all__ = ["build_steps", "Step", "evaluation_env", "render_text", "render_latex", "KINDS", "Expr"]
+__all__ = ["KINDS", "Expr", "Step", "build_steps", "evaluation_env", "render_latex", "render_text"]

@@ -29,11 +29,14 @@ from ..calculus.vectorize import vec_jacobian
 from ..graph import Expr
 from ..ops import build as B
 from ..render.names import name_latex, name_text
-from ..shapes import ONE
-from .format import shape_str
 from .common import Context, Step, step
-from .format import rule_latex
-from .differentials import forward_steps, identification_steps, jacobian_identification, mentioned_names
+from .differentials import (
+    forward_steps,
+    identification_steps,
+    jacobian_identification,
+    mentioned_names,
+)
+from .format import rule_latex, shape_str
 from .world import World, is_column, is_elementwise, jvp, push_transpose
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -162,12 +165,13 @@ class Backprop:
                 why = (f"denominator layout lays ∂{f}/∂{z} out like {z}, a column ({shape_s}); its Jacobians "
                        f"are the transposes of the numerator ones, so the chain rule runs right to left and "
                        f"produces the column directly")
-                r = "chain rule, Jacobians in denominator layout (right to left)"
+                r = f"{d} = ∂{f}/∂{z}; chain rule, Jacobians in denominator layout (right to left)"
             else:
                 why = (f"we transpose because the shape convention lays ∂{f}/∂{z} out like {z}, a column "
                        f"({shape_s}), while the chain rule of Jacobians produces a row "
                        f"({shape_str((q.var.shape[1], q.var.shape[0]))})")
-                r = "transpose the row" + ("; (AB)ᵀ = Bᵀ Aᵀ" if _has(row, "matmul") else "")
+                r = f"{d} = ∂{f}/∂{z}, laid out like {z}: transpose the row" + \
+                    ("; (AB)ᵀ = Bᵀ Aᵀ" if _has(row, "matmul") else "")
             s = step(ctx, d, dl, flipped, group="delta", role="gradient", quantity=q.name, layout="shape",
                      rule=r, note=why, symbol=sym)
             self.steps.append(s)
@@ -189,7 +193,8 @@ class Backprop:
             why = (f"{z} is not a column: its Jacobians are 4-index tensors, written in vec form above; the "
                    f"shape convention lays ∂{f}/∂{z} out like {z} ({shape_s}), so the vec row is reshaped "
                    f"(vec⁻¹) into that shape")
-            r = "(vec A)ᵀ (I ⊗ B) = (vec(Bᵀ A))ᵀ, diag(vec a)ᵀ vec v = vec(a ⊙ v): undo vec"
+            r = (f"{d} = ∂{f}/∂{z}, laid out like {z}: undo vec with (vec A)ᵀ (I ⊗ B) = (vec(Bᵀ A))ᵀ "
+                 f"and (vec a)ᵀ diag(vec v) = (vec(a ⊙ v))ᵀ")
         s = step(ctx, d, dl, shown, group="delta", role="gradient", quantity=q.name,
                  layout="numerator" if self.rows else "shape", rule=r, note=why, symbol=sym)
         if self.rows:

@@ -12,8 +12,7 @@ from ..ops.properties import sums_to_one
 from ..ops.registry import rule
 from ..render.names import name_latex, name_text
 from ..shapes import ONE, shape_latex
-from .format import shape_str
-from .format import Formatter, Product, flat_shapes, with_shapes
+from .format import Formatter, Product, flat_shapes, shape_str, with_shapes
 from .world import World, is_column, push_transpose
 
 
@@ -258,5 +257,18 @@ def _tangent_text(t: Expr) -> str:
     return "d" + name_text(t.params[0][1:])
 
 
-__all__ = ["Step", "Context", "Term", "step", "prose", "terms_step", "terms_expr", "pair_expr", "style_of",
-           "d_lhs", "local_rules", "ce_rule", "move_rules"]
+__all__ = [
+    "Context",
+    "Step",
+    "Term",
+    "ce_rule",
+    "d_lhs",
+    "local_rules",
+    "move_rules",
+    "pair_expr",
+    "prose",
+    "step",
+    "style_of",
+    "terms_expr",
+    "terms_step",
+]

@@ -22,15 +22,26 @@ import re
 
 from .. import graph as G
 from .. import layouts as L
+from ..calculus.adjoint import adjoint
 from ..calculus.vectorize import vec_jacobian
 from ..graph import Expr
 from ..ops import build as B
 from ..render.names import name_latex, name_text
 from ..shapes import ONE, shape_latex
-from .format import shape_str
-from .common import (Context, Step, Term, ce_rule, d_lhs, local_rules, move_rules, prose, step, style_of,
-                     terms_step)
-from .format import Product
+from .common import (
+    Context,
+    Step,
+    Term,
+    ce_rule,
+    d_lhs,
+    local_rules,
+    move_rules,
+    prose,
+    step,
+    style_of,
+    terms_step,
+)
+from .format import Product, shape_str
 from .world import World, is_column, push_transpose
 
 TRACE_MOVE = "a scalar is its own trace, and tr(ABC) = tr(CAB) (cyclic property of the trace)"
@@ -68,7 +79,6 @@ def mentioned_names(world: World, steps: list[Step]) -> set:
             q = world.quantity_of(v)
             if q is not None:
                 names.add(q.name)
-    # a quantity mentioned through another one's definition needs no line of its own
     return names
 
 
@@ -82,8 +92,6 @@ def local_steps(ctx: Context, q, canonical: dict) -> list[Step]:
     raw = q.differential
     out = [step(ctx, lhs, lhs_l, raw, group="local", role=role, quantity=q.name, rule=local_rules(w, q))]
     if raw.is_scalar and q.inputs and all(v is not w.X for v in q.inputs):
-        from ..calculus.adjoint import adjoint
-
         gs = {v: w.clean(adjoint(raw, w.tangent(v), G.const(1))) for v in q.inputs}
         terms = [Term(gs[v], w.tangent(v), style_of(w, v)) for v in q.inputs]
         rule = ce_rule(w, q) or _scalar_transpose_rule(ctx, raw, q)
@@ -141,12 +149,9 @@ def gradient_chain(ctx: Context, canonical: dict) -> tuple[list[Step], Expr | No
     lhs, lhs_l = d_lhs(w, top)
     frontier: dict = {}
     out: list[Step] = []
-    last_rhs = None
     if canonical:
         frontier = {v: canonical[v] for v in top.inputs}
     else:
-        from ..calculus.adjoint import adjoint
-
         for v in top.inputs:
             frontier[v] = w.clean(adjoint(top.differential, w.tangent(v), G.const(1)))
         s = terms_step(ctx, lhs, lhs_l, _terms(w, frontier), group="chain", role="differential",
@@ -176,8 +181,6 @@ def gradient_chain(ctx: Context, canonical: dict) -> tuple[list[Step], Expr | No
                           rule="; ".join(rules) or "rearrange")
         if move.rhs != sub.rhs:
             out.append(move)
-        last_rhs = move.rhs
-    del last_rhs
     if not frontier:
         return out, None
     gx = frontier[w.X]

@@ -243,7 +243,7 @@ def d_latex(name: str) -> str:
     return "\\mathrm{d}" + name_latex(name)
 
 
-__all__ = ["Formatter", "Product", "with_shapes", "flat_shapes", "main_products", "d_text", "d_latex"]
+__all__ = ["Formatter", "Product", "d_latex", "d_text", "flat_shapes", "main_products", "with_shapes"]
 
 
 # ====================================================================== rules and notes in LaTeX

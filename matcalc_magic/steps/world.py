@@ -335,7 +335,7 @@ class World:
         plain = self.refold(e)
         try:
             tidied = self.refold(tidy(plain))
-        except Exception:  # pragma: no cover - tidy is best effort here
+        except Exception:  # noqa: BLE001  # pragma: no cover - tidy is best effort here
             return plain
         return tidied if cost(tidied) + _awkward(tidied) <= cost(plain) + _awkward(plain) else plain
 
