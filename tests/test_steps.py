@@ -20,6 +20,7 @@ check shares nothing with the symbolic engine.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -39,6 +40,12 @@ from matcalc_magic.steps import (
 from matcalc_magic.verify import draw_env, draw_sizes
 
 H = 1e-6
+
+
+@functools.lru_cache(maxsize=None)
+def derive(text: str):
+    """The cell's derivation, once per test session (steps are views of it)."""
+    return mm.derive(text)
 
 
 # ====================================================================== the examples
@@ -230,7 +237,7 @@ def _fmt(shape) -> str:
 
 
 def verify_steps(example: str, request: str, kind: str, layout: str, seed: int = 0) -> list[Step]:
-    res = mm.derive(CELLS[example])[request]
+    res = derive(CELLS[example])[request]
     steps = res.steps(kind, layout)
     assert steps and all(isinstance(s, Step) for s in steps)
     env, sizes, direction = point(res, seed)
@@ -303,7 +310,7 @@ def test_every_delta_is_checked_against_finite_differences():
 
 def test_the_chain_has_one_value():
     """Every step of the dJ chain, at one point and direction, is one number."""
-    res = mm.derive(CS224N)["∂J/∂W"]
+    res = derive(CS224N)["∂J/∂W"]
     steps = res.steps("differentials")
     env, sizes, direction = point(res, 7)
     vals = evaluation_env(steps[0].context, env, sizes, direction)
@@ -322,7 +329,7 @@ def has(steps, fragment: str) -> bool:
 
 
 def test_seed_differentials_with_the_factor_two():
-    steps = mm.derive(SEED)[0].steps("differentials")
+    steps = derive(SEED)[0].steps("differentials")
     assert has(steps, "dy = dW x")
     assert has(steps, "dJ = dyᵀ y + yᵀ dy")
     assert has(steps, "dJ = 2 yᵀ dy")
@@ -345,14 +352,14 @@ def test_seed_differentials_with_the_factor_two():
 
 
 def test_seed_numerator_layout_transposes_with_a_reason():
-    steps = mm.derive(SEED)[0].steps("differentials", "numerator")
+    steps = derive(SEED)[0].steps("differentials", "numerator")
     last = steps[-1]
     assert last.text.startswith("∂J/∂Wᵀ = 2 x yᵀ")
     assert "numerator layout" in last.note and "transpose" in last.note
 
 
 def test_cs224n_differentials_as_the_notes():
-    steps = mm.derive(CS224N)["∂J/∂W"].steps("differentials")
+    steps = derive(CS224N)["∂J/∂W"].steps("differentials")
     for fragment in ("z = W x + b1", "h = relu(z)", "θ = U h + b2", "ŷ = softmax(θ)",
                      "dz = dW x", "dh = relu′(z) ⊙ dz", "dθ = U dh", "dJ = (ŷ - y)ᵀ dθ",
                      "dJ = (ŷ - y)ᵀ U dh", "dJ = ((Uᵀ (ŷ - y)) ⊙ relu′(z))ᵀ dz",
@@ -369,7 +376,7 @@ def test_cs224n_differentials_as_the_notes():
 
 
 def test_cs224n_backprop_shape_convention():
-    steps = mm.derive(CS224N)["∂J/∂W"].steps("backprop", "shape")
+    steps = derive(CS224N)["∂J/∂W"].steps("backprop", "shape")
     for fragment in ("∂J/∂θᵀ = (ŷ - y)ᵀ", "δ₁ = ŷ - y",
                      "∂J/∂zᵀ = δ₁ᵀ U diag(relu′(z))    [δ₁ᵀ (1×k) · U (k×m) · diag(relu′(z)) (m×m) = 1×m]",
                      "δ₂ = diag(relu′(z)) Uᵀ δ₁", "δ₂ = (Uᵀ δ₁) ⊙ relu′(z)",
@@ -385,7 +392,7 @@ def test_cs224n_backprop_shape_convention():
 
 
 def test_cs224n_backprop_numerator_is_the_notes_row_form():
-    steps = mm.derive(CS224N)["∂J/∂W"].steps("backprop", "numerator")
+    steps = derive(CS224N)["∂J/∂W"].steps("backprop", "numerator")
     for fragment in ("δ₁ = ∂J/∂θᵀ = (ŷ - y)ᵀ", "δ₂ = ∂J/∂zᵀ = δ₁ U diag(relu′(z))",
                      "δ₂ = (δ₁ U) ⊙ relu′(z)ᵀ", "∂J/∂Uᵀ = h δ₁", "∂J/∂xᵀ = δ₂ W", "∂J/∂Wᵀ = x δ₂"):
         assert has(steps, fragment), fragment
@@ -393,13 +400,13 @@ def test_cs224n_backprop_numerator_is_the_notes_row_form():
 
 
 def test_cs224n_backprop_denominator_runs_right_to_left():
-    steps = mm.derive(CS224N)["∂J/∂x"].steps("backprop", "denominator")
+    steps = derive(CS224N)["∂J/∂x"].steps("backprop", "denominator")
     s = next(s for s in steps if s.text.startswith("δ₂ = diag(relu′(z)) Uᵀ δ₁"))
     assert "right to left" in s.rule and "denominator layout" in s.note
 
 
 def test_ng_backprop_is_dz_dw_db():
-    res = mm.derive(NG)
+    res = derive(NG)
     steps = res["∂J/∂W1"].steps("backprop")
     for fragment in ("δ₁ = (1/m) (A2 - Y)", "δ₂ = (W2ᵀ δ₁) ⊙ (1 - A1^∘2)", "∂J/∂W1 = δ₂ Xᵀ",
                      "∂J/∂b1 = δ₂ 𝟏", "∂J/∂W2 = δ₁ A1ᵀ", "Z1 = W1 X + b1 𝟏ᵀ"):
@@ -414,12 +421,12 @@ def test_ng_backprop_is_dz_dw_db():
 
 
 def test_logdet_and_inverse():
-    steps = mm.derive(LOGDET)[0].steps("differentials")
+    steps = derive(LOGDET)[0].steps("differentials")
     assert has(steps, "dJ = tr(X⁻¹ dX) + tr(A dX)")
     assert any("d log det(X) = tr(X⁻¹ dX)" in s.rule for s in steps)
     assert has(steps, "dJ = tr((A + X⁻¹) dX)")
     assert steps[-1].text.startswith("∂J/∂X = Aᵀ + X⁻ᵀ")
-    steps = mm.derive(INVERSE)[0].steps("differentials")
+    steps = derive(INVERSE)[0].steps("differentials")
     assert has(steps, "dJ = -aᵀ X⁻¹ dX X⁻¹ b")
     assert any("d(X⁻¹) = −X⁻¹ dX X⁻¹" in s.rule for s in steps)
     assert has(steps, "dJ = tr(-X⁻¹ b aᵀ X⁻¹ dX)")
@@ -428,7 +435,7 @@ def test_logdet_and_inverse():
 
 def test_the_answer_agrees_with_the_engine():
     for example, request_ in CASES:
-        res = mm.derive(CELLS[example])[request_]
+        res = derive(CELLS[example])[request_]
         for kind in ("differentials", "backprop"):
             steps = res.steps(kind, "shape")
             final = next(s for s in reversed(steps) if s.role == "gradient" and s.layout == "shape"
@@ -439,7 +446,7 @@ def test_the_answer_agrees_with_the_engine():
 
 
 def test_shapes_are_shown_on_every_product():
-    steps = mm.derive(CS224N)["∂J/∂W"].steps("differentials")
+    steps = derive(CS224N)["∂J/∂W"].steps("differentials")
     for s in steps:
         if s.products:
             assert s.shapes and all(isinstance(t, str) and "×" in sh for t, sh in s.shapes)
@@ -449,7 +456,7 @@ def test_shapes_are_shown_on_every_product():
 
 
 def test_rendering():
-    steps = mm.derive(CS224N)["∂J/∂W"].steps("backprop")
+    steps = derive(CS224N)["∂J/∂W"].steps("backprop")
     text = render_text(steps)
     assert "δ₂ = (Uᵀ δ₁) ⊙ relu′(z)" in text and "why: we transpose" in text
     latex = render_latex(steps)
@@ -495,7 +502,7 @@ OTHERS = [
 @pytest.mark.parametrize("steps_kind", ["differentials", "backprop"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_anything_else_gives_an_honest_list(cell, kind, steps_kind, layout):
-    res = mm.derive(cell)[0]
+    res = derive(cell)[0]
     assert res.kind == kind
     steps = res.steps(steps_kind, layout)
     assert steps and all(isinstance(s, Step) for s in steps)
@@ -528,14 +535,14 @@ def test_anything_else_gives_an_honest_list(cell, kind, steps_kind, layout):
 
 
 def test_a_cut_at_a_defined_quantity():
-    res = mm.derive("x : n\nW : m x n\nz = W x\nh = tanh(z)\nJ = sum(h)\n∂J/∂z")[0]
+    res = derive("x : n\nW : m x n\nz = W x\nh = tanh(z)\nJ = sum(h)\n∂J/∂z")[0]
     steps = res.steps("differentials")
     assert has(steps, "dh = (1 - h^∘2) ⊙ dz")
     assert steps[-1].text.startswith("∂J/∂z = 1 - h^∘2")
 
 
 def test_unknown_kind_is_a_clear_error():
-    res = mm.derive(SEED)[0]
+    res = derive(SEED)[0]
     with pytest.raises(mm.MatcalcError):
         res.steps("magic")
     with pytest.raises(mm.MatcalcError):
@@ -543,7 +550,7 @@ def test_unknown_kind_is_a_clear_error():
 
 
 def test_build_steps_is_the_api_entry_point():
-    res = mm.derive(SEED)[0]
+    res = derive(SEED)[0]
     a = build_steps(res, "differentials", "shape")
     b = res.steps()
     assert [s.text for s in a] == [s.text for s in b]
@@ -557,12 +564,12 @@ def test_latex_is_plain_ascii_latex():
     for example, request_ in CASES:
         for kind in ("differentials", "backprop"):
             for layout in LAYOUTS:
-                latex = render_latex(mm.derive(CELLS[example])[request_].steps(kind, layout))
+                latex = render_latex(derive(CELLS[example])[request_].steps(kind, layout))
                 assert latex.isascii(), [ch for ch in latex if not ch.isascii()]
                 assert latex.count("{") == latex.count("}")
     for cell, _kind in OTHERS:
         for kind in ("differentials", "backprop"):
-            latex = render_latex(mm.derive(cell)[0].steps(kind, "shape"))
+            latex = render_latex(derive(cell)[0].steps(kind, "shape"))
             assert latex.isascii(), [ch for ch in latex if not ch.isascii()]
 
 
@@ -588,11 +595,11 @@ def test_latex_parses_in_katex(tmp_path):
     for example, request_ in CASES:
         for kind in ("differentials", "backprop"):
             for layout in LAYOUTS:
-                items.append(render_latex(mm.derive(CELLS[example])[request_].steps(kind, layout)))
+                items.append(render_latex(derive(CELLS[example])[request_].steps(kind, layout)))
     for cell, _kind in OTHERS:
         for kind in ("differentials", "backprop"):
             for layout in LAYOUTS:
-                items.append(render_latex(mm.derive(cell)[0].steps(kind, layout)))
+                items.append(render_latex(derive(cell)[0].steps(kind, layout)))
     data = tmp_path / "latex.json"
     data.write_text(json.dumps(items))
     script = (
