@@ -42,7 +42,7 @@ from matcalc_magic.verify import draw_env, draw_sizes
 H = 1e-6
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def derive(text: str):
     """The cell's derivation, once per test session (steps are views of it)."""
     return mm.derive(text)

@@ -247,8 +247,8 @@ __all__ = ["Formatter", "Product", "d_latex", "d_text", "flat_shapes", "main_pro
 
 
 # ====================================================================== rules and notes in LaTeX
-_PROSE_SHORT = {"a", "an", "is", "of", "so", "it", "as", "in", "to", "by", "on", "we", "no", "be", "its", "off",
-                "and", "the", "or", "if", "for", "per", "up", "at", "all"}
+_PROSE_SHORT = {"a", "an", "it", "in", "on", "no", "be", "up", "at", "if"}  # prose beside prose
+_PROSE_ALWAYS = {"is", "of", "so", "as", "to", "by", "we", "its", "off", "and", "the", "or", "for", "per", "all"}
 _FUNCS_STD = {"tr": "\\operatorname{tr}", "det": "\\det", "log": "\\log", "exp": "\\exp", "tanh": "\\tanh",
               "sin": "\\sin", "cos": "\\cos", "diag": "\\operatorname{diag}", "vec": "\\operatorname{vec}",
               "relu": "\\operatorname{relu}", "softmax": "\\operatorname{softmax}", "sum": "\\operatorname{sum}",
@@ -283,6 +283,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 def _is_prose_word(tok: str, nxt: str) -> bool:
+    if tok in _PROSE_ALWAYS:
+        return True
     return (tok.isascii() and tok.isalpha() and tok.islower() and len(tok) >= 3 and tok not in _FUNCS_STD
             and nxt != "(") or tok in ("Jacobian", "Jacobians", "Frobenius", "Kronecker", "Magnus", "Neudecker",
                                        "Hessian", "CS224n", "Ng")
