@@ -11,8 +11,9 @@
   10 ms; never a re-derivation, which is asserted by counting calls).
 
 Timing is noisy on shared machines: every figure is the median of several
-repeats after a warm-up, and the comparisons that matter are ratios within
-this one run.  Run ``python bench/bench_magic.py [--repeats N] [--json FILE]``.
+repeats after a warm-up, the variants are timed round-robin (so the load
+weighs on all of them alike), and the comparisons that matter are ratios
+within this one run.  Run ``python bench/bench_magic.py [--repeats N] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ claim ∂J/∂θ = ŷ - y
 """
 CELL_GOAL = 0.100
 SWITCH_GOAL = 0.010
+
+
+def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
+    """Median time of each function, timed round-robin so that the load of a
+    shared machine weighs on all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def median_time(fn, repeats: int, warmup: int = 2) -> float:
@@ -90,24 +106,27 @@ def main(argv=None) -> int:
             assert cap.outputs, "no output"
         return run
 
-    figures = {}
-    figures["cell"] = median_time(cell(), R)
-    figures["cell --no-check"] = median_time(cell("--no-check"), R)
-    figures["cell with widget"] = median_time(cell(widgets="always"), R)
-    magics.widgets = "never"
-
     d = mm.derive(CS224N)
-    figures["  derive"] = median_time(lambda: mm.derive(CS224N), R)
-    figures["  numeric checks (5 results)"] = median_time(lambda: [r.check() for r in d], R)
-    figures["  claim evidence (1 claim)"] = median_time(lambda: gather(d), R)
 
     def render():
         fresh = mm.derive(CS224N)  # views not cached yet: printing included
         checks = [None] * len(fresh.results)
         CellOutput(fresh, checks=checks, claims=gather(fresh)).bundle()
-    claims_only = median_time(lambda: gather(mm.derive(CS224N)), R)
-    figures["  derive + claims + render"] = median_time(render, R)
-    figures["  render (by difference)"] = max(0.0, figures["  derive + claims + render"] - claims_only)
+
+    figures = interleaved({
+        "cell": cell(),
+        "cell --no-check": cell("--no-check"),
+        "cell with widget": cell(widgets="always"),
+        "  derive": lambda: mm.derive(CS224N),
+        "  numeric checks (5 results)": lambda: [r.check() for r in d],
+        "  claim evidence (1 claim)": lambda: gather(d),
+        "  derive + claims": lambda: gather(mm.derive(CS224N)),
+        "  derive + claims + render": render,
+    }, R)
+    magics.widgets = "never"
+    figures["  render (by difference)"] = max(0.0, figures.pop("  derive + claims + render")
+                                              - figures.pop("  derive + claims"))
+    figures["  widget (by difference)"] = max(0.0, figures["cell with widget"] - figures["cell"])
 
     # ------------------------------------------------------------------ layout switch in the widget
     calls = {"derive_one": 0}

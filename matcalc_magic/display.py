@@ -239,11 +239,14 @@ class CellOutput:
                 self._steps[key] = f"no {kind} steps for this result: {getattr(e, 'message', None) or e}"
         return self._steps[key]
 
+    def symbolic_shape(self, i: int, layout: str) -> tuple:
+        return self._cached(("shape", i, layout), lambda: tuple(self.results[i].view(layout).symbolic_shape))
+
     def shape_of(self, i: int, layout: str) -> str:
-        view = self.results[i].view(layout)
-        text = shape_text(view.symbolic_shape)
+        shape = self.symbolic_shape(i, layout)
+        text = shape_text(shape)
         if self.binding.sizes:
-            at = concrete_text(view.symbolic_shape, self.binding.sizes)
+            at = concrete_text(shape, self.binding.sizes)
             if at is not None and at != text:
                 text += f" = {at}"
         return text
@@ -381,6 +384,9 @@ class CellOutput:
 
     def html(self, layout: str | None = None) -> str:
         layout = layout or self.layout
+        return self._cached(("html", layout), lambda: self._html(layout))
+
+    def _html(self, layout: str) -> str:
         body = "".join(self.result_html(i, layout) for i in range(len(self.results)))
         return (f'<div class="mcm-output" data-layout="{layout}">'
                 + self.header_html(layout) + body + self.claims_html(layout) + self.steps_html(layout)
@@ -398,7 +404,8 @@ class CellOutput:
         lines = []
         for i, r in enumerate(self.results):
             view = r.view(layout)
-            tail = f"\\in {shape_latex(view.symbolic_shape)}" if len(view.symbolic_shape) else ""
+            shape = self.symbolic_shape(i, layout)
+            tail = f"\\in {shape_latex(shape)}" if len(shape) else ""
             badge = self.badge(i).latex()
             lines.append(_align(fix_latex(view.latex)) + " && " + " \\quad ".join(x for x in (tail, badge) if x))
         for v in self.verdicts(layout):

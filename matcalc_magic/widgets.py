@@ -98,11 +98,8 @@ class DerivationWidget(W.VBox):
             options=[(TOGGLE_LABELS[x], x) for x in L.LAYOUTS], value=start,
             tooltips=[L.DESCRIPTIONS[x] for x in L.LAYOUTS], description="layout",
             style={"button_width": "auto"})
-        self.header = W.HTML()
-        self.result_views = [W.HTMLMath() for _ in results]
-        self.claims_view = W.HTMLMath()
-        self.steps_view = W.HTMLMath()
-        self.code_view = W.HTML()
+        # the results, claims, steps and code: the static HTML of the current layout
+        self.body = W.HTMLMath()
 
         self.selector = W.Dropdown(options=[(r.request.text, i) for i, r in enumerate(results)],
                                    value=0 if results else None, description="sub-terms of",
@@ -114,22 +111,12 @@ class DerivationWidget(W.VBox):
                                              layout=W.Layout(width="15em"))
         self.symbols_view = W.HTMLMath()
         self.subterms_view = W.HTMLMath()
-        self.badge_view = W.HTML()
-        dims_title = W.HTML(f'<b>Dimensions</b> <span style="color:{MUTED_COLOR};font-size:85%">'
-                            "symbolic, and at the sizes below</span>")
         sizes_box = W.HBox(list(self.sliders.values()), layout=W.Layout(flex_flow="row wrap"))
-        self.dims_panel = W.VBox([dims_title, sizes_box, self.symbols_view,
-                                  W.HBox([self.selector, self.badge_view]), self.subterms_view],
+        self.dims_panel = W.VBox([self.symbols_view, sizes_box, self.selector, self.subterms_view],
                                  layout=W.Layout(border="1px solid var(--jp-border-color2, #ddd)",
                                                  padding="0.3em 0.6em", margin="0.4em 0 0 0"))
         self.dims_panel.add_class("mcm-dims")
-        children = [self.toggle, self.header, *self.result_views, self.claims_view]
-        if output.show_steps:
-            children.append(self.steps_view)
-        if output.show_code:
-            children.append(self.code_view)
-        children.append(self.dims_panel)
-        super().__init__(children, **kwargs)
+        super().__init__([self.toggle, self.body, self.dims_panel], **kwargs)
         self.add_class("mcm-widget")
 
         self.toggle.observe(self._on_layout, names="value")
@@ -163,15 +150,7 @@ class DerivationWidget(W.VBox):
         self._render_dims()
 
     def _render_layout(self) -> None:
-        out, layout = self.output, self.layout
-        self.header.value = out.header_html(layout)
-        for i, view in enumerate(self.result_views):
-            view.value = out.result_html(i, layout)
-        self.claims_view.value = out.claims_html(layout)
-        if out.show_steps:
-            self.steps_view.value = out.steps_html(layout)
-        if out.show_code:
-            self.code_view.value = out.code_html(layout)
+        self.body.value = self.output.html(self.layout)
 
     def _render_dims(self) -> None:
         self._render_symbols()
@@ -192,6 +171,8 @@ class DerivationWidget(W.VBox):
                 for name, node in table.items():
                     rows.append(self._row(f"${name_latex(name)}$", kind, node.shape, sizes))
             self._memo[key] = (
+                f'<div><b>Dimensions</b> <span style="color:{MUTED_COLOR};font-size:85%">'
+                "symbolic, and at the sizes of the sliders</span></div>"
                 f'<table class="mcm-symbols" {_TABLE}><tr><th {_TH}>symbol</th><th {_TH}></th>'
                 f"<th {_TH}>shape</th><th {_TH}>at these sizes</th></tr>{''.join(rows)}</table>")
         self.symbols_view.value = self._memo[key]
@@ -200,13 +181,11 @@ class DerivationWidget(W.VBox):
         out = self.output
         if not out.results:
             self.subterms_view.value = ""
-            self.badge_view.value = ""
             return
         i, layout = self.selector.value, self.layout
         key = ("terms", i, layout, self._sizes_key())
         if key not in self._memo:
             self._memo[key] = self._terms_html(i, layout)
-        self.badge_view.value = out.badge(i).html()
         self.subterms_view.value = self._memo[key]
 
     def _terms_html(self, i: int, layout: str) -> str:
@@ -215,7 +194,7 @@ class DerivationWidget(W.VBox):
         terms = view.subterms()
         shapes = subterm_shapes(view)
         rows = [self._row(f"${escape(fix_latex(view.lhs_latex), quote=False)}$", f"result ({LAYOUT_NAMES[layout]})",
-                          view.symbolic_shape, sizes)]
+                          self.output.symbolic_shape(i, layout), sizes)]
         for k, (text, latex, shape) in enumerate(terms):
             sym = shapes[k] if len(shapes) == len(terms) else None
             rows.append(self._row(f"${escape(fix_latex(latex), quote=False)}$", "term",
@@ -224,7 +203,8 @@ class DerivationWidget(W.VBox):
         if not terms:
             note = (f'<div style="color:{MUTED_COLOR};font-size:85%">in {LAYOUT_NAMES[layout]} this result has '
                     "no matrix sub-terms</div>")
-        return (f'<table class="mcm-subterms" {_TABLE}><tr><th {_TH}>term</th><th {_TH}></th>'
+        badge = f'<div class="mcm-term-badge">{self.output.badge(i).html()}</div>'
+        return (f'{badge}<table class="mcm-subterms" {_TABLE}><tr><th {_TH}>term</th><th {_TH}></th>'
                 f"<th {_TH}>shape</th><th {_TH}>at these sizes</th></tr>{''.join(rows)}</table>{note}")
 
     @staticmethod
