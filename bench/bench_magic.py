@@ -19,6 +19,7 @@ within this one run.  Run ``python bench/bench_magic.py [--repeats N] [--json FI
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import statistics
@@ -43,30 +44,22 @@ CELL_GOAL = 0.100
 SWITCH_GOAL = 0.010
 
 
-def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
-    """Median time of each function, timed round-robin so that the load of a
-    shared machine weighs on all of them alike."""
+def interleaved(fns: dict, repeats: int, warmup: int = 1) -> tuple[dict, dict]:
+    """Median wall and CPU time of each function, timed round-robin so that the
+    load of a shared machine weighs on all of them alike."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    times = {name: [] for name in fns}
+    wall = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t = time.perf_counter()
+            gc.collect()
+            t, c = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
-def median_time(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+            wall[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
 
 
 def ms(seconds: float) -> str:
@@ -113,7 +106,7 @@ def main(argv=None) -> int:
         checks = [None] * len(fresh.results)
         CellOutput(fresh, checks=checks, claims=gather(fresh)).bundle()
 
-    figures = interleaved({
+    figures, cpu = interleaved({
         "cell": cell(),
         "cell --no-check": cell("--no-check"),
         "cell with widget": cell(widgets="always"),
@@ -124,9 +117,9 @@ def main(argv=None) -> int:
         "  derive + claims + render": render,
     }, R)
     magics.widgets = "never"
-    figures["  render (by difference)"] = max(0.0, figures.pop("  derive + claims + render")
-                                              - figures.pop("  derive + claims"))
-    figures["  widget (by difference)"] = max(0.0, figures["cell with widget"] - figures["cell"])
+    for f in (figures, cpu):
+        f["  render (by difference)"] = max(0.0, f.pop("  derive + claims + render") - f.pop("  derive + claims"))
+        f["  widget (by difference)"] = max(0.0, f["cell with widget"] - f["cell"])
 
     # ------------------------------------------------------------------ layout switch in the widget
     calls = {"derive_one": 0}
@@ -144,18 +137,20 @@ def main(argv=None) -> int:
         out = CellOutput(fresh, checks=[r.check() for r in fresh], claims=gather(fresh))
         return DerivationWidget(out)
 
-    first_visits = []
+    first_visits, first_cpu = [], []
     for _ in range(max(3, R // 3)):
         w = fresh_widget()
         api.derive_one = counting
         try:
             for layout in order[1:]:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 w.toggle.set_state({"index": index[layout]})
                 first_visits.append(time.perf_counter() - t)
+                first_cpu.append(time.process_time() - c)
         finally:
             api.derive_one = original
     figures["switch, first visit of a layout"] = statistics.median(first_visits)
+    cpu["switch, first visit of a layout"] = statistics.median(first_cpu)
 
     w = fresh_widget()
     for layout in order:  # every view built once
@@ -167,7 +162,9 @@ def main(argv=None) -> int:
         def switch():
             state["k"] += 1
             w.toggle.set_state({"index": index["numerator" if state["k"] % 2 else "denominator"]})
-        figures["switch, layouts already seen"] = median_time(switch, max(R, 50), warmup=4)
+        w_, c_ = interleaved({"switch": switch}, max(R, 50), warmup=4)
+        figures["switch, layouts already seen"] = w_["switch"]
+        cpu["switch, layouts already seen"] = c_["switch"]
     finally:
         api.derive_one = original
     assert calls["derive_one"] == 0, "a layout switch re-derived"
@@ -175,8 +172,9 @@ def main(argv=None) -> int:
     # ------------------------------------------------------------------ report
     print(f"matcalc_magic {mm.__version__} · Python {platform.python_version()} · {platform.machine()}")
     print(f"medians of {R} repeats after warm-up; first cell in a fresh process (imports included): {first:.2f} s\n")
+    print(f"{'':<36}{'wall':>11}{'CPU':>11}")
     for name, value in figures.items():
-        print(f"{name:<36}{ms(value)}")
+        print(f"{name:<36}{ms(value)}{ms(cpu[name])}")
     print()
     cell_t, switch_t = figures["cell"], figures["switch, layouts already seen"]
     print(f"cell goal < {CELL_GOAL * 1e3:.0f} ms: {'met' if cell_t < CELL_GOAL else 'NOT met'} "
@@ -189,7 +187,8 @@ def main(argv=None) -> int:
           f"{calls['derive_one']}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"first_cell_s": first, **{k.strip(): v for k, v in figures.items()}}, f, indent=2)
+            json.dump({"first_cell_s": first, "wall_s": {k.strip(): v for k, v in figures.items()},
+                       "cpu_s": {k.strip(): v for k, v in cpu.items()}}, f, indent=2)
     return 0
 
 
