@@ -70,14 +70,6 @@ def test_value(entry):
     )
 
 
-@pytest.mark.parametrize("entry", _params(only=lambda e: e.not_evaluable))
-def test_value_by_check(entry):
-    """Entries whose values cannot go through ``evaluate`` today are still
-    verified by the engine's own finite-difference check."""
-    report = result(entry).check(points=3)
-    assert report.ok, report.message
-
-
 @pytest.mark.parametrize("entry", _params("print_bug", only=lambda e: bool(e.forms or e.latex)))
 def test_printed_form(entry):
     r = result(entry)

@@ -34,7 +34,7 @@ def requests():
     out = []
     for mod in (wikipedia, cookbook, cs224n, ng, seeds):
         for e in mod.ENTRIES:
-            if e.refused or e.not_evaluable:
+            if e.refused:
                 continue
             out.append((f"{e.source}-{e.id}", e.cell, e.request, e.fixed, LAYOUTS))
     for row, w in OP_CASES:
@@ -50,6 +50,44 @@ REQUESTS = requests()
 
 # engine problems: reason -> the views ("<request id>-<layout>") they break
 KNOWN = {
+    "the code of a derivative by a defined name assigns the name to itself (theta = theta) instead of "
+    "computing it from the inputs": [
+        "CS224n-net-delta1-numerator",
+        "CS224n-net-delta1-denominator",
+        "CS224n-net-delta1-shape",
+        "CS224n-net-delta1-index",
+        "CS224n-net-delta1-vec",
+        "CS224n-net-delta2-numerator",
+        "CS224n-net-delta2-denominator",
+        "CS224n-net-delta2-shape",
+        "CS224n-net-delta2-index",
+        "CS224n-net-delta2-vec",
+        "Ng-dl-logreg-dz-numerator",
+        "Ng-dl-logreg-dz-denominator",
+        "Ng-dl-logreg-dz-shape",
+        "Ng-dl-logreg-dz-index",
+        "Ng-dl-logreg-dz-vec",
+        "Ng-dl-vec-dZ-numerator",
+        "Ng-dl-vec-dZ-denominator",
+        "Ng-dl-vec-dZ-shape",
+        "Ng-dl-vec-dZ-index",
+        "Ng-dl-vec-dZ-vec",
+        "Ng-dl-2layer-dZ2-numerator",
+        "Ng-dl-2layer-dZ2-denominator",
+        "Ng-dl-2layer-dZ2-shape",
+        "Ng-dl-2layer-dZ2-index",
+        "Ng-dl-2layer-dZ2-vec",
+        "Ng-dl-2layer-dZ1-numerator",
+        "Ng-dl-2layer-dZ1-denominator",
+        "Ng-dl-2layer-dZ1-shape",
+        "Ng-dl-2layer-dZ1-index",
+        "Ng-dl-2layer-dZ1-vec",
+        "Seed-001-dE-dx2-numerator",
+        "Seed-001-dE-dx2-denominator",
+        "Seed-001-dE-dx2-shape",
+        "Seed-001-dE-dx2-index",
+        "Seed-001-dE-dx2-vec",
+    ],
     "the result's variable keeps a superscript of the request (dx²_dx, dX⁻¹…): not a Python identifier": [
         "Cookbook-131-norm-squared-numerator",
         "Cookbook-131-norm-squared-denominator",

@@ -30,6 +30,5 @@ class Entry:
     numeric_bug: str | None = None  # a layout's value or shape is wrong, or cannot be evaluated
     shape_bug: str | None = None  # v.shape differs from the source
     refused: str | None = None  # the engine refuses the request altogether
-    not_evaluable: bool = False  # `evaluate` cannot be used: verified through `check()` instead
     zero: bool = False  # the derivative is identically zero
     fixed: Callable | None = None  # (values, sizes) -> values to override in the random point

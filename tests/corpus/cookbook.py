@@ -91,7 +91,6 @@ ENTRIES = [
         kind="tensor",
         forms={"index": "-(X⁻¹)[i,k] (X⁻¹)[l,j]", "vec": "-X⁻ᵀ ⊗ X⁻¹"},
         shapes={"index": ("n", "n", "n", "n"), "vec": ("n²", "n²")},
-        shape_bug="the size n·n prints as 'n2' in v.shape",
     ),
     # (61) ∂aᵀX⁻¹b/∂X = −X⁻ᵀ a bᵀ X⁻ᵀ
     E(

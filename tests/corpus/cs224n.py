@@ -60,11 +60,6 @@ def _z(values, sizes):
     return {"z": values["W"] @ values["x"] + values["b1"]}
 
 
-NOT_EVALUABLE = (
-    "a derivative by a defined name (∂J/∂θ) cannot be evaluated: evaluate() raises "
-    "ShapeError 'no value for θ' whether or not θ is given"
-)
-
 ENTRIES = [
     # §3 (1) matrix times column vector: z = W x, ∂z/∂x = W (the Jacobian; numerator layout)
     E(
@@ -188,8 +183,6 @@ ENTRIES = [
         lambda v: _net(v, θ=v["θ"]),
         forms={"shape": "ŷ - y"},
         fixed=_theta,
-        numeric_bug=NOT_EVALUABLE,
-        not_evaluable=True,
     ),
     E(
         "net-delta2",
@@ -199,8 +192,6 @@ ENTRIES = [
         lambda v: _net(v, z=v["z"]),
         forms={"shape": "(Uᵀ (ŷ - y)) ⊙ relu′(z)"},
         fixed=_z,
-        numeric_bug=NOT_EVALUABLE,
-        not_evaluable=True,
     ),
     # with the (column) error terms named, the results read in terms of them
     E(

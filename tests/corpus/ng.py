@@ -107,11 +107,6 @@ def _zz(values, sizes):
     return {"Z": values["w"].T @ values["X"] + values["b"]}
 
 
-NOT_EVALUABLE = (
-    "a derivative by a defined name cannot be evaluated: evaluate() raises "
-    "ShapeError 'no value for …' whether or not the name is given"
-)
-
 LINREG = """X : m x n
 θ : n
 y : m
@@ -172,8 +167,6 @@ ENTRIES = [
         lambda v: _one(v, z=v["z"]),
         forms={"shape": "a - y"},
         fixed=lambda v, s: {**_z(v, s), **_y01(v, s)},
-        numeric_bug=NOT_EVALUABLE,
-        not_evaluable=True,
         print_bug=ONE_EXAMPLE,
     ),
     E(
@@ -196,8 +189,6 @@ ENTRIES = [
         lambda v: _vec(v, Z=v["Z"]),
         forms={"shape": "(1/m) (A - Y)"},
         fixed=lambda v, s: {**_zz(v, s), **_y01(v, s)},
-        numeric_bug=NOT_EVALUABLE,
-        not_evaluable=True,
     ),
     E(
         "dl-vec-dw",
@@ -219,8 +210,6 @@ ENTRIES = [
         lambda v: _two(v, Z2=v["Z2"]),
         forms={"shape": "(1/m) (A2 - Y)"},
         fixed=lambda v, s: {**_z2(v, s), **_y01(v, s)},
-        numeric_bug=NOT_EVALUABLE,
-        not_evaluable=True,
     ),
     E(
         "dl-2layer-dW2",
@@ -249,8 +238,6 @@ ENTRIES = [
         lambda v: _two(v, Z1=v["Z1"]),
         forms={"shape": "(1/m) (W2ᵀ (A2 - Y)) ⊙ (1 - A1^∘2)"},
         fixed=lambda v, s: {**_z1(v, s), **_y01(v, s)},
-        numeric_bug=NOT_EVALUABLE,
-        not_evaluable=True,
     ),
     E(
         "dl-2layer-dW1",

@@ -88,8 +88,6 @@ ENTRIES = [
         forms={"shape": "x2 - t"},
         shapes={"shape": ("1", "2")},
         fixed=lambda values, sizes: {"x2": sigmoid(values["x1"] @ values["W1"])},
-        numeric_bug="a derivative by a defined name cannot be evaluated: evaluate() raises ShapeError 'no value for x2'",
-        not_evaluable=True,
     ),
     # ... and ∂x₂/∂W₁ is a tensor: ∂(x₂)_i/∂(W₁)_jk = (x₁)_j σ′(x₁W₁)_i δ_ik
     E(
