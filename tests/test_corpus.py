@@ -104,3 +104,56 @@ def test_left_hand_side_names_the_request(entry):
         assert v.text.endswith(" = " + v.rhs_text)
         assert v.latex.endswith(" = " + v.rhs_latex)
         assert v.text.startswith("∂")
+
+
+def _xf(reason):
+    return pytest.mark.xfail(strict=True, reason="engine: " + reason)
+
+
+# requests spelled as the sources spell them (no parentheses around the function),
+# with the left-hand sides a reader expects (redundant parentheses allowed)
+AS_WRITTEN = [
+    # Wikipedia / Cookbook (129): ∂‖x − a‖/∂x
+    pytest.param(
+        "x : n; a : n",
+        "∂‖x - a‖/∂x",
+        ("∂‖x - a‖/∂x", "∂(‖x - a‖)/∂x"),
+        id="norm",
+        marks=_xf("the left-hand side of ∂‖x - a‖/∂x prints as ∂(sqrt(‖x - a‖²))/∂x"),
+    ),
+    # Cookbook (132): ∂‖X‖²_F/∂X
+    pytest.param("X : m x n", "∂‖X‖_F^2/∂X", ("∂‖X‖_F²/∂X", "∂(‖X‖_F²)/∂X"), id="frobenius"),
+    # Cookbook (99): ∂Tr(X)/∂X
+    pytest.param("X : n x n", "∂tr(X)/∂X", ("∂tr(X)/∂X", "∂(tr(X))/∂X"), id="trace"),
+    # Wikipedia: ∂ ln|X|/∂X, written with log det
+    pytest.param(
+        "X : n x n, invertible",
+        "∂log det(X)/∂X",
+        ("∂log det(X)/∂X", "∂(log det(X))/∂X"),
+        id="log-det",
+        marks=_xf("the request ∂log det(X)/∂X is a syntax error (unexpected 'det'); ∂(log det(X))/∂X works"),
+    ),
+    # Cookbook (60): ∂X⁻¹/∂X
+    pytest.param(
+        "X : n x n, invertible",
+        "∂X^{-1}/∂X",
+        ("∂X⁻¹/∂X", "∂(X⁻¹)/∂X"),
+        id="inverse",
+        marks=_xf("the request ∂X^{-1}/∂X is a syntax error (unexpected '^'); ∂(X^{-1})/∂X works"),
+    ),
+    # Wikipedia: ∂xᵀx/∂x
+    pytest.param(
+        "x : n",
+        "∂xᵀx/∂x",
+        ("∂xᵀx/∂x", "∂(xᵀ x)/∂x"),
+        id="xTx",
+        marks=_xf("the request ∂xᵀx/∂x is a syntax error (unexpected 'ᵀ'); ∂(x^T x)/∂x works"),
+    ),
+]
+
+
+@pytest.mark.parametrize("decls, request_text, lhs", AS_WRITTEN)
+def test_request_as_the_source_writes_it(decls, request_text, lhs):
+    r = mm.derive(f"{decls}\n{request_text}")[0]
+    assert r.view("shape").lhs_text in lhs
+    assert r.check(points=1).ok
