@@ -1,0 +1,135 @@
+"""The lecture notebooks in a real JupyterLab (headless Chromium, see conftest.py).
+
+Each notebook of ``notebooks/`` is copied into the server's root, opened as it
+is stored (its cell tags included), and run with "Run All" on a fresh
+python3 kernel.  Then:
+
+* every code cell ran (cells tagged ``raises-exception`` do not stop Run All);
+* error output appears exactly in the cells marked ``NBVAL_RAISES_EXCEPTION``,
+  and it is a claim's diagnosis, not a Python traceback;
+* every ``%%mderive`` output is typeset by MathJax, no raw ``$$`` is left, and
+  the Markdown's math is typeset too;
+* a screenshot of the whole notebook goes to ``/tmp/nb_<name>.png`` (and in
+  screen-sized pieces to ``/tmp/nb_<name>_<k>.png``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+RUN_TIMEOUT_MS = 180_000
+#: the tallest screenshot taken in one piece (Chromium's limit is about 16k px)
+MAX_SHOT_HEIGHT = 16_000
+PIECE_HEIGHT = 1_200
+
+
+def _conftest():
+    """The helpers of this directory's conftest (LabNotebook, timeouts), loaded
+    under a name of their own (two conftest modules share the name "conftest")."""
+    name = "_notebooks_browser_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _open_stored(page, lab_server, source: Path):
+    """Copy ``source`` into the server's root and open it, alone, as stored."""
+    helpers = _conftest()
+    name = source.name
+    path = lab_server.root_dir / name
+    shutil.copy(source, path)
+    page.goto(lab_server.lab_url(f"tree/{name}?reset"))
+    page.wait_for_function(
+        """name => {
+            const app = window.jupyterapp;
+            if (!app || !app.shell) return false;
+            const w = [...app.shell.widgets('main')].find(
+                w => w.context && w.context.path === name && w.content);
+            return !!w && w.context.isReady && w.id;
+        }""",
+        arg=name,
+        timeout=helpers.APP_READY_TIMEOUT_MS,
+    )
+    widget_id = page.evaluate(
+        """name => [...window.jupyterapp.shell.widgets('main')].find(
+            w => w.context && w.context.path === name).id""",
+        name,
+    )
+    return helpers.LabNotebook(page, lab_server, path, widget_id)
+
+
+def _marked_to_raise(cell) -> bool:
+    first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
+    return first.strip() == "# NBVAL_RAISES_EXCEPTION" or "raises-exception" in cell.metadata.get("tags", [])
+
+
+def _screenshot(nb, path: str) -> None:
+    """The whole notebook in one picture: make the window as tall as the notebook."""
+    page = nb.page
+    if nb.page.locator("#jp-left-stack:visible").count():
+        nb.command("application:toggle-left-area")
+    height = nb.evaluate(
+        "Math.max(...[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
+        ".filter(e => e.scrollHeight > e.clientHeight + 10).map(e => e.scrollHeight), 0)")
+    page.set_viewport_size({"width": 1280, "height": int(min(MAX_SHOT_HEIGHT, height + 200))})
+    nb.select_cell(0)
+    nb.evaluate("[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
+                ".forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    page.wait_for_timeout(1500)  # let the layout and MathJax settle at the new size
+    page.screenshot(path=path)
+    # and in pieces of one screen each, easier to look at: <path stem>_1.png, _2.png, ...
+    full = page.viewport_size["height"]
+    for k, top in enumerate(range(0, full, PIECE_HEIGHT), start=1):
+        clip = {"x": 0, "y": top, "width": 1280, "height": min(PIECE_HEIGHT, full - top)}
+        page.screenshot(path=path.replace(".png", f"_{k}.png"), clip=clip)
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_and_renders(page, lab_server, source):
+    import nbformat
+
+    stored = nbformat.read(str(source), as_version=4)
+    nb = _open_stored(page, lab_server, source)
+    assert nb.cell_count() == len(stored.cells)
+    nb.run_all(timeout_ms=RUN_TIMEOUT_MS)
+
+    # every code cell ran, past the deliberate failures
+    counts = nb.evaluate("nb.content.widgets.map(c => c.model.type === 'code' ? c.model.executionCount : 'md')")
+    assert all(c is not None for c in counts), counts
+
+    for i, cell in enumerate(stored.cells):
+        if cell.cell_type != "code":
+            continue
+        out = nb.output(i)
+        errors = out.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        if _marked_to_raise(cell):
+            assert errors.count() >= 1, f"cell {i} should fail on purpose:\n{cell.source}"
+            text = errors.first.inner_text()
+            assert "ClaimFailed" in text, text
+            assert "Traceback" not in text and "File " not in text, text
+        else:
+            assert errors.count() == 0, f"cell {i} failed:\n{cell.source}\n{errors.first.inner_text()}"
+        if "mderive" in cell.source.split("\n", 1)[0] or cell.source.lstrip().startswith("# NBVAL"):
+            math = out.locator(".mcm-output mjx-container, .mcm-widget mjx-container")
+            math.first.wait_for(state="visible", timeout=60_000)
+            assert "$$" not in out.inner_text(), f"cell {i} has untypeset math"
+
+    # the Markdown's math (Markdown cells and Markdown outputs) is typeset as well
+    rendered = nb.panel.locator(".jp-RenderedMarkdown")
+    with_math = [k for k in range(rendered.count()) if "$" in (rendered.nth(k).inner_text() or "")]
+    assert not with_math, f"untypeset math left in Markdown cells {with_math}"
+    assert nb.panel.locator(".jp-MarkdownCell mjx-container").count() > 0
+
+    _screenshot(nb, f"/tmp/nb_{source.stem}.png")
+    assert not [e for e in nb.page.console_errors if "mathjax" in e.lower()], nb.page.console_errors
