@@ -20,7 +20,8 @@ from functools import cached_property
 import numpy as np
 
 from . import layouts as L
-from .calculus.derivative import Derivative, derive_one
+from .calculus import derivative as _derivative
+from .calculus.derivative import Derivative
 from .check import CheckedCell, Request, check
 from .errors import MatcalcError
 from .evaluate import as_matrix, evaluate
@@ -49,7 +50,7 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
 
 def _derive(req: Request) -> Derivative:
     try:
-        return derive_one(req.of, req.wrt, req.order)
+        return _derivative.derive_one(req.of, req.wrt, req.order)
     except MissingRule as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
                            hint="this operation has no derivative rule yet") from None
@@ -212,16 +213,44 @@ class View:
 
     @property
     def shape(self) -> tuple[str, ...]:
-        return tuple(dim_str(d) for d in L.axes(self.result.derivative, self.layout))
+        return tuple(dim_str(d) for d in self.symbolic_shape)
 
-    @property
+    @cached_property
     def symbolic_shape(self) -> tuple:
         return L.axes(self.result.derivative, self.layout)
 
     @cached_property
+    def names(self) -> dict:
+        """Printing names: the cell's own, plus δ₁, δ₂… for the parts of this
+        result that are shared or nested too deep (see render/naming.py)."""
+        from .render.naming import auxiliary_names
+
+        labels = self.result.labels
+        if self.expr is None:
+            return labels
+        taken = set(self.result.cell.variables) | set(self.result.cell.definitions)
+        aux = auxiliary_names(self.expr, labels, taken)
+        return {**labels, **aux} if aux else labels
+
+    @cached_property
+    def where(self) -> list:
+        """[(name, node)] of the auxiliary names, in definition order."""
+        labels = self.result.labels
+        return [(name, node) for node, name in self.names.items() if node not in labels]
+
+    def _where(self, fmt: str) -> str:
+        if not self.where:
+            return ""
+        if fmt == "latex":
+            parts = [f"{name_latex(n)} = {to_latex(e, self.names, expand_root=True)}" for n, e in self.where]
+            return " \\quad\\text{where}\\quad " + ",\\; ".join(parts)
+        parts = [f"{name_text(n)} = {to_text(e, self.names, expand_root=True)}" for n, e in self.where]
+        return ", where " + "; ".join(parts)
+
+    @cached_property
     def rhs_latex(self) -> str:
         if self.expr is not None:
-            return to_latex(self.expr, self.result.labels)
+            return to_latex(self.expr, self.names)
         if self.index_form is None:
             return self._entry_of_vec("latex")
         return self.index_form.latex(self.layout)
@@ -229,7 +258,7 @@ class View:
     @cached_property
     def rhs_text(self) -> str:
         if self.expr is not None:
-            return to_text(self.expr, self.result.labels)
+            return to_text(self.expr, self.names)
         if self.index_form is None:
             return self._entry_of_vec("text")
         return self.index_form.text(self.layout)
@@ -246,17 +275,17 @@ class View:
 
     @property
     def latex(self) -> str:
-        return f"{self.lhs_latex} = {self.rhs_latex}"
+        return f"{self.lhs_latex} = {self.rhs_latex}{self._where('latex')}"
 
     @property
     def text(self) -> str:
-        return f"{self.lhs_text} = {self.rhs_text}"
+        return f"{self.lhs_text} = {self.rhs_text}{self._where('text')}"
 
     @cached_property
     def numpy_code(self) -> str:
         target = "d" + _py_name(self.result.request.of_text) + "_d" + _py_name(self.result.request.wrt_name)
         if self.expr is not None:
-            return numpy_code(self.expr, self.result.labels, self.result.cell, target)
+            return numpy_code(self.expr, self.names, self.result.cell, target)
         d = self.result.derivative
         if self.index_form is None and d.matrix is not None:
             shape = ", ".join(_size_code(x) for x in L.axes(d, "index"))
@@ -270,7 +299,7 @@ class View:
         if self.expr is None:
             return []
         out, seen = [], set()
-        labels = self.result.labels
+        labels = self.names
 
         def walk(e: Expr, depth: int):
             if e in seen or depth > 3:
@@ -290,7 +319,11 @@ class View:
         """The view's array at ``values`` (name → array); sizes come from them."""
         cell = self.result.cell
         env, sizes = bind(cell, values)
-        return self.evaluate_at(env, sizes)
+        try:
+            return self.evaluate_at(env, sizes)
+        except ShapeError as e:
+            missing = e.message.replace("no value for ", "").replace("no concrete size for ", "size ")
+            raise MatcalcError(f"cannot evaluate {self.result.request.text}: missing {missing}") from None
 
     def evaluate_at(self, env: dict, sizes: dict) -> np.ndarray:
         d = self.result.derivative
@@ -346,37 +379,60 @@ def _py_name(text: str) -> str:
 
 # ====================================================================== binding values
 def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
-    """Match arrays to declarations: (env name → 2-D array, sizes symbol → int)."""
+    """Match arrays to declarations: (env name → 2-D array, sizes symbol → int).
+
+    Sizes come from the arrays (``θ : n + 1`` given 5 entries binds n = 4);
+    defined names get their values from their definitions, so a derivative by
+    a defined name (∂J/∂θ) evaluates from the same inputs as the rest."""
     env: dict = {}
     sizes: dict = {}
+    pending = []  # (name, declared size, actual) for compound sizes like n + 1
     for name, value in values.items():
         if name not in cell.variables:
             if name in cell.dims:
                 sizes[cell.dims[name]] = int(value)
-                continue
             continue  # unrelated names in a namespace are fine
         var = cell.variables[name]
-        arr = as_matrix(value, tuple(1 if d == ONE else 0 for d in var.shape))
+        try:
+            arr = as_matrix(value, tuple(1 if d == ONE else 0 for d in var.shape))
+        except (TypeError, ValueError):
+            raise MatcalcError(f"the value given for {name} is not a numeric array") from None
+        if arr.ndim != 2:
+            raise MatcalcError(f"the value given for {name} has {arr.ndim} axes; a matrix has 2")
         for axis, (declared, actual) in enumerate(zip(var.shape, arr.shape)):
+            where = "rows" if axis == 0 else "columns"
+            shapes = {name: f"{arr.shape[0]}×{arr.shape[1]}"}
             if declared.is_Integer:
                 if int(declared) != actual:
-                    raise MatcalcError(
-                        f"{name} is declared with {int(declared)} {'rows' if axis == 0 else 'columns'} "
-                        f"but the array has {actual}", shapes={name: f"{arr.shape[0]}×{arr.shape[1]}"})
+                    raise MatcalcError(f"{name} is declared with {int(declared)} {where} but the array has {actual}",
+                                       shapes=shapes)
             elif declared.is_Symbol:
                 if declared in sizes and sizes[declared] != actual:
                     raise MatcalcError(
                         f"size {declared} is {sizes[declared]} from another array but {actual} from {name}",
-                        shapes={name: f"{arr.shape[0]}×{arr.shape[1]}"})
+                        shapes=shapes)
                 sizes[declared] = actual
+            else:
+                pending.append((name, declared, actual))
         env[name] = arr
-    for name, var in cell.variables.items():
-        if name in env:
-            for declared, actual in zip(var.shape, env[name].shape):
-                if not declared.is_Symbol and not declared.is_Integer:
-                    want = concrete(declared, sizes)
-                    if want != actual:
-                        raise MatcalcError(f"{name} should have size {declared} = {want}, not {actual}")
+    for name, declared, actual in pending:
+        unknown = [s for s in declared.free_symbols if s not in sizes]
+        if len(unknown) == 1:
+            import sympy
+
+            solved = sympy.solve(sympy.Eq(declared, actual), unknown[0])
+            if len(solved) == 1 and solved[0].is_Integer and solved[0] > 0:
+                sizes[unknown[0]] = int(solved[0])
+        want = declared.xreplace(sizes)
+        if not want.is_Integer or int(want) != actual:
+            raise MatcalcError(f"{name} should have size {declared}"
+                               + (f" = {want}" if want.is_Integer else "") + f", not {actual}")
+    for name, node in cell.definitions.items():
+        if name not in env and name not in cell.variables:
+            try:
+                env[name] = evaluate(node, env, sizes)
+            except (ShapeError, KeyError, ValueError):
+                pass  # not all of its inputs were given: fine unless it is needed
     return env, sizes
 
 

@@ -353,11 +353,13 @@ class Checker:
 
     def matmul_error(self, node, a: Expr, b: Expr, hint: str | None = None):
         lt, rt = self.text(node.left), self.text(node.right)
+        lp = lt if _is_simple(lt) else f"({lt})"
+        rp = rt if _is_simple(rt) else f"({rt})"
         reason = f"inner sizes {a.shape[1]} and {b.shape[0]} differ"
         if hint is None and same(a.shape[0], b.shape[0]) and not (a.shape[1] == ONE and b.shape[1] == ONE):
-            hint = f"did you mean {lt}ᵀ {rt}?"
+            hint = f"did you mean {lp}ᵀ {rt}?"
         elif hint is None and same(a.shape[1], b.shape[1]):
-            hint = f"did you mean {lt} {rt}ᵀ?"
+            hint = f"did you mean {lt} {rp}ᵀ?"
         self.fail(
             f"{self.text(node)}: {lt} is {shape_str(a.shape)}, {rt} is {shape_str(b.shape)}: {reason}",
             node, self.shapes_of((node.left, a), (node.right, b)), hint,
@@ -483,3 +485,10 @@ def _base_name(name: str) -> str:
         if name.startswith(p):
             return name[len(p):]
     return name
+
+
+def _is_simple(text: str) -> bool:
+    """A name or call that needs no brackets before a transpose mark."""
+    import re
+
+    return re.fullmatch(r"[\w.]+(\(.*\))?", text) is not None and text.count("(") <= 1

@@ -166,7 +166,16 @@ def _index_names(d: Derivative):
 def _sub(name: str, idx: str, latex: bool) -> str:
     if not idx:
         return name
-    return f"{name}_{{{idx}}}" if latex else f"{name}{_plain(idx)}"
+    if latex:
+        import re
+
+        m = re.fullmatch(r"(.*)_\{([^{}]*)\}", name)  # b_{2} → b_{2,i}, not b_{2}_{i}
+        if m:
+            return f"{m.group(1)}_{{{m.group(2)},{idx}}}"
+        if name.startswith("\\left("):
+            return f"{name}_{{{idx}}}"
+        return f"{name}_{{{idx}}}"
+    return f"{name}{_plain(idx)}"
 
 
 def _plain(idx: str) -> str:

@@ -75,8 +75,16 @@ def transposed(shape: Shape) -> Shape:
     return (shape[1], shape[0])
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def dim_str(d: Dim) -> str:
-    text = str(d).replace("*", "")
+    """``m``, ``n²``, ``mn``, ``(n+1)``: sizes as users read them."""
+    import re
+
+    text = str(d).replace(" ", "")
+    text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
+    text = text.replace("*", "")
     return f"({text})" if any(op in text for op in "+-") else text
 
 
@@ -98,6 +106,8 @@ def concrete(d: Dim, sizes: dict) -> int:
     """The integer value of a size under ``sizes`` (symbol -> int)."""
     if d.is_Integer:
         return int(d)
+    if d.is_Symbol and d in sizes:
+        return int(sizes[d])
     value = sympy.sympify(d.xreplace(sizes))
     if not value.is_Integer:
         missing = sorted(str(s) for s in value.free_symbols)

@@ -223,7 +223,8 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
     plans += [(None, None)] * points
     for given_sizes, given_env in plans:
         for attempt in range(4):
-            sz = dict(given_sizes) if given_sizes else draw_sizes(cell.dims, rng)
+            sz = draw_sizes(cell.dims, rng)
+            sz.update(given_sizes or {})
             if given_env is not None:
                 point = dict(given_env)
                 for name, v in variables.items():

@@ -930,7 +930,7 @@ def _grow(children):
         children.map(lambda e: f"({e})'"),
         children.map(lambda e: f"({e})⁻¹"),
         children.map(lambda e: f"f({e})"),
-        children.map(lambda e: f"‖{e}‖_F"),
+        children.map(lambda e: f"‖({e})‖_F"),
         st.tuples(children, children).map(lambda p: f"g({p[0]}, k={p[1]})"),
     )
 

@@ -56,7 +56,6 @@ def engine_calls(monkeypatch):
             return original(*a, **k)
         return wrapper
 
-    monkeypatch.setattr(api, "derive_one", counting("derive_one", api.derive_one))
     monkeypatch.setattr(derivative_module, "derive_one", counting("derive_one", derivative_module.derive_one))
     monkeypatch.setattr(api.Result, "check", counting("check", api.Result.check))
     monkeypatch.setattr(claims_module, "gather", counting("gather", claims_module.gather))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..graph import Expr, const, const_value, is_const
+from ..graph import Expr, const, const_value, is_const, postorder
 from ..ops import build as B
 
 ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
@@ -22,6 +22,15 @@ def simplify_islands(root: Expr) -> Expr:
     memo: dict[Expr, Expr] = {}
 
     def visit(node: Expr) -> Expr:
+        if node in memo:
+            return memo[node]
+        for below in postorder(node)[:-1]:  # children first, without deep recursion
+            if below not in memo:
+                memo[below] = simplify_one(below)
+        memo[node] = simplify_one(node)
+        return memo[node]
+
+    def simplify_one(node: Expr) -> Expr:
         if node in memo:
             return memo[node]
         if node.op in ISLAND_OPS and not node.is_scalar and _is_island(node):
@@ -53,7 +62,6 @@ def simplify_islands(root: Expr) -> Expr:
             out = node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
         else:
             out = node
-        memo[node] = out
         return out
 
     return visit(root)

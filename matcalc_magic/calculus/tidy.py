@@ -7,7 +7,7 @@ makes the choices that need a view of a whole sum: ``A x + Aᵀ x`` becomes
 
 from __future__ import annotations
 
-from ..graph import Expr, rebuild
+from ..graph import Expr, postorder, rebuild
 from ..ops import build as B
 from ..ops.algebra import split_coefficient
 
@@ -41,12 +41,14 @@ def _maybe_distribute(product: Expr) -> Expr:
     return product
 
 
-def cost(e: Expr) -> int:
+def cost(e: Expr, memo: dict | None = None) -> int:
     """How much there is to read: structural nodes of the printed tree, with
     each function application or name counted once."""
-    if e.op in _STRUCTURE:
-        return 1 + sum(cost(a) for a in e.args)
-    return 1
+    memo = {} if memo is None else memo
+    for node in postorder(e):
+        if node not in memo:
+            memo[node] = 1 + sum(memo[a] for a in node.args) if node.op in _STRUCTURE else 1
+    return memo[e]
 
 
 _STRUCTURE = frozenset({"add", "smul", "matmul", "transpose", "hadamard", "hdiv", "epow", "broadcast",

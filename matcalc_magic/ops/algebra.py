@@ -38,10 +38,18 @@ def split_coefficient(e: Expr):
     return sympy.Integer(1), e
 
 
+BIG_SUM = 4  # a sum of more terms stays one unit inside another sum
+
+
 def _add_canon(args, params):
+    outer = {split_coefficient(a)[1] for a in args if a.op != "add"}
     flat: list[Expr] = []
     for a in args:
-        flat.extend(a.args if a.op == "add" else (a,))
+        # Splice small sums in; keep a big one whole (it is usually a shared
+        # adjoint, printed once under a name) unless a term can be collected.
+        splice = a.op == "add" and (
+            len(a.args) < BIG_SUM or any(split_coefficient(t)[1] in outer for t in a.args))
+        flat.extend(a.args if splice else (a,))
     shape = _add_shape(tuple(a.shape for a in flat), params)
     if all(is_const(t) for t in flat):
         return const(sympy.expand(sum((const_value(t) for t in flat), sympy.Integer(0))))
@@ -151,6 +159,33 @@ def _merge_kron_pair(a: Expr, b: Expr):
     return None
 
 
+def _power_of(f: Expr):
+    """A = A¹, Aᵏ = (A, k): the base and exponent of a square factor."""
+    if f.op == "matpow":
+        return f.args[0], f.params[0]
+    return f, 1
+
+
+def _inverse_like(f: Expr) -> bool:
+    """X⁻¹ X⁻¹ stays a product, as the identities print it (−X⁻ᵀ a bᵀ X⁻ᵀ)."""
+    base = f.args[0] if f.op == "transpose" else f
+    return base.op == "inv"
+
+
+def _merge_powers(chain: list) -> list:
+    """A A → A², A² A → A³ (adjacent equal square factors)."""
+    out: list = []
+    for f in chain:
+        if out and same(f.shape[0], f.shape[1]) and not f.is_scalar and not _inverse_like(f):
+            base, k = _power_of(f)
+            prev_base, j = _power_of(out[-1])
+            if base is prev_base:
+                out[-1] = B.matpow(base, j + k)
+                continue
+        out.append(f)
+    return out
+
+
 def _matmul_canon(args, params):
     coef: list[Expr] = []
     chain: list[Expr] = []
@@ -177,6 +212,7 @@ def _matmul_canon(args, params):
                 kept.append(f)
         chain = kept
         chain = [f for f in chain if f.op != "eye"] or chain[:0]
+    chain = _merge_powers(chain)
     # Cancel A⁻¹ A and A A⁻¹; merge Kronecker products.
     changed = True
     while changed and len(chain) > 1:
@@ -278,6 +314,8 @@ def _transpose_canon(args, params):
         return B.kron(B.transpose(a.args[0]), B.transpose(a.args[1]))
     if op == "diag":
         return a
+    if op == "matpow":  # (Aᵏ)ᵀ = (Aᵀ)ᵏ
+        return B.matpow(B.transpose(a.args[0]), a.params[0])
     if op in ("pad_rows", "pad_cols"):
         flip = B.pad_cols if op == "pad_rows" else B.pad_rows
         return flip(B.transpose(a.args[0]), *a.params)

@@ -8,13 +8,27 @@ the cell's declarations hold.
 
 from __future__ import annotations
 
+import weakref
+
 from ..graph import Expr, var_props
 
 SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "psd"})
 SUMS_TO_ONE = frozenset({"onehot", "probability"})
 
 
+_SYMMETRIC: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+
+
 def is_symmetric(e: Expr) -> bool:
+    """Whether ``e`` equals its transpose at every allowed value (memoized:
+    the answer for a sum needs its terms' transposes)."""
+    known = _SYMMETRIC.get(e)
+    if known is None:
+        known = _SYMMETRIC[e] = _is_symmetric(e)
+    return known
+
+
+def _is_symmetric(e: Expr) -> bool:
     op = e.op
     if e.is_scalar or op in ("eye", "diag"):
         return True

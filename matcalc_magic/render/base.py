@@ -31,6 +31,15 @@ def negative_part(e: Expr):
     return None
 
 
+def squared_norm_of(e: Expr):
+    """``Σ a^∘2`` is ``‖a‖²`` (Frobenius for a matrix): the ``a``, or None."""
+    if e.op == "sum" and e.params[0] in (None, 0, 1) and e.is_scalar:
+        a = e.args[0]
+        if a.op == "epow" and is_const(a.args[1], 2):
+            return a.args[0]
+    return None
+
+
 class Printer:
     """Base printer; subclasses set the symbols of their format."""
 

@@ -7,7 +7,7 @@ import sympy
 from ..graph import Expr, const_value, is_const
 from ..ops.registry import FUNC, MUL
 from ..shapes import ONE, dim_latex
-from .base import Printer
+from .base import Printer, squared_norm_of
 from .names import name_latex
 
 
@@ -87,6 +87,10 @@ class LatexPrinter(Printer):
     def _print_sum(self, e: Expr) -> str:
         (a,) = e.args
         (axis,) = e.params
+        norm = squared_norm_of(e)
+        if norm is not None:
+            sub = "_F" if not self.is_vector(norm) else ""
+            return f"\\left\\|{self._print(norm)}\\right\\|{sub}^{{2}}"
         body = self.paren(a, MUL + 1)
         if axis == 0:
             return f"\\mathbf{{1}}^{{\\top}} {body}"

@@ -7,7 +7,7 @@ import sympy
 from ..graph import Expr, const_value, is_const
 from ..ops.registry import FUNC, MUL
 from ..shapes import ONE, dim_str
-from .base import Printer
+from .base import Printer, squared_norm_of
 from .names import name_text
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -77,6 +77,9 @@ class TextPrinter(Printer):
     def _print_sum(self, e: Expr) -> str:
         (a,) = e.args
         (axis,) = e.params
+        norm = squared_norm_of(e)
+        if norm is not None:
+            return f"‖{self._print(norm)}‖{'' if self.is_vector(norm) else '_F'}²"
         body = self.paren(a, MUL + 1)
         if axis == 0:
             return f"𝟏ᵀ {body}"
