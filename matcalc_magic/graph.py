@@ -147,8 +147,22 @@ def var_props(e: Expr) -> frozenset:
 
 
 # ------------------------------------------------------------------ traversal
+_POSTORDER: "weakref.WeakKeyDictionary[Expr, tuple]" = weakref.WeakKeyDictionary()
+
+
 def postorder(*roots: Expr) -> list[Expr]:
-    """Every node reachable from ``roots``, children before parents, once."""
+    """Every node reachable from ``roots``, children before parents, once.
+
+    Nodes never change, so the order of a single root is computed once."""
+    if len(roots) == 1:
+        cached = _POSTORDER.get(roots[0])
+        if cached is None:
+            cached = _POSTORDER[roots[0]] = tuple(_postorder(roots))
+        return list(cached)
+    return _postorder(roots)
+
+
+def _postorder(roots) -> list[Expr]:
     seen: set[int] = set()
     order: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(roots)]
