@@ -530,3 +530,84 @@ def test_the_table_covers_every_operator():
     internal = {"var", "tangent", "const", "commutation", "unvec", "pad_rows", "pad_cols"}
     missing = [name for name in all_rules() if name not in built and name not in internal]
     assert not missing, f"operators without a row: {missing}"
+
+
+# ====================================================================== constants in printed results
+def _xf(reason):
+    return pytest.mark.xfail(strict=True, reason="engine: " + reason)
+
+
+BROADCAST = "a constant broadcast to a vector or matrix prints as the bare scalar"
+
+# (id, cell, layout, textbook right-hand side, NumPy function of the values, variable, engine problem)
+PRINTED = [
+    (
+        "bias-sum",
+        "W : m x n; X : n x p; b : m\nZ = W X + b\n∂(sum(Z))/∂b",
+        "shape",
+        "p 𝟏",
+        lambda v: np.sum(v["W"] @ v["X"] + v["b"]),
+        "b",
+        BROADCAST + ": ∂sum(W X + b)/∂b = p (an m×1 vector)",
+    ),
+    (
+        "mean",
+        "X : m x n\n∂(mean(X))/∂X",
+        "shape",
+        "(1/(m n)) 𝟏 𝟏ᵀ",
+        lambda v: np.mean(v["X"]),
+        "X",
+        BROADCAST + ": ∂mean(X)/∂X = 1/(m*n), in SymPy's spelling",
+    ),
+    (
+        "row-sum",
+        "x : 1 x n; W : n x m\n∂(sum(x W))/∂x",
+        "shape",
+        "𝟏ᵀ Wᵀ",
+        lambda v: np.sum(v["x"] @ v["W"]),
+        "x",
+        BROADCAST + ": ∂sum(x W)/∂x = 1 Wᵀ for a row x",
+    ),
+    (
+        "column-sum",
+        "x : n; A : m x n\n∂(sum(A x))/∂x",
+        "shape",
+        "Aᵀ 𝟏",
+        lambda v: np.sum(v["A"] @ v["x"]),
+        "x",
+        BROADCAST + ": ∂sum(A x)/∂x = Aᵀ 1",
+    ),
+    (
+        "scalar-broadcast",
+        "X : m x n; c : scalar\n∂(X + c)/∂c",
+        "shape",
+        "𝟏 𝟏ᵀ",
+        lambda v: v["X"] + v["c"],
+        "c",
+        BROADCAST + ": ∂(X + c)/∂c = 1 (an m×n matrix)",
+    ),
+    (
+        "scalar-product",
+        "s : scalar; t : scalar\n∂(s t^2)/∂t",
+        "shape",
+        "2 s t",
+        lambda v: v["s"] * v["t"] ** 2,
+        "t",
+        "∂(s t²)/∂t prints as (2 s) t",
+    ),
+    ("pi", "x : n\n∂(π x)/∂x", "shape", "π I", lambda v: np.pi * v["x"], "x", "π prints as pi: ∂(π x)/∂x = pi I"),
+    ("ones-vector", "x : n\n∂(np.ones((n, 1))^T x)/∂x", "shape", "𝟏", lambda v: np.sum(v["x"]), "x", None),
+]
+
+
+@pytest.mark.parametrize("id, cell, layout, text, f, wrt, bug", PRINTED, ids=[p[0] for p in PRINTED])
+def test_constants_values(id, cell, layout, text, f, wrt, bug):
+    check_numerically(derived(cell), f, cell, wrt, points=1)
+
+
+@pytest.mark.parametrize(
+    "id, cell, layout, text, f, wrt, bug",
+    [pytest.param(*p, marks=[_xf(p[-1])] if p[-1] else [], id=p[0]) for p in PRINTED],
+)
+def test_constants_print_with_their_shape(id, cell, layout, text, f, wrt, bug):
+    assert norm_ws(derived(cell).view(layout).rhs_text) == text
