@@ -283,15 +283,28 @@ class View:
 
     @cached_property
     def numpy_code(self) -> str:
-        target = "d" + _py_name(self.result.request.of_text) + "_d" + _py_name(self.result.request.wrt_name)
+        """Self-contained NumPy code: inputs are the cell's variables as 2-D
+        arrays; the last line assigns this view's array."""
+        req = self.result.request
+        target = "d" + _py_name(req.of_text) + "_d" + _py_name(req.wrt_name)
+        cell = self.result.cell
         if self.expr is not None:
-            return numpy_code(self.expr, self.names, self.result.cell, target)
+            return numpy_code(self.expr, self.names, cell, target)
         d = self.result.derivative
+        order = None
+        if d.kind == "tensor" and self.layout == "denominator":
+            n_out, n_var = len(L.index_dims(d.of.shape)), len(L.index_dims(d.wrt.shape))
+            order = tuple(range(n_out, n_out + n_var)) + tuple(range(n_out))
         if self.index_form is None and d.matrix is not None:
-            shape = ", ".join(_size_code(x) for x in L.axes(d, "index"))
-            code = numpy_code(d.matrix, self.result.labels, self.result.cell, "K")
-            return code + f"{target} = K.reshape(({shape}), order='F')\n"
-        return self.index_form.numpy_code(self.result.cell, target, self.layout)
+            from .render.numpy import _py
+
+            shape = ", ".join(_py(x) for x in L.axes(d, "index"))
+            code = numpy_code(d.matrix, self.result.labels, cell, "K")
+            value = f"K.reshape(({shape}{',' if len(L.axes(d, 'index')) == 1 else ''}), order='F')"
+            if order is not None:
+                value = f"np.transpose({value}, {order})"
+            return code + f"{target} = {value}\n"
+        return self.index_form.numpy_code(cell, target, order)
 
     def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(text, latex, shape) of the result and of each factor and term in it,
@@ -372,9 +385,12 @@ def _size_code(d) -> str:
 
 
 def _py_name(text: str) -> str:
+    """A Python identifier made from a request's text (ASCII letters, digits, _)."""
+    import re
+
     from .render.names import name_python
 
-    return name_python("".join(ch for ch in text if ch.isalnum() or ch == "_") or "f")
+    return re.sub(r"[^A-Za-z0-9_]", "", name_python(text)) or "f"
 
 
 # ====================================================================== binding values

@@ -300,41 +300,51 @@ class IndexForm:
                 total = total + coef
         return total
 
-    def numpy_code(self, cell, target: str, layout: str = "index") -> str:
-        from ..render.numpy import NumpyPrinter, numpy_code
+    def numpy_code(self, cell, target: str, order: tuple[int, ...] | None = None) -> str:
+        """NumPy code computing the tensor with ``np.einsum`` (axes ``free``,
+        or moved to ``order``)."""
+        from ..render.numpy import _py, numpy_program
 
-        printer = NumpyPrinter(self.labels)
-        parts = []
-        for n, t in enumerate(self.terms):
-            letters: dict = {}
+        shape = ", ".join(_py(self.sizes_of[i]) for i in self.free)
 
-            def letter(i):
-                return letters.setdefault(i, chr(ord("a") + len(letters)))
+        def body(printer) -> str:
+            parts = []
+            for t in self.terms:
+                letters: dict = {}
 
-            ops, subs = [], []
-            for f in t.factors:
-                if f.is_delta:
-                    ops.append(f"np.eye({sympy.pycode(self.sizes_of[f.indices[0]])})")
+                def letter(i):
+                    return letters.setdefault(i, chr(ord("a") + len(letters)))
+
+                ops, subs = [], []
+                for f in t.factors:
+                    if f.is_delta:
+                        ops.append(f"np.eye({_py(self.sizes_of[f.indices[0]])})")
+                    else:
+                        code = printer.doprint(f.expr)
+                        kept = axes_of(f.expr)
+                        code = {(0,): f"({code})[:, 0]", (1,): f"({code})[0, :]", (0, 1): code}.get(
+                            tuple(kept), f"({code}).item()")
+                        if f.power != 1:
+                            code = f"np.power({code}, {_py(f.power)})"
+                        ops.append(code)
+                    subs.append("".join(letter(i) for i in f.indices))
+                out = "".join(letter(i) for i in self.free)
+                coef = _py(t.coef)
+                if ops:
+                    parts.append(f"{coef} * np.einsum('{','.join(subs)}->{out}', {', '.join(ops)})")
                 else:
-                    code = printer.doprint(f.expr)
-                    ops.append(f"np.squeeze({code})" if f.indices else f"({code}).item()")
-                subs.append("".join(letter(i) for i in f.indices))
-            out = "".join(letter(i) for i in self.free)
-            coef = sympy.pycode(t.coef)
-            parts.append(f"{coef} * np.einsum('{','.join(subs)}->{out}', {', '.join(ops)})")
-        body = " + ".join(parts) or "0.0"
-        prefix = numpy_code(_first_expr(self), self.labels, cell, "_").rsplit("\n_ =", 1)[0]
-        return prefix + f"\n{target} = {body}\n"
+                    parts.append(f"{coef} * np.ones(({shape}{',' if len(self.free) == 1 else ''}))")
+            value = " + ".join(parts) if parts else f"np.zeros(({shape}{',' if len(self.free) == 1 else ''}))"
+            if order is not None and list(order) != list(range(len(self.free))):
+                value = f"np.transpose({value}, {tuple(order)})"
+            return value
 
-
-def _first_expr(form: IndexForm) -> Expr:
-    from ..graph import const
-
-    for t in form.terms:
-        for f in t.factors:
-            if f.expr is not None:
-                return f.expr
-    return const(0)
+        exprs = [f.expr for t in self.terms for f in t.factors if f.expr is not None]
+        sizes = {s for i in self.free for s in sympy.sympify(self.sizes_of[i]).free_symbols}
+        sizes |= {s for t in self.terms for f in t.factors if f.is_delta
+                  for s in sympy.sympify(self.sizes_of[f.indices[0]]).free_symbols}
+        sizes |= {s for t in self.terms for s in sympy.sympify(t.coef).free_symbols}
+        return numpy_program(cell, self.labels, exprs, body, target, sizes)
 
 
 def index_form(d: Derivative, labels: dict) -> IndexForm:

@@ -181,6 +181,9 @@ class NumpyPrinter(Printer):
     def _print_inv(self, e: Expr) -> str:
         return f"np.linalg.inv({self._print(e.args[0])})"
 
+    def _print_kron(self, e: Expr) -> str:
+        return f"np.kron({self._print(e.args[0])}, {self._print(e.args[1])})"
+
     def _print_matpow(self, e: Expr) -> str:
         return f"np.linalg.matrix_power({self._print(e.args[0])}, {e.params[0]})"
 
@@ -234,41 +237,76 @@ class NumpyPrinter(Printer):
 
 def numpy_code(expr: Expr, labels: dict, cell, target: str = "result") -> str:
     """Self-contained NumPy code assigning the value of ``expr`` to ``target``."""
+
+    def body(printer: NumpyPrinter) -> str:
+        if expr.op == "broadcast" and expr not in labels:
+            return printer._print_broadcast(expr)
+        return printer.doprint(expr)
+
+    return numpy_program(cell, labels, [expr], body, target)
+
+
+def numpy_program(cell, labels: dict, exprs: list, body, target: str, extra_sizes=()) -> str:
+    """A program: imports, helpers, sizes read off the inputs, the cell's
+    forward pass, named parts of the result, then ``target = body(printer)``."""
     printer = NumpyPrinter(labels)
     lines = []
-    used = [n for n in postorder(expr) if n in labels and n is not expr]
-    for node in used:
-        lines.append(f"{name_python(labels[node])} = {printer.doprint(node, expand_root=True)}")
-    body = printer.doprint(expr, expand_root=False)
-    if expr.op == "broadcast" and expr not in labels:
-        body = printer._print_broadcast(expr)
-    lines.append(f"{target} = {body}")
-    sizes = _size_lines(expr, cell, labels)
-    header = ["import numpy as np"]
+    definitions = dict(cell.definitions) if cell is not None else {}
+    for name, node in definitions.items():
+        lines.append(f"{name_python(name)} = {printer.doprint(node, expand_root=True)}")
+    roots = [e for e in exprs if e is not None]
+    for node in (postorder(*roots) if roots else []):
+        name = labels.get(node)
+        if name is not None and name not in definitions and node not in roots and node.op != "var":
+            lines.append(f"{name_python(name)} = {printer.doprint(node, expand_root=True)}")
+    lines.append(f"{target} = {body(printer)}")
+    wanted = set(extra_sizes)
+    for node in postorder(*(roots + list(definitions.values()))) if roots or definitions else []:
+        wanted |= _sizes_mentioned(node)
+    sizes = _size_lines(wanted, cell)
     order = ["logsumexp", "softmax", "log_softmax", "sigmoid", "commutation"]
     helpers = [HELPERS[h] for h in order if h in printer.helpers]
-    return "\n".join(header + ([""] + ["\n\n".join(helpers)] + [""] if helpers else []) + sizes + lines) + "\n"
+    header = ["import numpy as np"] + ([""] + ["\n\n".join(helpers)] + [""] if helpers else [])
+    return "\n".join(header + sizes + lines) + "\n"
 
 
-def _size_lines(expr: Expr, cell, labels: dict) -> list[str]:
-    """``m = X.shape[1]`` for each size the code mentions as a number."""
-    wanted = set()
-    for node in postorder(expr):
-        if node.op == "const":
-            wanted |= {s for s in sympy.sympify(node.params[0]).free_symbols}
-        if node.op in ("eye", "ones", "zeros", "broadcast", "rows", "cols", "pad_rows", "pad_cols",
-                       "unvec", "commutation"):
-            for d in tuple(node.shape) + tuple(p for p in node.params if isinstance(p, sympy.Expr)):
-                wanted |= set(sympy.sympify(d).free_symbols)
+def _sizes_mentioned(node: Expr) -> set:
+    out = set()
+    if node.op == "const":
+        out |= set(sympy.sympify(node.params[0]).free_symbols)
+    if node.op in ("eye", "ones", "zeros", "broadcast", "rows", "cols", "pad_rows", "pad_cols",
+                   "unvec", "commutation"):
+        for d in tuple(node.shape) + tuple(p for p in node.params if isinstance(p, sympy.Expr)):
+            out |= set(sympy.sympify(d).free_symbols)
+    return out
+
+
+def _size_lines(wanted: set, cell) -> list[str]:
+    """``m = X.shape[1]`` (or ``n = θ.shape[0] - 1``) for each size the code uses."""
     lines = []
+    variables = list(cell.variables.items()) if cell is not None else []
     for sym in sorted(wanted, key=str):
-        for name, var in (cell.variables.items() if cell is not None else ()):
-            if var.shape[0] == sym:
-                lines.append(f"{sym} = {name_python(name)}.shape[0]")
+        found = None
+        for name, var in variables:  # a plain size first
+            for axis, d in enumerate(var.shape):
+                if d == sym:
+                    found = f"{name_python(name)}.shape[{axis}]"
+                    break
+            if found:
                 break
-            if var.shape[1] == sym:
-                lines.append(f"{sym} = {name_python(name)}.shape[1]")
-                break
+        if found is None:  # then one it can be solved from, like n + 1
+            for name, var in variables:
+                for axis, d in enumerate(var.shape):
+                    if sym in d.free_symbols and len(d.free_symbols) == 1:
+                        k = sympy.Symbol("_k")
+                        solved = sympy.solve(sympy.Eq(d, k), sym)
+                        if len(solved) == 1:
+                            found = _py(solved[0]).replace("_k", f"{name_python(name)}.shape[{axis}]")
+                            break
+                if found:
+                    break
+        if found is not None:
+            lines.append(f"{name_python(str(sym))} = {found}")
     return lines
 
 
