@@ -185,7 +185,7 @@ class View:
     @cached_property
     def expr(self) -> Expr | None:
         """The view as a matrix expression (None for index-only views)."""
-        return L.matrix_form(self.result.derivative, self.layout)
+        return L.matrix_form(self.result.derivative, self.layout, self.result.labels)
 
     @cached_property
     def index_form(self):

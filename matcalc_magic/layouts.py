@@ -54,21 +54,37 @@ def index_dims(shape) -> tuple:
     return tuple(d for d in shape if d != ONE)
 
 
-def matrix_form(d: Derivative, layout: str) -> Expr | None:
+def matrix_form(d: Derivative, layout: str, labels: dict | None = None) -> Expr | None:
     """The view as a matrix expression, or None where only indices can show it."""
     m = d.matrix
     if m is None or layout == "index":
         return None
     if d.kind == "gradient":
-        return {"numerator": B.transpose(m), "vec": B.transpose(B.vec(m))}.get(layout, m)
+        return {"numerator": readable_transpose(m, labels), "vec": B.transpose(B.vec(m))}.get(layout, m)
     if d.kind == "jacobian":
         if d.wrt.is_scalar:
-            return {"denominator": B.transpose(m), "vec": B.vec(m)}.get(layout, m)
-        return B.transpose(m) if layout == "denominator" else m
+            return {"denominator": readable_transpose(m, labels), "vec": B.vec(m)}.get(layout, m)
+        return readable_transpose(m, labels) if layout == "denominator" else m
     if d.kind == "hessian":
         return m
     # tensor: only vec is a matrix
     return m if layout == "vec" else None
+
+
+def readable_transpose(m: Expr, labels: dict | None = None) -> Expr:
+    """Mᵀ with the transpose taken into a sum when that leaves fewer
+    transposes to read: (A + X⁻ᵀ)ᵀ → Aᵀ + X⁻¹ (a named sum stays δᵀ)."""
+    plain = B.transpose(m)
+    if m.op != "add" or m in (labels or {}):
+        return plain
+    spread = B.add(*(B.transpose(a) for a in m.args))
+    return spread if _transposes(spread) < _transposes(plain) else plain
+
+
+def _transposes(e: Expr) -> int:
+    from .graph import postorder
+
+    return sum(1 for n in postorder(e) if n.op == "transpose") + (e.op == "transpose")
 
 
 def axes(d: Derivative, layout: str) -> tuple:

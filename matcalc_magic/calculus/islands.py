@@ -55,6 +55,11 @@ def simplify_islands(root: Expr) -> Expr:
                 simpler = _simplify_island(inside, visit)
                 if simpler is not inside:
                     out = B.total(simpler)
+        elif node.op == "smul" and not node.is_scalar and node.args[1].op == "smul":
+            out = _simplify_coefficients(node, visit)
+        elif node.op in ("smul", "epow", "add") and node.is_scalar and _is_island(node):
+            # scalar algebra: −(1/det X²) det X → −1/det X
+            out = _simplify_island(node, visit)
         elif node.args:
             from ..ops.registry import apply
 
@@ -140,6 +145,8 @@ class _ToSympy:
             return self(e.args[0]) ** p
         if op == "broadcast" and e.args[0].is_scalar:
             return self(e.args[0])
+        if op == "sqrt":  # √s² = s, s / √s = √s
+            return sympy.sqrt(self(e.args[0]))
         return self.leaf(e)
 
 
@@ -148,10 +155,31 @@ def _simplify_island(node: Expr, visit) -> Expr:
     sx = conv(node)
     if not (conv.divides or conv.repeats):
         return _rebuild_plain(node, visit)
+    from .tidy import cost
+
     simpler = sympy.factor_terms(sympy.cancel(sx))
-    if sympy.count_ops(simpler) >= sympy.count_ops(sx):
-        return _rebuild_plain(node, visit)
-    return _from_sympy(simpler, conv.back, node.shape)
+    plain = _rebuild_plain(node, visit)
+    candidate = _from_sympy(simpler, conv.back, node.shape)
+    return candidate if cost(candidate) < cost(plain) else plain
+
+
+def _simplify_coefficients(node: Expr, visit) -> Expr:
+    """s (t X) with scalars s, t: simplify the product s t as scalar algebra
+    (a (1/a) X⁻ᵀ → X⁻ᵀ)."""
+    coefs, inner = [], node
+    while inner.op == "smul" and not inner.is_scalar:
+        coefs.append(inner.args[0])
+        inner = inner.args[1]
+    conv = _ToSympy(visit)
+    product = sympy.Mul(*(conv(c) for c in coefs))
+    rest = visit(inner)
+    if not (conv.divides or conv.repeats):
+        out = rest
+        for c in reversed(coefs):
+            out = B.smul(visit(c), out)
+        return out
+    simpler = sympy.factor_terms(sympy.cancel(product))
+    return B.smul(_from_sympy(simpler, conv.back, (sympy.Integer(1), sympy.Integer(1))), rest)
 
 
 def _rebuild_plain(node: Expr, visit) -> Expr:
@@ -179,7 +207,7 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
                 if not (f.free_symbols & back.keys()):
                     coef *= f
                 elif f.is_Pow and f.exp.is_number and f.exp < 0:
-                    den.append(conv(f.base ** -f.exp))
+                    den.append(conv(f.base ** -f.exp))  # √ handled by conv of Pow(…, 1/2)
                 else:
                     num.append(conv(f))
             scal = [f for f in num if f.is_scalar]
@@ -196,6 +224,10 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
             for s in scal:
                 body = B.smul(s, body)
             return B.smul(const(coef), body)
+        if x.is_Pow and x.exp == sympy.Rational(1, 2):
+            return B.elementwise("sqrt", conv(x.base))
+        if x.is_Pow and x.exp.is_number and x.exp.is_Rational and x.exp.q == 2:
+            return B.epow(B.elementwise("sqrt", conv(x.base)), const(x.exp * 2))
         if x.is_Pow and x.exp.is_number:
             return B.epow(conv(x.base), const(x.exp))
         raise ValueError(f"cannot convert {x}")  # pragma: no cover

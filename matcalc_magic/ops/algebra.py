@@ -97,6 +97,8 @@ def _smul_canon(args, params):
         return zeros(*a.shape)
     if is_const(s, 1):
         return a
+    if s.op == "smul":  # (2 s) X → 2 (s X)
+        return B.smul(s.args[0], B.smul(s.args[1], a))
     s_num = is_const(s) and const_value(s).is_Number
     if a.op == "smul":
         t, inner = a.args
@@ -160,27 +162,47 @@ def _merge_kron_pair(a: Expr, b: Expr):
 
 
 def _power_of(f: Expr):
-    """A = A¹, Aᵏ = (A, k): the base and exponent of a square factor."""
-    if f.op == "matpow":
-        return f.args[0], f.params[0]
-    return f, 1
+    """A square factor as (base, integer exponent): A → (A, 1), A⁻¹ → (A, −1),
+    (A⁻¹)ᵀ = (Aᵀ)⁻¹ → (Aᵀ, −1), (X⁻¹)³ → (X, −3)."""
+    k = 1
+    while True:
+        if f.op == "matpow":
+            k *= f.params[0]
+            f = f.args[0]
+        elif f.op == "inv":
+            k = -k
+            f = f.args[0]
+        elif f.op == "transpose" and f.args[0].op in ("inv", "matpow"):
+            f = B.transpose(f.args[0].args[0]) if f.args[0].op == "inv" else f
+            if f.op == "transpose" and f.args[0].op == "matpow":
+                inner = f.args[0]
+                k *= inner.params[0]
+                f = B.transpose(inner.args[0])
+            else:
+                k = -k
+        else:
+            return f, k
 
 
-def _inverse_like(f: Expr) -> bool:
-    """X⁻¹ X⁻¹ stays a product, as the identities print it (−X⁻ᵀ a bᵀ X⁻ᵀ)."""
-    base = f.args[0] if f.op == "transpose" else f
-    return base.op == "inv"
+def _from_power(base: Expr, k: int):
+    if k == 0:
+        return None
+    return B.matpow(base, k) if k > 0 else B.matpow(B.inv(base), -k)
 
 
 def _merge_powers(chain: list) -> list:
-    """A A → A², A² A → A³ (adjacent equal square factors)."""
+    """A A → A², A² A⁻¹ → A, Xᵀ (X⁻ᵀ)² → X⁻ᵀ (adjacent square factors with a
+    common base).  Two inverses stay a product, as the identities print them."""
     out: list = []
     for f in chain:
-        if out and same(f.shape[0], f.shape[1]) and not f.is_scalar and not _inverse_like(f):
+        if out and same(f.shape[0], f.shape[1]) and not f.is_scalar:
             base, k = _power_of(f)
             prev_base, j = _power_of(out[-1])
-            if base is prev_base:
-                out[-1] = B.matpow(base, j + k)
+            if base is prev_base and not (j < 0 and k < 0):
+                merged = _from_power(base, j + k)
+                out.pop()
+                if merged is not None:
+                    out.append(merged)
                 continue
         out.append(f)
     return out

@@ -38,10 +38,14 @@ def _inv_canon(args, params):
         return a.args[0]
     if a.op == "eye":
         return a
-    if a.op == "smul" and is_const(a.args[0]):
-        return B.smul(const(1 / const_value(a.args[0])), B.inv(a.args[1]))
+    if a.op == "smul":  # (s X)⁻¹ = s⁻¹ X⁻¹
+        s = a.args[0]
+        inverse = const(1 / const_value(s)) if is_const(s) else B.epow(s, -1)
+        return B.smul(inverse, B.inv(a.args[1]))
     if a.op == "transpose":
         return B.transpose(B.inv(a.args[0]))
+    if a.op == "matpow":  # (Xᵏ)⁻¹ = (X⁻¹)ᵏ
+        return B.matpow(B.inv(a.args[0]), a.params[0])
     if a.op == "diag":
         return B.diag(B.epow(a.args[0], -1))
     return make("inv", args, params)

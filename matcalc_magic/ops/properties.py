@@ -70,6 +70,12 @@ def sums_to_one(e: Expr) -> bool:
     return e.op == "var" and bool(var_props(e) & SUMS_TO_ONE) and (e.shape[0] == 1 or e.shape[1] == 1)
 
 
+def columns_sum_to_one(e: Expr) -> bool:
+    """A matrix declared one-hot or probability: each column sums to 1 (the
+    convention with one example per column; random data is drawn that way)."""
+    return e.op == "var" and bool(var_props(e) & SUMS_TO_ONE) and e.shape[0] != 1 and e.shape[1] != 1
+
+
 def _transpose_of(t: Expr):
     from .build import transpose
 

@@ -15,7 +15,7 @@ from ..graph import const, eye, is_all_ones, is_const, is_zero, make, ones, zero
 from ..shapes import ONE, ShapeError, concrete_shape, same, shape_str
 from . import build as B
 from .helpers import fill_value
-from .properties import sums_to_one
+from .properties import columns_sum_to_one, sums_to_one
 from .registry import FUNC, MUL, Notation, OpRule, register
 
 
@@ -42,6 +42,8 @@ def _broadcast_canon(args, params):
         return B.broadcast(a.args[0], target)
     if a.op == "smul" and is_const(a.args[0]):
         return B.smul(a.args[0], B.broadcast(a.args[1], target))
+    if a.op == "ones":
+        return ones(*target)
     return make("broadcast", (a,), (target,))
 
 
@@ -116,6 +118,10 @@ def _sum_canon(args, params):
         return body if axis is None else B.broadcast(body, shape)
     if sums_to_one(a) and (axis is None or a.shape[1 - axis] == ONE):
         return const(1)
+    if columns_sum_to_one(a) and axis == 0:
+        return ones(ONE, a.shape[1])
+    if columns_sum_to_one(a) and axis is None:
+        return const(a.shape[1])
     if axis is None or (axis == 0 and a.shape[1] == ONE) or (axis == 1 and a.shape[0] == ONE):
         if a.op == "hadamard" and len(a.args) >= 2:
             x, y = a.args[0], B.hadamard(*a.args[1:])

@@ -101,8 +101,12 @@ class Printer:
             return ATOM
         if e.op == "smul":
             return NEG if negative_part(e) is not None else MUL
+        if e.op == "sqrt" and squared_norm_of(e.args[0]) is not None:
+            return ATOM
         if e.op == "epow" and e.is_scalar and is_const(e.args[1]) and const_value(e.args[1]) < 0:
             return MUL
+        if e.op == "sum" and squared_norm_of(e) is not None:
+            return POW  # ‖x‖² binds like a power
         if e.op == "broadcast":
             return self.precedence(e.args[0])
         return rule(e.op).notation.precedence
@@ -155,12 +159,17 @@ class Printer:
             return self.neg_sign + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL))
         if is_const(s):
             value = const_value(s)
-            if a.op == "smul" and self.is_named_scalar(a.args[0]):
+            if a.op == "smul" and self.is_named_scalar(a.args[0]) and not value.is_Integer:
                 # (1/m) λ X reads better as (λ/m) X
                 value, a = value * self.scalar_symbol(a.args[0]), a.args[1]
             return self.coefficient(value) + self.mul_sep + self.paren(a, MUL)
+        if s.op == "epow" and is_const(s.args[1], -1) and not is_const(s.args[0]):
+            return self.fraction(a, s.args[0])  # (x − a) / ‖x − a‖
         left = self.paren(s, MUL + 1) if s.op != "smul" else self.paren(s, MUL)
         return left + self.mul_sep + self.paren(a, MUL)
+
+    def fraction(self, numerator: Expr, denominator: Expr) -> str:
+        return f"{self.paren(numerator, MUL)} / {self.paren(denominator, MUL + 1)}"
 
     def coefficient(self, value) -> str:
         return str(value)

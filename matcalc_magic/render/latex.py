@@ -82,7 +82,14 @@ class LatexPrinter(Printer):
         return f"{notation.latex}\\left({args}\\right)"
 
     def _print_sqrt(self, e: Expr) -> str:
+        norm = squared_norm_of(e.args[0])
+        if norm is not None:
+            sub = "_F" if not self.is_vector(norm) else ""
+            return f"\\left\\|{self._print(norm)}\\right\\|{sub}"
         return f"\\sqrt{{{self._print(e.args[0])}}}"
+
+    def fraction(self, numerator: Expr, denominator: Expr) -> str:
+        return f"\\frac{{{self._print(numerator)}}}{{{self._print(denominator)}}}"
 
     def _print_sum(self, e: Expr) -> str:
         (a,) = e.args

@@ -28,10 +28,16 @@ class TextPrinter(Printer):
         return notation.text
 
     def number(self, value) -> str:
-        return str(value)
+        return str(value).replace("pi", "π").replace("*", " ")
+
+    def _print_sqrt(self, e: Expr) -> str:
+        norm = squared_norm_of(e.args[0])
+        if norm is not None:
+            return f"‖{self._print(norm)}‖{'' if self.is_vector(norm) else '_F'}"
+        return f"sqrt({self._print(e.args[0])})"
 
     def coefficient(self, value) -> str:
-        text = str(value).replace("*", " ")
+        text = str(value).replace("*", " ").replace("pi", "π")
         if isinstance(value, sympy.Rational) and not value.is_Integer or not value.is_Atom:
             return f"({text})"
         return text
