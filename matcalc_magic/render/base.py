@@ -54,6 +54,39 @@ class Printer:
         self.labels = labels or {}
         self._exempt: Expr | None = None
         self._chains: list | None = None
+        self._alias: dict | None = None
+
+    def named(self, e: Expr) -> str | None:
+        """The user's name for ``e``, also when it is written in another order
+        (b + W x for z = W x + b) or transposed (δᵀ for δ), else None."""
+        label = self.labels.get(e)
+        if label is not None:
+            return self.name(label)
+        if not self.labels:
+            return None
+        if self._alias is None:
+            from ..ops import build as B
+
+            alias: dict = {}
+            for node, name in self.labels.items():
+                if node.op in ("add", "hadamard"):
+                    alias.setdefault((node.op, frozenset(node.args)), (name, False))
+                if node.op not in ("var", "const") and not node.is_scalar:
+                    t = B.transpose(node)
+                    if t not in self.labels:
+                        alias.setdefault(t, (name, True))
+                        if t.op in ("add", "hadamard"):
+                            alias.setdefault((t.op, frozenset(t.args)), (name, True))
+            self._alias = alias
+        hit = self._alias.get(e)
+        if hit is None and e.op in ("add", "hadamard"):
+            hit = self._alias.get((e.op, frozenset(e.args)))
+        if hit is None:
+            return None
+        name, transposed = hit
+        if self._exempt is not None and self.labels.get(self._exempt) == name:
+            return None  # δ = (ŷ − y)ᵀ is not printed in terms of δ
+        return self.name(name) + (self.transpose_mark if transposed else "")
 
     def label_chains(self) -> list:
         """Named products as factor tuples (and their transposes), longest first,
@@ -77,9 +110,10 @@ class Printer:
         return self._print(e)
 
     def _print(self, e: Expr) -> str:
-        label = self.labels.get(e)
-        if label is not None and e is not self._exempt:
-            return self.name(label)
+        if e is not self._exempt:
+            named = self.named(e)
+            if named is not None:
+                return named
         method = getattr(self, "_print_" + e.op, None)
         if method is not None:
             return method(e)
@@ -88,8 +122,8 @@ class Printer:
 
     # ------------------------------------------------------------ brackets
     def precedence(self, e: Expr) -> int:
-        if e in self.labels and e is not self._exempt:
-            return ATOM
+        if e is not self._exempt and self.named(e) is not None:
+            return ATOM if e in self.labels else POW
         if e.op == "const":
             v = const_value(e)
             if v.is_Number and v < 0:

@@ -67,7 +67,7 @@ class NumpyPrinter(Printer):
         return notation.numpy
 
     def precedence(self, e: Expr) -> int:
-        if e in self.labels and e is not self._exempt:
+        if e is not self._exempt and self.named(e) is not None:
             return ATOM
         if e.op == "smul":
             return NEG if negative_part(e) is not None else MUL
