@@ -133,3 +133,26 @@ def test_notebook_runs_and_renders(page, lab_server, source):
 
     _screenshot(nb, f"/tmp/nb_{source.stem}.png")
     assert not [e for e in nb.page.console_errors if "mathjax" in e.lower()], nb.page.console_errors
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_stored_notebook_shows_its_math_before_running(page, lab_server, source):
+    """A reader who opens a notebook without running it sees the stored derivations typeset."""
+    import nbformat
+
+    stored = nbformat.read(str(source), as_version=4)
+    nb = _open_stored(page, lab_server, source)
+    derivations = [i for i, c in enumerate(stored.cells) if c.cell_type == "code" and "mderive" in c.source]
+    for i in derivations:
+        out = nb.output(i)
+        math = out.locator("mjx-container")
+        math.first.wait_for(state="attached", timeout=60_000)
+        assert "Error displaying widget" not in out.inner_text(), f"cell {i}"
+    counts = nb.evaluate("nb.content.widgets.map(c => c.model.type === 'code' ? c.model.executionCount : null)")
+    assert [c for c in counts if c is not None], "stored execution counts are shown"
+    # a picture of the first cell that keeps a widget, as stored: /tmp/nb_<name>_stored.png
+    widgets = [i for i in derivations if "--no-widget" not in stored.cells[i].source.split("\n", 1)[0]]
+    if widgets:
+        nb.cell(widgets[0]).evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=f"/tmp/nb_{source.stem}_stored.png")
