@@ -14,6 +14,7 @@ simplifies as it constructs; :func:`make` is the raw constructor.
 from __future__ import annotations
 
 import weakref
+import zlib
 from typing import Callable, Iterable, Iterator
 
 import sympy
@@ -22,7 +23,7 @@ from .shapes import ONE, Shape
 
 
 class Expr:
-    __slots__ = ("op", "args", "params", "shape", "is_scalar", "__weakref__")
+    __slots__ = ("op", "args", "params", "shape", "is_scalar", "skey", "__weakref__")
 
     op: str
     args: tuple["Expr", ...]
@@ -73,14 +74,40 @@ def make(op: str, args: tuple = (), params: tuple = (), shape: Shape | None = No
     if not isinstance(c, sympy.Basic):
         c = sympy.sympify(c)
     shape = (r, c)
-    key = (op, args, params, shape)
+    # Sums and Hadamard products are one node whatever the order of their
+    # terms; the node keeps the order it was first written in (the user's).
+    key_args = tuple(sorted(args, key=_skey)) if op in COMMUTATIVE else args
+    key = (op, key_args, params, shape)
     node = _interned.get(key)
     if node is None:
         node = object.__new__(Expr)
         node.op, node.args, node.params, node.shape = op, args, params, shape
         node.is_scalar = r == ONE and c == ONE  # 1×1: a scalar
+        node.skey = structural_key(op, args, params, shape)
         _interned[key] = node
     return node
+
+
+COMMUTATIVE = frozenset({"add", "hadamard"})
+
+
+def _skey(e: "Expr") -> int:
+    return e.skey
+
+
+def structural_key(op: str, args: tuple, params: tuple, shape) -> int:
+    """A number that depends only on the expression's structure (up to the
+    order of terms in sums and Hadamard products), the same in every process."""
+    children = sorted(a.skey for a in args) if op in COMMUTATIVE else [a.skey for a in args]
+    text = "|".join([op, ";".join(_param_text(p) for p in params), str(shape[0]), str(shape[1])]
+                    + [str(k) for k in children])
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def _param_text(p) -> str:
+    if isinstance(p, frozenset):
+        return ",".join(sorted(map(str, p)))
+    return str(p)
 
 
 # ------------------------------------------------------------------ leaves

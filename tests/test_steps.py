@@ -424,8 +424,9 @@ def test_logdet_and_inverse():
     steps = derive(LOGDET)[0].steps("differentials")
     assert has(steps, "dJ = tr(X⁻¹ dX) + tr(A dX)")
     assert any("d log det(X) = tr(X⁻¹ dX)" in s.rule for s in steps)
-    assert has(steps, "dJ = tr((A + X⁻¹) dX)")
-    assert steps[-1].text.startswith("∂J/∂X = Aᵀ + X⁻ᵀ")
+    # the order of the terms of a sum is a choice of presentation
+    assert has(steps, "dJ = tr((A + X⁻¹) dX)") or has(steps, "dJ = tr((X⁻¹ + A) dX)")
+    assert steps[-1].text.startswith(("∂J/∂X = Aᵀ + X⁻ᵀ", "∂J/∂X = X⁻ᵀ + Aᵀ"))
     steps = derive(INVERSE)[0].steps("differentials")
     assert has(steps, "dJ = -aᵀ X⁻¹ dX X⁻¹ b")
     assert any("d(X⁻¹) = −X⁻¹ dX X⁻¹" in s.rule for s in steps)

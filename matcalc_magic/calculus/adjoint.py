@@ -26,12 +26,16 @@ def adjoints(linear: Expr, dx: Expr, seed: Expr) -> dict[Expr, Expr]:
     if id(linear) not in deps:
         return {}
     order = [n for n in postorder(linear) if id(n) in deps]
-    pending: dict[Expr, list[Expr]] = {linear: [seed]}
+    position = {id(n): k for k, n in enumerate(order)}
+    pending: dict[Expr, list] = {linear: [(0, seed)]}
     done: dict[Expr, Expr] = {}
     for node in reversed(order):
         parts = pending.pop(node, None)
         if not parts:
             continue
+        # Sum the shares in the order their uses are written (data term, then
+        # regularizer), not in the order the backward walk met them.
+        parts = [ct for _k, ct in sorted(parts, key=lambda p: p[0])]
         ct = parts[0] if len(parts) == 1 else B.add(*parts)
         done[node] = ct
         if node is dx:
@@ -43,5 +47,5 @@ def adjoints(linear: Expr, dx: Expr, seed: Expr) -> dict[Expr, Expr]:
         if len(carried) > 1 and node.op not in ("add", "concat"):
             raise MissingRule(f"{node.op} is not linear in dX (dX appears in two factors)")
         for i in carried:
-            pending.setdefault(node.args[i], []).append(r.transpose(node, ct, i))
+            pending.setdefault(node.args[i], []).append((position[id(node)], r.transpose(node, ct, i)))
     return done

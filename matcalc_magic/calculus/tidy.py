@@ -20,7 +20,7 @@ def tidy(e: Expr) -> Expr:
 
 def _tidy_node(node: Expr, args: tuple) -> Expr | None:
     if node.op == "add":
-        return _factor_sum(B.add(*args))
+        return _pull_sign(_factor_sum(B.add(*args)))
     if node.op == "matmul" and any(a.op == "add" for a in args):
         return _maybe_distribute(B.matmul(*args))
     return None
@@ -86,6 +86,16 @@ def _factor_sum(s: Expr) -> Expr:
                 B.smul(c, B.matmul(*(f[:len(f) - k] if side == "right" else f[k:])))
                 for c, f in parts
             ]
-            inner = _factor_sum(B.add(*rest))
+            inner = _pull_sign(_factor_sum(B.add(*rest)))
             return B.matmul(inner, *common) if side == "right" else B.matmul(*common, inner)
+    return s
+
+
+def _pull_sign(s: Expr) -> Expr:
+    """−a − b → −(a + b) (one sign to read instead of one per term)."""
+    if s.op != "add":
+        return s
+    parts = [split_coefficient(t) for t in s.args]
+    if all(c.is_Number and c < 0 for c, _ in parts):
+        return B.neg(B.add(*(B.smul(-c, base) for c, base in parts)))
     return s

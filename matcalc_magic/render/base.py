@@ -31,6 +31,21 @@ def negative_part(e: Expr):
     return None
 
 
+def _size(e: Expr) -> int:
+    from ..graph import size_of
+
+    return size_of(e)
+
+
+class _Product:
+    """A product to print without building (and simplifying) it."""
+
+    op = "matmul"
+
+    def __init__(self, args):
+        self.args = args
+
+
 def squared_norm_of(e: Expr):
     """``Σ a^∘2`` is ``‖a‖²`` (Frobenius for a matrix): the ``a``, or None."""
     if e.op == "sum" and e.params[0] in (None, 0, 1) and e.is_scalar:
@@ -59,9 +74,16 @@ class Printer:
     def named(self, e: Expr) -> str | None:
         """The user's name for ``e``, also when it is written in another order
         (b + W x for z = W x + b) or transposed (δᵀ for δ), else None."""
+        hit = self._named(e)
+        if hit is None:
+            return None
+        name, transposed = hit
+        return self.name(name) + (self.transpose_mark if transposed else "")
+
+    def _named(self, e: Expr):
         label = self.labels.get(e)
         if label is not None:
-            return self.name(label)
+            return label, False
         if not self.labels:
             return None
         if self._alias is None:
@@ -73,10 +95,15 @@ class Printer:
                     alias.setdefault((node.op, frozenset(node.args)), (name, False))
                 if node.op not in ("var", "const") and not node.is_scalar:
                     t = B.transpose(node)
-                    if t not in self.labels:
-                        alias.setdefault(t, (name, True))
-                        if t.op in ("add", "hadamard"):
-                            alias.setdefault((t.op, frozenset(t.args)), (name, True))
+                    forms = [t]
+                    if node.op in ("add", "hadamard"):  # (a ⊙ b)ᵀ is also aᵀ ⊙ bᵀ
+                        forms.append((B.add if node.op == "add" else B.hadamard)(
+                            *(B.transpose(a) for a in node.args)))
+                    for f in forms:
+                        if f not in self.labels:
+                            alias.setdefault(f, (name, True))
+                            if f.op in ("add", "hadamard"):
+                                alias.setdefault((f.op, frozenset(f.args)), (name, True))
             self._alias = alias
         hit = self._alias.get(e)
         if hit is None and e.op in ("add", "hadamard"):
@@ -86,7 +113,7 @@ class Printer:
         name, transposed = hit
         if self._exempt is not None and self.labels.get(self._exempt) == name:
             return None  # δ = (ŷ − y)ᵀ is not printed in terms of δ
-        return self.name(name) + (self.transpose_mark if transposed else "")
+        return name, transposed
 
     def label_chains(self) -> list:
         """Named products as factor tuples (and their transposes), longest first,
@@ -122,8 +149,10 @@ class Printer:
 
     # ------------------------------------------------------------ brackets
     def precedence(self, e: Expr) -> int:
-        if e is not self._exempt and self.named(e) is not None:
-            return ATOM if e in self.labels else POW
+        if e is not self._exempt:
+            hit = self._named(e)
+            if hit is not None:
+                return POW if hit[1] else ATOM
         if e.op == "const":
             v = const_value(e)
             if v.is_Number and v < 0:
@@ -157,11 +186,21 @@ class Printer:
 
     # ------------------------------------------------------------ sums
     def operands(self, e: Expr) -> list:
-        """The arguments a printer shows (NumPy's drops implicit broadcasts)."""
-        return list(e.args)
+        """The arguments of an elementwise operation as written: a broadcast
+        is implicit there (W X + b), as in textbooks and NumPy."""
+        return [self.implicit(a) for a in e.args]
+
+    def implicit(self, e: Expr) -> Expr:
+        if e.op == "broadcast" and e not in self.labels:
+            return e.args[0]
+        return e
 
     def _print_add(self, e: Expr) -> str:
         terms = self.operands(e)
+        # Terms keep the order they were written in; mirror-image products
+        # read alphabetically: X (b cᵀ + c bᵀ).
+        if all(t.op == "matmul" for t in terms) and len({_size(t) for t in terms}) == 1:
+            terms.sort(key=self._print)
         # A + Aᵀ rather than Aᵀ + A: a transposed term follows its original.
         for t in list(terms):
             if t.op == "transpose" and t.args[0] in terms:
@@ -234,14 +273,19 @@ class Printer:
     # ------------------------------------------------------------ by notation
     def _print_kind_infix(self, e: Expr, notation) -> str:
         symbol = self.symbol(notation)
-        return f" {symbol} ".join(self.paren(a, notation.precedence, strict=True) for a in e.args)
+        args = self.operands(e) if e.op in ("hadamard", "hdiv") else e.args
+        return f" {symbol} ".join(self.paren(a, notation.precedence, strict=True) for a in args)
 
     def _print_kind_postfix(self, e: Expr, notation) -> str:
         return self.paren(e.args[0], FUNC) + self.symbol(notation)
 
     def _print_kind_func(self, e: Expr, notation) -> str:
-        args = ", ".join(self._print(a) for a in e.args)
+        args = ", ".join(self._print(a) for a in self.function_args(e))
         return f"{self.symbol(notation)}({args})"
+
+    def function_args(self, e: Expr) -> list:
+        elementwise = "elementwise" in rule(e.op).extra
+        return self.operands(e) if elementwise else list(e.args)
 
     def _print_kind_custom(self, e: Expr, notation) -> str:  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} cannot print {e.op}")
@@ -257,7 +301,17 @@ class Printer:
         return self.name(e.params[0])
 
     def _print_broadcast(self, e: Expr) -> str:
-        return self._print(e.args[0])
+        """Outside elementwise operations a broadcast is written out: b 𝟏ᵀ."""
+        from ..graph import ones
+        from ..ops import build as B
+
+        a = e.args[0]
+        r, c = e.shape
+        if a.is_scalar:
+            return self._print(B.smul(a, ones(r, c)))
+        if a.shape[1] == 1:
+            return self._print_matmul(_Product((a, ones(1, c))))
+        return self._print_matmul(_Product((ones(r, 1), a)))
 
     def _print_const(self, e: Expr) -> str:
         return self.number(const_value(e))

@@ -61,6 +61,7 @@ class LatexPrinter(Printer):
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args
+        a = self.implicit(a)
         exponent = self._print(p)
         if e.is_scalar:
             if is_const(p) and const_value(p) < 0:
@@ -71,14 +72,17 @@ class LatexPrinter(Printer):
         return self.paren(a, FUNC) + f"^{{\\circ {exponent}}}"
 
     def _print_matpow(self, e: Expr) -> str:
-        return self.paren(e.args[0], FUNC) + f"^{{{e.params[0]}}}"
+        a = e.args[0]
+        if a.op == "transpose" and a not in self.labels and a.args[0].op != "inv":  # (Xᵀ)ᵏ prints as (Xᵏ)ᵀ
+            return self.wrap(self.paren(a.args[0], FUNC) + f"^{{{e.params[0]}}}") + "^{\\top}"
+        return self.paren(a, FUNC) + f"^{{{e.params[0]}}}"
 
     def _print_inv(self, e: Expr) -> str:
         return self.paren(e.args[0], FUNC) + "^{-1}"
 
     # ------------------------------------------------------------ functions
     def _print_kind_func(self, e: Expr, notation) -> str:
-        args = ", ".join(self._print(a) for a in e.args)
+        args = ", ".join(self._print(a) for a in self.function_args(e))
         return f"{notation.latex}\\left({args}\\right)"
 
     def _print_sqrt(self, e: Expr) -> str:

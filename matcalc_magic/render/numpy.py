@@ -67,8 +67,8 @@ class NumpyPrinter(Printer):
         return notation.numpy
 
     def precedence(self, e: Expr) -> int:
-        if e is not self._exempt and self.named(e) is not None:
-            return ATOM
+        if e is not self._exempt and self._named(e) is not None:
+            return ATOM if not self._named(e)[1] else FUNC + 5
         if e.op == "smul":
             return NEG if negative_part(e) is not None else MUL
         if e.op == "const":

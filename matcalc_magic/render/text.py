@@ -69,6 +69,7 @@ class TextPrinter(Printer):
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args
+        a = self.implicit(a)
         if e.is_scalar:
             if is_const(p) and const_value(p) < 0:
                 k = -const_value(p)
@@ -78,7 +79,10 @@ class TextPrinter(Printer):
         return self.paren(a, FUNC) + "^∘" + self.paren(p, FUNC)
 
     def _print_matpow(self, e: Expr) -> str:
-        return self.paren(e.args[0], FUNC) + superscript(e.params[0])
+        a = e.args[0]
+        if a.op == "transpose" and a not in self.labels and a.args[0].op != "inv":  # (Xᵀ)ᵏ prints as (Xᵏ)ᵀ
+            return self.wrap(self.paren(a.args[0], FUNC) + superscript(e.params[0])) + "ᵀ"
+        return self.paren(a, FUNC) + superscript(e.params[0])
 
     def _print_sum(self, e: Expr) -> str:
         (a,) = e.args
