@@ -105,8 +105,10 @@ class Checker:
         return list(self.cell.variables) + list(self.cell.definitions) + list(self.cell.dims)
 
     def suggest(self, name: str, pool) -> str | None:
-        close = difflib.get_close_matches(name, list(pool), n=3, cutoff=0.5)
-        return f"did you mean {', '.join(close)}?" if close else None
+        pool = list(pool)
+        close = [p for p in pool if p.lower() == name.lower() and p != name]  # X for x
+        close += [p for p in difflib.get_close_matches(name, pool, n=3, cutoff=0.5) if p not in close]
+        return f"did you mean {', '.join(close[:3])}?" if close else None
 
     # ================================================================ program
     def run(self, program: T.Program) -> CheckedCell:

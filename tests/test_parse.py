@@ -793,7 +793,7 @@ def test_expression_spans():
         ("z = (a]", 1, 7, "']' does not match '(' opened at line 1, column 5"),
         ("z = a × b", 1, 7, "unexpected '×'"),
         ("z = a $ b", 1, 7, "unexpected character '$'"),
-        ('z = "a"', 1, 5, "unexpected character '\"'"),
+        ('z = "a b"', 1, 5, "unexpected character '\"'"),  # a quoted word is an argument ('fro'), not a sentence
         ("W : m x", 1, 8, "expected a size after 'x'"),
         ("W : m x n x p", 1, 11, "unexpected 'x'"),
         ("x :", 1, 4, "expected a size after ':'"),

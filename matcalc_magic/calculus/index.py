@@ -189,6 +189,17 @@ def eliminate_deltas(term: Term, free: tuple[str, ...]) -> Term:
     return Term(term.coef, factors)
 
 
+def _summation_letters(free):
+    """a, b, c, … then a1, b1, … : as many summation indices as needed."""
+    round_ = 0
+    while True:
+        for letter in _SUMMED:
+            name = letter if round_ == 0 else f"{letter}{round_}"
+            if name not in free:
+                yield name
+        round_ += 1
+
+
 @dataclass
 class IndexForm:
     """``∂Y/∂X`` written entry-wise: terms over free indices ``free``."""
@@ -202,7 +213,7 @@ class IndexForm:
     def _names(self):
         """Rename summed indices a, b, c… in order of appearance."""
         mapping = {}
-        letters = iter(l for l in _SUMMED if l not in self.free)
+        letters = _summation_letters(self.free)
         for t in self.terms:
             for i in t.indices():
                 if i not in self.free and i not in mapping:
@@ -358,6 +369,8 @@ def index_form(d: Derivative, labels: dict) -> IndexForm:
     out_dims = [x for x in d.of.shape if x != ONE]
     sizes_of = dict(zip(out_idx, out_dims)) | dict(zip(var_idx, var_dims))
     fresh = _Fresh("ijkl")
+    if d.matrix is None and d.kind in ("gradient", "jacobian"):
+        raise NoIndexForm("no matrix form to write entry-wise")
     if d.kind == "gradient" or (d.kind == "jacobian" and d.wrt.is_scalar):
         free = var_idx if d.kind == "gradient" else out_idx
         terms = entries(d.matrix, free, fresh, labels)

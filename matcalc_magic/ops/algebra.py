@@ -326,6 +326,8 @@ def _transpose_canon(args, params):
         return a.args[0]
     if op in ("eye", "zeros", "ones"):
         return make(op, (), (), (a.shape[1], a.shape[0]))
+    if op == "commutation":  # K_{m,n}ᵀ = K_{n,m}
+        return B.commutation(a.params[1], a.params[0])
     if op == "smul":
         return B.smul(a.args[0], B.transpose(a.args[1]))
     if op == "matmul":

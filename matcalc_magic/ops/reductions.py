@@ -183,6 +183,10 @@ def _trace_canon(args, params):
         return B.smul(a.args[0], B.trace(a.args[1]))
     if a.op == "transpose":
         return B.trace(a.args[0])
+    if a.op == "kron":  # tr(A ⊗ B) = tr(A) tr(B)
+        x, y = a.args
+        if same(x.shape[0], x.shape[1]) and same(y.shape[0], y.shape[1]):
+            return B.smul(B.trace(x), B.trace(y))
     if a.op == "matmul":
         f = a.args
         for r in range(1, len(f)):  # tr(x yᵀ) = yᵀ x: rotate into a 1×1 product

@@ -14,7 +14,7 @@ from ..graph import eye, is_zero, make, zeros
 from ..shapes import ONE, ShapeError, concrete, concrete_shape, same, shape_str
 from . import build as B
 from .helpers import present
-from .registry import FUNC, MUL, POW, MissingRule, Notation, OpRule, register
+from .registry import FUNC, MUL, POW, Notation, OpRule, register
 
 ATOM_LIKE = 90  # bracketed blocks print as atoms
 
@@ -47,8 +47,21 @@ def _kron_canon(args, params):
     return make("kron", args, ())
 
 
+def _kron_vec_factor(node, i):
+    """M with vec(A ⊗ B) = M vec(A) (i = 0) or M vec(B) (i = 1), from
+    vec(A ⊗ B) = (I_q ⊗ K_{s,p} ⊗ I_r)(vec A ⊗ vec B) for A p×q, B r×s
+    (Magnus & Neudecker, Theorem 3.10)."""
+    a, b = node.args
+    (p, q), (r, s) = a.shape, b.shape
+    shuffle = B.kron(B.kron(eye(q), B.commutation(s, p)), eye(r))
+    if i == 0:  # vec A ⊗ vec B = (I ⊗ vec B) vec A
+        return B.matmul(shuffle, B.kron(eye(sympy.expand(p * q)), B.vec(b)))
+    return B.matmul(shuffle, B.kron(B.vec(a), eye(sympy.expand(r * s))))  # = (vec A ⊗ I) vec B
+
+
 def _kron_transpose(node, ct, i):
-    raise MissingRule("the adjoint of a Kronecker product with a varying factor")
+    m = _kron_vec_factor(node, i)
+    return B.unvec(B.matmul(B.transpose(m), B.vec(ct)), node.args[i].shape)
 
 
 register(OpRule(
@@ -60,6 +73,7 @@ register(OpRule(
         B.kron(node.args[0], ts[1]) if ts[1] is not None else None,
     ])) if present(ts) else None,
     transpose=_kron_transpose,
+    vec=lambda node, i, k: B.matmul(_kron_vec_factor(node, i), k),
     rule_name="d(A ⊗ B) = dA ⊗ B + A ⊗ dB",
 ))
 

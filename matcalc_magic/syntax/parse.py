@@ -158,6 +158,7 @@ _END_TYPES = frozenset({"$END", "_NL", "SEMICOLON"})
 
 _DESCRIBE = {
     "NAME": "a name",
+    "STRING": "a quoted word",
     "CALLEE": "a function call",
     "NUMBER": "a number",
     "MINUS": "'-'",
@@ -537,6 +538,9 @@ class _Builder:
 
     def CLAIM(self, tok):
         return T.Name(Span(tok.start_pos, tok.end_pos), "claim")
+
+    def STRING(self, tok):
+        return T.Name(Span(tok.start_pos, tok.end_pos), str(tok)[1:-1])
 
     def NUMBER(self, tok):
         s = str(tok)
