@@ -120,7 +120,6 @@ def test_views_are_cached(net):
 
 
 def test_switching_layout_does_not_re_derive(monkeypatch):
-    import matcalc_magic.api as api
     import matcalc_magic.calculus.derivative as derivative
 
     calls = []

@@ -119,7 +119,6 @@ AS_WRITTEN = [
         "∂‖x - a‖/∂x",
         ("∂‖x - a‖/∂x", "∂(‖x - a‖)/∂x"),
         id="norm",
-        marks=_xf("the left-hand side of ∂‖x - a‖/∂x prints as ∂(sqrt(‖x - a‖²))/∂x"),
     ),
     # Cookbook (132): ∂‖X‖²_F/∂X
     pytest.param("X : m x n", "∂‖X‖_F^2/∂X", ("∂‖X‖_F²/∂X", "∂(‖X‖_F²)/∂X"), id="frobenius"),
@@ -131,7 +130,6 @@ AS_WRITTEN = [
         "∂log det(X)/∂X",
         ("∂log det(X)/∂X", "∂(log det(X))/∂X"),
         id="log-det",
-        marks=_xf("the request ∂log det(X)/∂X is a syntax error (unexpected 'det'); ∂(log det(X))/∂X works"),
     ),
     # Cookbook (60): ∂X⁻¹/∂X
     pytest.param(
@@ -147,7 +145,6 @@ AS_WRITTEN = [
         "∂xᵀx/∂x",
         ("∂xᵀx/∂x", "∂(xᵀ x)/∂x"),
         id="xTx",
-        marks=_xf("the request ∂xᵀx/∂x is a syntax error (unexpected 'ᵀ'); ∂(x^T x)/∂x works"),
     ),
 ]
 

@@ -337,11 +337,6 @@ def test_printed_size_grows_linearly_with_depth(chains, layout):
             assert 1.5 < b / a < 2.5, (layout, code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the index view of a chain of 23 or more layers raises StopIteration "
-    "(calculus/index.py runs out of summation-index letters)",
-)
 def test_index_view_of_a_deep_chain_prints(chains):
     sizes = [len(chains[d][1].view(IX).text) for d in DEPTHS]
     for a, b in zip(sizes, sizes[1:]):

@@ -96,7 +96,6 @@ ROWS = [
         ("X",),
         lambda v: np.trace(v["X"] @ v["X"] @ v["X"]),
         text="3 (X²)ᵀ",
-        print_bug="tr(X³) gradient prints as 2 (X²)ᵀ + Xᵀ Xᵀ instead of 3 (X²)ᵀ",
     ),
     Row("matpow-np", "X : n x n", "np.linalg.matrix_power(X, 2)", ("X",), lambda v: v["X"] @ v["X"]),
     Row("matpow-negative", "X : n x n, invertible", "X^{-2}", ("X",), lambda v: np.linalg.inv(v["X"] @ v["X"])),
@@ -139,7 +138,6 @@ ROWS = [
         ("X",),
         lambda v: v["a"].T @ np.sum(v["X"], axis=1, keepdims=True),
         text="a 𝟏ᵀ",
-        print_bug="the gradient of aᵀ sum(X, axis=1) prints as a (m×1) for an m×n matrix",
     ),
     Row("np.sum-positional-axis", "X : m x n", "np.sum(X, 0)", ("X",), lambda v: np.sum(v["X"], axis=0, keepdims=True)),
     Row("mean", "X : m x n", "mean(X ⊙ X)", ("X",), lambda v: np.mean(v["X"] * v["X"])),
@@ -197,8 +195,6 @@ ROWS = [
         "kron(A, B)",
         ("A", "B"),
         lambda v: np.kron(v["A"], v["B"]),
-        bad_layouts={"vec": "no vec rule for kron: the vec view of ∂(A ⊗ B)/∂A is the 4-index array"},
-        print_bug="∂(A ⊗ B)/∂A prints '(no closed form)' in every layout, even vec (vec(A ⊗ B) is linear in vec A)",
     ),
     Row(
         "kron-⊗-scalar",
@@ -206,7 +202,6 @@ ROWS = [
         "sum((A ⊗ B) ⊙ C)",
         ("A",),
         lambda v: np.sum(np.kron(v["A"], v["B"]) * v["C"]),
-        crash="the gradient of sum((A ⊗ B) ⊙ C) by A is refused: no adjoint of a Kronecker product",
     ),
     Row(
         "kron-vectors",
@@ -214,7 +209,6 @@ ROWS = [
         "x ⊗ x",
         ("x",),
         lambda v: np.kron(v["x"], v["x"]),
-        crash="the index view of ∂(x ⊗ x)/∂x raises AttributeError: 'NoneType' object has no attribute 'op'",
     ),
     Row(
         "vec",
@@ -284,7 +278,6 @@ ROWS = [
         ("Θ",),
         lambda v: ce(v["Y"], softmax(v["Θ"], 0)),
         text="softmax(Θ) - Y",
-        print_bug="with one-hot columns 𝟏ᵀY = 𝟏ᵀ, but the gradient prints as (𝟏ᵀ Y) ⊙ softmax(Θ) - Y",
     ),
     # ------------------------------------------------------------ norms
     Row("norm", "x : n", "‖x‖", ("x",), lambda v: np.linalg.norm(v["x"])),
@@ -302,7 +295,6 @@ ROWS = [
         "np.linalg.norm(X, 'fro')",
         ("X",),
         lambda v: np.linalg.norm(v["X"]),
-        crash="np.linalg.norm(X, 'fro') is refused: a string argument is a syntax error",
     ),
     # ------------------------------------------------------------ constructors with symbolic sizes
     Row("np.ones", "x : n", "np.ones((n, 1))^T x", ("x",), lambda v: np.sum(v["x"]), text="𝟏"),
@@ -548,7 +540,7 @@ PRINTED = [
         "p 𝟏",
         lambda v: np.sum(v["W"] @ v["X"] + v["b"]),
         "b",
-        BROADCAST + ": ∂sum(W X + b)/∂b = p (an m×1 vector)",
+        None,
     ),
     (
         "mean",
@@ -566,7 +558,7 @@ PRINTED = [
         "𝟏ᵀ Wᵀ",
         lambda v: np.sum(v["x"] @ v["W"]),
         "x",
-        BROADCAST + ": ∂sum(x W)/∂x = 1 Wᵀ for a row x",
+        None,
     ),
     (
         "column-sum",
@@ -575,7 +567,7 @@ PRINTED = [
         "Aᵀ 𝟏",
         lambda v: np.sum(v["A"] @ v["x"]),
         "x",
-        BROADCAST + ": ∂sum(A x)/∂x = Aᵀ 1",
+        None,
     ),
     (
         "scalar-broadcast",
@@ -593,9 +585,9 @@ PRINTED = [
         "2 s t",
         lambda v: v["s"] * v["t"] ** 2,
         "t",
-        "∂(s t²)/∂t prints as (2 s) t",
+        None,
     ),
-    ("pi", "x : n\n∂(π x)/∂x", "shape", "π I", lambda v: np.pi * v["x"], "x", "π prints as pi: ∂(π x)/∂x = pi I"),
+    ("pi", "x : n\n∂(π x)/∂x", "shape", "π I", lambda v: np.pi * v["x"], "x", None),
     ("ones-vector", "x : n\n∂(np.ones((n, 1))^T x)/∂x", "shape", "𝟏", lambda v: np.sum(v["x"]), "x", None),
 ]
 

@@ -209,7 +209,6 @@ ENTRIES = [
         "b2",
         lambda v: _net(v),
         forms={"shape": "δ1", "numerator": "δ1ᵀ"},
-        print_bug="with δ1 = ŷ - y named, ∂J/∂b2 still prints as ŷ - y (while ∂J/∂U uses δ1)",
     ),
     E(
         "net-delta-W",
@@ -236,7 +235,6 @@ ENTRIES = [
         "U",
         lambda v: _net(v),
         forms={"shape": "δ1ᵀ hᵀ", "numerator": "h δ1"},
-        print_bug="with the notes' row δ1 = (ŷ − y)ᵀ named, ∂J/∂U prints as (ŷ - y) hᵀ, not δ1ᵀ hᵀ",
     ),
     E(
         "notes-b2",
@@ -245,7 +243,6 @@ ENTRIES = [
         "b2",
         lambda v: _net(v),
         forms={"shape": "δ1ᵀ", "numerator": "δ1"},
-        print_bug="with the notes' row δ1 named, ∂J/∂b2 prints as ŷ - y, not δ1ᵀ",
     ),
     E(
         "notes-W",

@@ -151,12 +151,6 @@ def _y01(values, sizes):
     return {k: values[k] / (1 + values[k]) for k in ("y", "Y") if k in values}
 
 
-ONE_EXAMPLE = (
-    "for one example (scalars) the logistic-loss gradient is not simplified: "
-    "((1/(1 - a)) (1 - y) - (1/a) y) a (1 - a), not a - y (the vectorised A - Y is)"
-)
-REORDERED = "the regularisation term is printed first: (λ/m) [0; θ[1:]] + (1/m) Xᵀ (…)"
-
 ENTRIES = [
     # DL course 1 week 2, one example: dz = a − y, dw = x dz, db = dz
     E(
@@ -167,7 +161,6 @@ ENTRIES = [
         lambda v: _one(v, z=v["z"]),
         forms={"shape": "a - y"},
         fixed=lambda v, s: {**_z(v, s), **_y01(v, s)},
-        print_bug=ONE_EXAMPLE,
     ),
     E(
         "dl-logreg-dw",
@@ -179,7 +172,7 @@ ENTRIES = [
         forms={"shape": ("(a - y) x", "x (a - y)")},
         print_bug="∂L/∂w prints as x ⊙ (a - y), an elementwise product with a scalar, not (a - y) x",
     ),
-    E("dl-logreg-db", ONE, "∂L/∂b", "b", _one, fixed=_y01, forms={"shape": "a - y"}, print_bug=ONE_EXAMPLE),
+    E("dl-logreg-db", ONE, "∂L/∂b", "b", _one, fixed=_y01, forms={"shape": "a - y"}),
     # DL course 1 week 2, vectorised over the columns of X: dZ = A − Y, dw = (1/m) X dZᵀ, db = (1/m) np.sum(dZ)
     E(
         "dl-vec-dZ",
@@ -289,7 +282,6 @@ ENTRIES = [
             + v["λ"] / (2 * len(v["X0"])) * np.sum(v["θ"][1:] ** 2)
         ),
         forms={"shape": "(1/m) Xᵀ (X θ - y) + (λ/m) [0; θ[1:]]"},
-        print_bug=REORDERED,
     ),
     E(
         "ml-logreg-reg",
@@ -301,7 +293,6 @@ ENTRIES = [
             + v["λ"] / (2 * len(v["X0"])) * np.sum(v["θ"][1:] ** 2)
         ),
         forms={"shape": "(1/m) Xᵀ (h - y) + (λ/m) [0; θ[1:]]"},
-        print_bug=REORDERED,
         fixed=_y01,
     ),
     # the same gradients by the raw data: the intercept column drops out
