@@ -127,7 +127,7 @@ ROWS = [
         ("X",),
         lambda v: np.sum(v["X"]),
         text="𝟏 𝟏ᵀ",
-        print_bug="the gradient of sum(X) prints as the bare scalar 1, not an m×n matrix of ones",
+        print_bug="the gradient of sum(X) prints as 𝟏, the symbol of a vector of ones, not the m×n matrix 𝟏 𝟏ᵀ",
     ),
     Row("sum-axis0", "X : m x n", "sum(X, axis=0)", ("X",), lambda v: np.sum(v["X"], axis=0, keepdims=True)),
     Row("sum-axis1", "X : m x n", "sum(X, axis=1)", ("X",), lambda v: np.sum(v["X"], axis=1, keepdims=True)),
@@ -529,7 +529,7 @@ def _xf(reason):
     return pytest.mark.xfail(strict=True, reason="engine: " + reason)
 
 
-BROADCAST = "a constant broadcast to a vector or matrix prints as the bare scalar"
+BROADCAST = "a constant broadcast to a matrix prints as a vector of ones"
 
 # (id, cell, layout, textbook right-hand side, NumPy function of the values, variable, engine problem)
 PRINTED = [
@@ -549,7 +549,7 @@ PRINTED = [
         "(1/(m n)) 𝟏 𝟏ᵀ",
         lambda v: np.mean(v["X"]),
         "X",
-        BROADCAST + ": ∂mean(X)/∂X = 1/(m*n), in SymPy's spelling",
+        BROADCAST + ": ∂mean(X)/∂X = (1/(m n)) 𝟏 for an m×n matrix",
     ),
     (
         "row-sum",
@@ -576,7 +576,7 @@ PRINTED = [
         "𝟏 𝟏ᵀ",
         lambda v: v["X"] + v["c"],
         "c",
-        BROADCAST + ": ∂(X + c)/∂c = 1 (an m×n matrix)",
+        BROADCAST + ": ∂(X + c)/∂c = 𝟏 for an m×n matrix",
     ),
     (
         "scalar-product",

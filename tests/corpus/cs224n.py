@@ -60,6 +60,8 @@ def _z(values, sizes):
     return {"z": values["W"] @ values["x"] + values["b1"]}
 
 
+DOUBLE_T = "with the notes' row δ2 named, the numerator layout prints (δ2ᵀ)ᵀ instead of δ2 (x (δ2ᵀ)ᵀ, (δ2ᵀ)ᵀ W)"
+
 ENTRIES = [
     # §3 (1) matrix times column vector: z = W x, ∂z/∂x = W (the Jacobian; numerator layout)
     E(
@@ -251,7 +253,7 @@ ENTRIES = [
         "W",
         lambda v: _net(v),
         forms={"shape": "δ2ᵀ xᵀ", "numerator": "x δ2"},
-        print_bug="with the notes' row δ2 named, ∂J/∂W prints in ŷ − y, not δ2ᵀ xᵀ",
+        print_bug=DOUBLE_T,
     ),
     E(
         "notes-b1",
@@ -260,7 +262,7 @@ ENTRIES = [
         "b1",
         lambda v: _net(v),
         forms={"shape": "δ2ᵀ", "numerator": "δ2"},
-        print_bug="with the notes' row δ2 named, ∂J/∂b1 prints in ŷ − y, not δ2ᵀ",
+        print_bug=DOUBLE_T,
     ),
     E(
         "notes-x",
@@ -269,6 +271,6 @@ ENTRIES = [
         "x",
         lambda v: _net(v),
         forms={"shape": ("(δ2 W)ᵀ", "Wᵀ δ2ᵀ"), "numerator": "δ2 W"},
-        print_bug="with the notes' row δ2 named, ∂J/∂x prints in ŷ − y, not (δ2 W)ᵀ",
+        print_bug=DOUBLE_T,
     ),
 ]

@@ -199,7 +199,8 @@ ENTRIES = [
         "x",
         lambda v: v["a"].T @ v["x"] @ v["x"].T @ v["b"],
         forms={"numerator": "xᵀ (a bᵀ + b aᵀ)", "denominator": "(a bᵀ + b aᵀ) x"},
-        print_bug="∂(aᵀ x xᵀ b)/∂x prints as b (aᵀ x) + a (xᵀ b), not as (a bᵀ + b aᵀ) x",
+        print_bug="∂(aᵀ x xᵀ b)/∂x prints as a xᵀ b + b xᵀ a (numerator aᵀ x bᵀ + bᵀ x aᵀ), "
+        "not collected into (a bᵀ + b aᵀ) x",
     ),
     # ∂((Ax + b)ᵀC(Dx + e))/∂x = (Dx + e)ᵀCᵀA + (Ax + b)ᵀCD / DᵀCᵀ(Ax + b) + AᵀC(Dx + e)
     E(
@@ -220,8 +221,10 @@ ENTRIES = [
         "∂(‖x - a‖)/∂x",
         "x",
         lambda v: np.linalg.norm(v["x"] - v["a"]),
-        forms={"numerator": "(x - a)ᵀ/‖x - a‖", "denominator": "(x - a)/‖x - a‖"},
-        print_bug="∂‖x − a‖/∂x prints as (1/sqrt(𝟏ᵀ (x - a)^∘2)) (x - a), not (x - a)/‖x - a‖",
+        forms={
+            "numerator": ("(x - a)ᵀ/‖x - a‖", "(x - a)ᵀ / ‖x - a‖"),
+            "denominator": ("(x - a)/‖x - a‖", "(x - a) / ‖x - a‖"),
+        },
     ),
     # ---------------------------------------------------------------- vector-by-scalar
     # table "Vector-by-scalar identities" (numerator layout: a column; denominator: a row)
@@ -416,7 +419,7 @@ ENTRIES = [
         "X",
         lambda v: det(v["A"] @ v["X"] @ v["B"]),
         forms={"numerator": "det(A X B) X⁻¹", "denominator": "det(A X B) X⁻ᵀ"},
-        print_bug="∂det(AXB)/∂X is not simplified to det(A X B) X⁻ᵀ",
+        print_bug="∂det(AXB)/∂X prints as det(A X B) Aᵀ (A X B)⁻ᵀ Bᵀ, not det(A X B) X⁻ᵀ (A, B square)",
     ),
     # ∂(aᵀXb)/∂X = baᵀ / abᵀ
     E(
