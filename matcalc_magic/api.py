@@ -213,7 +213,8 @@ class View:
 
     @property
     def shape(self) -> tuple[str, ...]:
-        return tuple(dim_str(d) for d in self.symbolic_shape)
+        """Sizes as strings: ('n+1', '1'), ('m', 'n')."""
+        return tuple(dim_str(d).removeprefix("(").removesuffix(")") for d in self.symbolic_shape)
 
     @cached_property
     def symbolic_shape(self) -> tuple:

@@ -19,12 +19,13 @@ class EvalContext:
 
 
 def as_matrix(value, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """A user's value as a 2-D float array: (n,) becomes a column n×1."""
+    """A user's value as a 2-D float array: (n,) becomes a column n×1, or a
+    row 1×n where ``shape`` (declared rows, columns; 0 = any size) is a row."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     elif arr.ndim == 1:
-        if shape is not None and shape[0] == 1 and shape[1] == arr.shape[0] and arr.shape[0] != 1:
+        if shape is not None and shape[0] == 1 and shape[1] != 1:  # declared a row
             arr = arr.reshape(1, -1)
         else:
             arr = arr.reshape(-1, 1)

@@ -173,11 +173,6 @@ def test_evaluate_accepts_a_row_as_2d():
     np.testing.assert_allclose(r.view().evaluate({"r": [[0.0, 1.0, 2.0]]}), np.exp([[0.0, 1.0, 2.0]]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a 1-D array for a variable declared 1 x n is read as a column and "
-    "rejected ('r is declared with 1 rows but the array has 3')",
-)
 def test_evaluate_accepts_a_row_as_1d():
     r = mm.derive("r : 1 x n; ∂(sum(exp(r)))/∂r")[0]
     np.testing.assert_allclose(r.view().evaluate({"r": [0.0, 1.0, 2.0]}), np.exp([[0.0, 1.0, 2.0]]))
@@ -341,9 +336,6 @@ def test_shape_strings_are_symbolic():
     assert r.view("vec").shape == ("kp", "mn")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine: a compound size in v.shape keeps the parentheses of m×(n+1): ('(n+1)', '1')"
-)
 def test_compound_shape_strings_have_no_parentheses():
     r = mm.derive("θ : n + 1; ∂(‖θ‖²)/∂θ")[0]
     assert r.view().shape in (("n + 1", "1"), ("n+1", "1"))

@@ -915,7 +915,7 @@ def test_fuzz_arbitrary_text(text):
 
 # Random well-formed expressions: they must all parse.
 _atoms = st.sampled_from(
-    ["x", "W", "θ", "ŷ", "b_1", "2", "0.5", "relu(z)", "np.sum(X, axis=0)", "‖x‖²", "|x|", "(a + b)", "∂J/∂z"]
+    ["x", "W", "θ", "ŷ", "b_1", "2", "0.5", "relu(z)", "np.sum(X, axis=0)", "‖x‖²", "|x|", "(a + b)", "(∂J/∂z)"]
 )
 
 

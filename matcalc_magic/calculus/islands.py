@@ -198,8 +198,8 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
             return const(x)
         if x in back:
             return back[x]
-        if x.is_Add:
-            return B.add(*(full(t) for t in x.args))
+        if x.is_Add:  # a scalar sum stays scalar and is spread once: (a − y) x
+            return B.add(*((conv if scalar(x) else full)(t) for t in x.args))
         if x.is_Mul:
             coef = sympy.Integer(1)
             num, den = [], []

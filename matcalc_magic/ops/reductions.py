@@ -233,6 +233,12 @@ def _diag_canon(args, params):
     return make("diag", args, ())
 
 
+def _diag_selector(n):
+    """S (n²×n) with vec(diag(v)) = S v and diag(A) = Sᵀ vec(A):
+    S = diag(vec I) (𝟏 ⊗ I), since vec(diag v) = vec(I) ⊙ (𝟏 ⊗ v)."""
+    return B.matmul(B.diag(B.vec(eye(n))), B.kron(ones(n, ONE), eye(n)))
+
+
 def _diag_transpose(node, ct, i):
     d = B.diagvec(ct)
     return d if node.args[0].shape[1] == ONE else B.transpose(d)
@@ -244,6 +250,7 @@ register(OpRule(
     canon=_diag_canon, linear=True,
     jvp=lambda node, ts: B.diag(ts[0]) if ts[0] is not None else None,
     transpose=_diag_transpose,
+    vec=lambda node, i, k: B.matmul(_diag_selector(node.shape[0]), k),
     rule_name="d diag(v) = diag(dv)",
 ))
 
@@ -278,5 +285,6 @@ register(OpRule(
     canon=_diagvec_canon, linear=True,
     jvp=lambda node, ts: B.diagvec(ts[0]) if ts[0] is not None else None,
     transpose=lambda node, ct, i: B.diag(ct),
+    vec=lambda node, i, k: B.matmul(B.transpose(_diag_selector(node.shape[0])), k),
     rule_name="d diag(A) = diag(dA)",
 ))

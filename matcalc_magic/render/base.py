@@ -80,6 +80,15 @@ class Printer:
         name, transposed = hit
         return self.name(name) + (self.transpose_mark if transposed else "")
 
+    def untransposed_name(self, e: Expr) -> str | None:
+        """If ``e`` prints as a name's transpose (δᵀ), the name: (δᵀ)ᵀ is δ."""
+        if e is self._exempt:
+            return None
+        hit = self._named(e)
+        if hit is not None and hit[1]:
+            return self.name(hit[0])
+        return None
+
     def _named(self, e: Expr):
         label = self.labels.get(e)
         if label is not None:

@@ -55,6 +55,9 @@ class LatexPrinter(Printer):
     # ------------------------------------------------------------ postfix
     def _print_transpose(self, e: Expr) -> str:
         a = e.args[0]
+        untransposed = self.untransposed_name(a)
+        if untransposed is not None:
+            return untransposed
         if a.op == "inv" and a not in self.labels:
             return self.paren(a.args[0], FUNC) + "^{-\\top}"
         return self.paren(a, FUNC) + "^{\\top}"

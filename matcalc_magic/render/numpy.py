@@ -127,6 +127,9 @@ class NumpyPrinter(Printer):
         return f"{self.paren(a, MUL)} / {self.paren(b, MUL + 1)}"
 
     def _print_transpose(self, e: Expr) -> str:
+        untransposed = self.untransposed_name(e.args[0])
+        if untransposed is not None:
+            return untransposed
         return self.paren(e.args[0], FUNC + 5) + ".T"
 
     def _print_epow(self, e: Expr) -> str:

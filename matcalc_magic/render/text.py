@@ -49,6 +49,8 @@ class TextPrinter(Printer):
         return "I"
 
     def _print_ones(self, e: Expr) -> str:
+        if e.shape[0] != ONE and e.shape[1] != ONE:
+            return "𝟏 𝟏ᵀ"  # the all-ones matrix
         return "𝟏ᵀ" if e.shape[0] == ONE else "𝟏"
 
     def _print_zeros(self, e: Expr) -> str:
@@ -60,6 +62,9 @@ class TextPrinter(Printer):
 
     def _print_transpose(self, e: Expr) -> str:
         a = e.args[0]
+        untransposed = self.untransposed_name(a)
+        if untransposed is not None:
+            return untransposed
         if a.op == "inv" and a not in self.labels:
             return self.paren(a.args[0], FUNC) + "⁻ᵀ"
         return self.paren(a, FUNC) + "ᵀ"

@@ -253,7 +253,6 @@ ENTRIES = [
         "W",
         lambda v: _net(v),
         forms={"shape": "δ2ᵀ xᵀ", "numerator": "x δ2"},
-        print_bug=DOUBLE_T,
     ),
     E(
         "notes-b1",
@@ -262,7 +261,6 @@ ENTRIES = [
         "b1",
         lambda v: _net(v),
         forms={"shape": "δ2ᵀ", "numerator": "δ2"},
-        print_bug=DOUBLE_T,
     ),
     E(
         "notes-x",
@@ -271,6 +269,5 @@ ENTRIES = [
         "x",
         lambda v: _net(v),
         forms={"shape": ("(δ2 W)ᵀ", "Wᵀ δ2ᵀ"), "numerator": "δ2 W"},
-        print_bug=DOUBLE_T,
     ),
 ]

@@ -170,7 +170,6 @@ ENTRIES = [
         _one,
         fixed=_y01,
         forms={"shape": ("(a - y) x", "x (a - y)")},
-        print_bug="∂L/∂w prints as x ⊙ (a - y 𝟏), an elementwise product with a broadcast scalar, not (a - y) x",
     ),
     E("dl-logreg-db", ONE, "∂L/∂b", "b", _one, fixed=_y01, forms={"shape": "a - y"}),
     # DL course 1 week 2, vectorised over the columns of X: dZ = A − Y, dw = (1/m) X dZᵀ, db = (1/m) np.sum(dZ)
