@@ -339,11 +339,16 @@ class View:
             missing = e.message.replace("no value for ", "").replace("no concrete size for ", "size ")
             raise MatcalcError(f"cannot evaluate {self.result.request.text}: missing {missing}") from None
 
-    def evaluate_at(self, env: dict, sizes: dict) -> np.ndarray:
+    def evaluate_at(self, env: dict, sizes: dict, memo: dict | None = None) -> np.ndarray:
+        """The view's array for bound values; ``memo`` (node → value) may be
+        shared between views evaluated at the same point."""
         d = self.result.derivative
         if self.expr is not None:
-            return evaluate(self.expr, env, sizes)
-        value = evaluate_matrix(d, env, sizes)
+            return evaluate(self.expr, env, sizes, memo)
+        if d.matrix is not None:
+            value = evaluate(d.matrix, env, sizes, memo)
+        else:
+            value = evaluate_matrix(d, env, sizes)
         return L.arrange(d, self.layout, L.tensor_from_matrix(d, value, sizes))
 
     def _repr_latex_(self) -> str:

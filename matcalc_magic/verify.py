@@ -268,9 +268,10 @@ def _check_point(result, kind, layouts, env, sizes) -> dict | None:
             return None
         scale = max(1.0, float(np.max(np.abs(fd))) if fd.size else 1.0)
         errors = {}
+        shared: dict = {}  # the views of one point share their sub-expressions
         for layout in layouts:
             view = result.view(layout)
-            arr = np.asarray(view.evaluate_at(env, sizes), dtype=float)
+            arr = np.asarray(view.evaluate_at(env, sizes, shared), dtype=float)
             want = tuple(concrete(d, sizes) for d in expected_shape(kind, layout, req.of.shape, req.wrt.shape))
             if arr.shape != want:
                 errors[layout] = float("inf")

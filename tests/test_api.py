@@ -294,8 +294,8 @@ def test_check_catches_a_wrong_view(monkeypatch):
 
     original = api.View.evaluate_at
 
-    def doubled(self, env, sizes):
-        out = original(self, env, sizes)
+    def doubled(self, env, sizes, memo=None):
+        out = original(self, env, sizes, memo)
         return 2 * out if self.layout == "denominator" else out
 
     monkeypatch.setattr(api.View, "evaluate_at", doubled)
@@ -313,8 +313,8 @@ def test_check_catches_a_transposed_view(monkeypatch):
 
     original = api.View.evaluate_at
 
-    def transposed(self, env, sizes):
-        out = original(self, env, sizes)
+    def transposed(self, env, sizes, memo=None):
+        out = original(self, env, sizes, memo)
         return out.T if self.layout == "shape" else out
 
     monkeypatch.setattr(api.View, "evaluate_at", transposed)
