@@ -449,6 +449,10 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
         if not want.is_Integer or int(want) != actual:
             raise MatcalcError(f"{name} should have size {declared}"
                                + (f" = {want}" if want.is_Integer else "") + f", not {actual}")
+    for name, arr in env.items():
+        problem = _violated_property(cell.variables[name], arr)
+        if problem:
+            raise MatcalcError(f"{name} is declared {problem}", shapes={name: f"{arr.shape[0]}×{arr.shape[1]}"})
     for name, node in cell.definitions.items():
         if name not in env and name not in cell.variables:
             try:
@@ -456,6 +460,29 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
             except (ShapeError, KeyError, ValueError):
                 pass  # not all of its inputs were given: fine unless it is needed
     return env, sizes
+
+
+def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
+    """What is wrong with an array given for a variable with properties."""
+    from .graph import var_props
+
+    props = var_props(var)
+    if not props or not np.all(np.isfinite(arr)):
+        return None
+    columns = arr.reshape(-1, 1) if (arr.shape[0] == 1 or arr.shape[1] == 1) else arr
+    if "onehot" in props and not (np.all((columns == 0) | (columns == 1)) and np.all(columns.sum(axis=0) == 1)):
+        return "onehot, but the array given is not one-hot (0s and a single 1 per column)"
+    if "probability" in props and not (np.all(columns >= 0) and np.allclose(columns.sum(axis=0), 1)):
+        return "probability, but the array given is not non-negative with entries summing to 1"
+    if "positive" in props and not np.all(arr > 0):
+        return "positive, but the array given has entries ≤ 0"
+    if props & {"symmetric", "spd", "psd"} and not np.allclose(arr, arr.T):
+        return "symmetric, but the array given is not"
+    if "positive_definite" in props and not np.all(np.linalg.eigvalsh((arr + arr.T) / 2) > 0):
+        return "spd, but the array given is not positive definite"
+    if "invertible" in props and np.linalg.matrix_rank(arr) < arr.shape[0]:
+        return "invertible, but the array given is singular"
+    return None
 
 
 @dataclass

@@ -10,6 +10,7 @@ pointing at the span of the cell that is wrong, with the shapes involved.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -89,6 +90,7 @@ class Checker:
     def __init__(self, source: str):
         self.src = source
         self.cell = CheckedCell(source)
+        self.definition_syntax: dict[str, T.Node] = {}
 
     # ================================================================ helpers
     def text(self, node) -> str:
@@ -182,6 +184,7 @@ class Checker:
         value = self.expr(stmt.value)
         self.cell.definitions[name] = value
         self.cell.definition_text[name] = self.text(stmt.value)
+        self.definition_syntax[name] = stmt.value
         if value.op not in ("var", "const") and value not in self.cell.labels:
             self.cell.labels[value] = name
 
@@ -191,22 +194,17 @@ class Checker:
             order, of_node, wrt_node = 2, item.of, item.wrt
         else:
             order, of_node, wrt_node = item.order, item.of, item.wrt
-        of = self.expr(of_node)
         wrt_name = wrt_node.id
         if wrt_name in self.cell.variables:
+            of = self.expr(of_node)
             wrt = self.cell.variables[wrt_name]
         elif wrt_name in self.cell.definitions:
-            # ∂J/∂z for a defined z: J as a function of z, everything upstream held fixed.
             node = self.cell.definitions[wrt_name]
-            wrt = G.var(wrt_name, node.shape)
             if node.op in G.LEAVES:
                 self.fail(f"{wrt_name} is defined as {self.cell.definition_text[wrt_name]}; "
                           f"differentiate by that instead", wrt_node)
-            of = G.substitute(of, {node: wrt})
-            for old, label in list(self.cell.labels.items()):  # names still apply downstream
-                moved = G.substitute(old, {node: wrt})
-                if moved is not old and moved not in self.cell.labels:
-                    self.cell.labels[moved] = label
+            wrt = G.var(wrt_name, node.shape)
+            of = self.as_function_of(wrt_name, wrt, of_node)
         else:
             self.fail(f"cannot differentiate by {wrt_name}: it is not a declared or defined name", wrt_node,
                       hint=self.suggest(wrt_name, list(self.cell.variables) + list(self.cell.definitions)))
@@ -219,6 +217,32 @@ class Checker:
             if inner.count("(") == inner.count(")"):
                 of_text = inner
         return Request(self.text(item), item.span, of, of_text, wrt, wrt_name, order)
+
+    def as_function_of(self, name: str, variable: Expr, of_node) -> Expr:
+        """``of`` with the defined ``name`` made a variable: the definitions
+        after it are read again from the cell's text with ``name`` standing for
+        itself (∂J/∂z holds everything upstream of z fixed).  Rebuilding from
+        the text, rather than searching the graph for z's node, also works
+        where simplification merged z into its neighbours (uᵀ (W x))."""
+        saved = self.cell.definitions
+        replayed: dict[str, Expr] = {}
+        after = False
+        try:
+            self.cell.definitions = replayed
+            for defined, node in saved.items():
+                if defined == name:
+                    after = True
+                    replayed[defined] = variable
+                elif after:
+                    value = self.expr(self.definition_syntax[defined])
+                    replayed[defined] = value
+                    if value.op not in ("var", "const") and value not in self.cell.labels:
+                        self.cell.labels[value] = defined
+                else:
+                    replayed[defined] = node
+            return self.expr(of_node)
+        finally:
+            self.cell.definitions = saved
 
     def claim(self, stmt: T.Claim) -> None:
         req = self.request(stmt.target)
@@ -248,6 +272,12 @@ class Checker:
             return G.const(cell.dims[name])
         if name in ("pi", "π"):
             return G.const(sympy.pi)
+        m = re.fullmatch(r"I_(\w+)", name)  # I_n: the identity of a declared size
+        if m and (m.group(1) in cell.dims or m.group(1).isdigit()):
+            size = cell.dims.get(m.group(1)) or sympy.Integer(int(m.group(1)))
+            return G.eye(size)
+        if name == "I":
+            self.fail("the identity needs its size: write I_n (n a declared size) or eye(n)", node)
         if self.function_spec(name) is not None:
             self.fail(f"{name} is a function; call it as {name}(…)", node)
         self.fail(f"unknown name {name!r}", node, hint=self.suggest(name, self.known_names()))

@@ -127,7 +127,9 @@ class ClaimVerdict:
     def claim_latex(self) -> str:
         from .render.latex import to_latex
 
-        return f"{self.result.view(self.layout).lhs_latex} = {to_latex(self.claim.value, self.result.labels)}"
+        # the claim as written: the cell's names, none found by rearranging
+        value = to_latex(self.claim.value, self.result.labels, aliases=False)
+        return f"{self.result.view(self.layout).lhs_latex} = {value}"
 
     @property
     def expected_text(self) -> str:

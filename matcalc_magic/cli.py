@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
                 report = r.check()
                 failed |= not report.ok
                 print(f"    {report.badge} ({report.points} random points)")
+        if results.cell.claims:
+            from .claims import check_claims
+
+            for verdict in check_claims(results, args.layout):
+                failed |= not verdict.ok
+                print(f"{verdict.claim_text}\n    {verdict.badge}")
         return 1 if failed else 0
     except MatcalcError as e:
         print(str(e), file=sys.stderr)

@@ -84,7 +84,9 @@ def dim_str(d: Dim) -> str:
 
     text = str(d).replace(" ", "")
     text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
-    text = text.replace("*", "")
+    # m n reads as mn, but n_h n_x as n_h·n_x
+    long_names = any(len(str(sym)) > 1 for sym in d.free_symbols)
+    text = text.replace("*", "·" if long_names else "")
     return f"({text})" if any(op in text for op in "+-") else text
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import matcalc_magic as mm
+from matcalc_magic import api
 from conftest import check_numerically, draw_values, parse_decls, relu, softmax
 from matcalc_magic.errors import MatcalcError
 
@@ -339,3 +340,36 @@ def test_shape_strings_are_symbolic():
 def test_compound_shape_strings_have_no_parentheses():
     r = mm.derive("θ : n + 1; ∂(‖θ‖²)/∂θ")[0]
     assert r.view().shape in (("n + 1", "1"), ("n+1", "1"))
+
+
+# A derivative by a defined name holds everything upstream fixed, also when
+# the name stands for a bare product that simplification merges into its
+# neighbours (uᵀ (W x) is one product uᵀ W x): J is rebuilt as a function of z.
+DEFINED_PRODUCTS = [
+    ("x : n; W : m x n; u : m; z = W x; J = u^T z; ∂J/∂z", lambda z, v: (v["u"].T @ z).item()),
+    ("x : n; W : m x n; z = W x; J = z^T z; ∂J/∂z", lambda z, v: (z.T @ z).item()),
+    ("x : 1 x n; W : n x m; u : m; z = x W; J = z u; ∂J/∂z", lambda z, v: (z @ v["u"]).item()),
+    ("x : n; W : m x n; z = 2 W x; J = sum(exp(z)); ∂J/∂z", lambda z, v: float(np.exp(z).sum())),
+]
+
+
+@pytest.mark.parametrize("cell, f", DEFINED_PRODUCTS, ids=["u^T z", "z^T z", "row z u", "scaled"])
+def test_a_derivative_by_a_defined_product_is_not_zero(cell, f, rng):
+    r = mm.derive(cell)[0]
+    sizes = {"n": 3, "m": 4}
+    values = {}
+    for name, var in r.cell.variables.items():
+        shape = tuple(sizes.get(str(d), 1) if not d.is_Integer else int(d) for d in var.shape)
+        values[name] = rng.standard_normal(shape)
+    z = r.view().evaluate(values)  # only to get z's shape; the value is recomputed below
+    env, bound = api.bind(r.cell, values)
+    z0 = env["z"]
+    h, fd = 1e-6, np.zeros_like(z0)
+    for idx in np.ndindex(z0.shape):  # J as a function of z, in NumPy
+        e = np.zeros_like(z0)
+        e[idx] = h
+        fd[idx] = (f(z0 + e, values) - f(z0 - e, values)) / (2 * h)
+    got = r.view("shape").evaluate(values)
+    assert got.shape == z0.shape == z.shape
+    assert np.abs(fd).max() > 1e-3  # the point is that it is not zero
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)

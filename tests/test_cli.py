@@ -158,7 +158,7 @@ def test_failed_check_exits_with_1(mderive, monkeypatch):
     import matcalc_magic.api as api
 
     original = api.View.evaluate_at
-    monkeypatch.setattr(api.View, "evaluate_at", lambda self, env, sizes: 3 * original(self, env, sizes))
+    monkeypatch.setattr(api.View, "evaluate_at", lambda self, env, sizes, memo=None: 3 * original(self, env, sizes))
     code, out, _ = mderive(["--check"], "x : n; W : m x n; J = sum(tanh(W x)); ∂J/∂W")
     assert code == 1
     assert "✗ max error" in out

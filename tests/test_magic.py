@@ -218,12 +218,11 @@ def test_code_option_gives_runnable_numpy(ip):
     code = data["text/plain"].split("\n\n", 1)[1]
     assert code.count("import numpy as np") == 1  # shared lines are not repeated
     rng = np.random.default_rng(0)
-    arrays = {"x": rng.standard_normal((4, 1)), "W": rng.standard_normal((3, 4)), "b_1": rng.standard_normal((3, 1)),
-              "U": rng.standard_normal((5, 3)), "b_2": rng.standard_normal((5, 1)), "y": np.eye(5)[:, [2]]}
-    scope = dict(arrays)
+    # the code uses the cell's own names, so it runs on the user's arrays as they are
+    values = {"x": rng.standard_normal((4, 1)), "W": rng.standard_normal((3, 4)), "b1": rng.standard_normal((3, 1)),
+              "U": rng.standard_normal((5, 3)), "b2": rng.standard_normal((5, 1)), "y": np.eye(5)[:, [2]]}
+    scope = dict(values)
     exec(code, scope)
-    values = {"x": arrays["x"], "W": arrays["W"], "b1": arrays["b_1"], "U": arrays["U"], "b2": arrays["b_2"],
-              "y": arrays["y"]}
     d = mm.derive(CS224N)
     assert np.allclose(scope["dJ_dW"], d["∂J/∂W"].view("shape").evaluate(values))
     assert np.allclose(scope["dJ_dx"], d["∂J/∂x"].view("shape").evaluate(values))

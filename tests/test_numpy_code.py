@@ -101,7 +101,7 @@ def test_code_names_the_result_after_the_request():
 
 def test_code_keeps_the_cells_names_for_intermediate_results():
     code = mm.derive(cs224n.NET)["∂J/∂W"].view().numpy_code
-    for line in ("z = W @ x + b_1", "h = ", "theta = ", "yhat = "):
+    for line in ("z = W @ x + b1", "h = ", "θ = ", "ŷ = "):  # the cell's own names
         assert line in code
     assert "def softmax" in code  # the helpers it needs are defined in the snippet
 

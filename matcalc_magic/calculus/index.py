@@ -12,6 +12,7 @@ check that what is printed equals what was derived.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,7 +127,9 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
     if op == "epow":
         return [Term(factors=[Factor(e, idx)])]
     if op == "matmul":
-        f = e.args
+        f = _named_runs(e.args, labels)
+        if len(f) == 1:
+            return entries(f[0], idx, fresh, labels, top, varying)
         chain_idx: list[str | None] = []
         for k in range(len(f) - 1):
             chain_idx.append(fresh() if f[k].shape[1] != ONE else None)
@@ -161,6 +164,33 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
     return [Term(factors=[Factor(e, idx)])]  # pragma: no cover
 
 
+def _named_runs(factors: tuple, labels: dict) -> tuple:
+    """Runs of factors that make up a named product become that name:
+    W x xᵀ with y = W x is y xᵀ, so its entries read 2 y_i x_j."""
+    from ..graph import make
+    from ..ops import build as B
+
+    chains = []
+    for node in labels:
+        if node.op == "matmul" and len(node.args) < len(factors):
+            chains.append((node.args, node))
+            chains.append((tuple(B.transpose(a) for a in reversed(node.args)), make("transpose", (node,), ())))
+    if not chains:
+        return factors
+    chains.sort(key=lambda c: -len(c[0]))
+    out, i = [], 0
+    while i < len(factors):
+        for run, node in chains:
+            if factors[i:i + len(run)] == run:
+                out.append(node)
+                i += len(run)
+                break
+        else:
+            out.append(factors[i])
+            i += 1
+    return tuple(out)
+
+
 def _product(parts: list[list[Term]]) -> list[Term]:
     out = [Term()]
     for p in parts:
@@ -189,6 +219,14 @@ def eliminate_deltas(term: Term, free: tuple[str, ...]) -> Term:
     return Term(term.coef, factors)
 
 
+def _subscript(base: str, idx: str) -> str:
+    """x_{2} with index i is x_{2,i}: LaTeX allows one subscript."""
+    m = re.fullmatch(r"(.*)_\{([^{}]*)\}", base)
+    if m and "\\left" not in base:
+        return f"{m.group(1)}_{{{m.group(2)},{idx}}}"
+    return f"{base}_{{{idx}}}"
+
+
 def _summation_letters(free):
     """a, b, c, … then a1, b1, … : as many summation indices as needed."""
     round_ = 0
@@ -213,7 +251,9 @@ class IndexForm:
     def _names(self):
         """Rename summed indices a, b, c… in order of appearance."""
         mapping = {}
-        letters = _summation_letters(self.free)
+        taken = set(self.free) | {self.labels.get(f.expr) or (f.expr.params[0] if f.expr.op == "var" else "")
+                                  for t in self.terms for f in t.factors if f.expr is not None}
+        letters = _summation_letters(taken)
         for t in self.terms:
             for i in t.indices():
                 if i not in self.free and i not in mapping:
@@ -270,7 +310,7 @@ class IndexForm:
         elif idx and e in printer.labels:
             pass
         if idx:
-            base = f"{base}_{{{''.join(idx)}}}" if latex else f"{base}[{','.join(idx)}]"
+            base = _subscript(base, "".join(idx)) if latex else f"{base}[{','.join(idx)}]"
         elif printer.precedence(e) < FUNC and f.power != 1:
             base = printer.wrap(base)
         if f.power != 1:

@@ -65,8 +65,9 @@ class Printer:
 
     transpose_mark = "ᵀ"
 
-    def __init__(self, labels: dict | None = None):
+    def __init__(self, labels: dict | None = None, aliases: bool = True):
         self.labels = labels or {}
+        self.aliases = aliases  # also find names written in another order or transposed
         self._exempt: Expr | None = None
         self._chains: list | None = None
         self._alias: dict | None = None
@@ -93,7 +94,7 @@ class Printer:
         label = self.labels.get(e)
         if label is not None:
             return label, False
-        if not self.labels:
+        if not self.labels or not self.aliases:
             return None
         if self._alias is None:
             from ..ops import build as B

@@ -154,5 +154,5 @@ class LatexPrinter(Printer):
         return f"\\operatorname{{vec}}^{{-1}}\\left({self._print(e.args[0])}\\right)"
 
 
-def to_latex(e: Expr, labels: dict | None = None, expand_root: bool = False) -> str:
-    return LatexPrinter(labels).doprint(e, expand_root)
+def to_latex(e: Expr, labels: dict | None = None, expand_root: bool = False, aliases: bool = True) -> str:
+    return LatexPrinter(labels, aliases).doprint(e, expand_root)

@@ -62,7 +62,13 @@ def name_text(name: str) -> str:
 
 
 def name_python(name: str) -> str:
-    """A valid Python identifier for generated code."""
+    """A valid Python identifier for generated code: the user's own name
+    (b1, θ, ŷ) when Python accepts it, so the code runs on their arrays."""
+    import keyword
+
+    name = unicodedata.normalize("NFC", name)
+    if name.isidentifier() and not keyword.iskeyword(name) and name != "np":
+        return name
     text = _ascii_name(name)
     text = re.sub(r"\W", "_", text)
     if not text or text[0].isdigit():

@@ -134,5 +134,5 @@ class TextPrinter(Printer):
         return "[" + sep.join(self._print(a) for a in e.args) + "]"
 
 
-def to_text(e: Expr, labels: dict | None = None, expand_root: bool = False) -> str:
-    return TextPrinter(labels).doprint(e, expand_root)
+def to_text(e: Expr, labels: dict | None = None, expand_root: bool = False, aliases: bool = True) -> str:
+    return TextPrinter(labels, aliases).doprint(e, expand_root)
