@@ -336,6 +336,9 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
         c = _factor(claims, expected)
         if c is not None:
             return verdict(False, "factor", _factor_text(c), factor=c)
+        sized = _size_factor(ev.points, claims, expected)
+        if sized is not None:
+            return verdict(False, "factor", f"off by a factor {sized} (the correct result is {sized} × the claim)")
     if t_compatible and transposed is not None:
         c = _factor(claims, transposed)
         if c is not None:
@@ -423,6 +426,35 @@ def _factor(claims, expected) -> Fraction | float | None:
     if abs(float(f) - c) <= 1e-7 * max(1.0, abs(c)):
         return f
     return c
+
+
+def _size_factor(points, claims, expected) -> str | None:
+    """'1/m' when expected = (1/m) × claim at every point, m a size that
+    changes between points (Ng's dZ is m ∂J/∂Z): the factor of each point
+    alone, compared with the sizes drawn there."""
+    per_point = []
+    for p, x, y in zip(points, claims, expected):
+        c = _factor([x], [y])
+        if c is None:
+            return None
+        per_point.append((p.sizes, float(c)))
+    symbols = {str(k) for sizes, _ in per_point for k in sizes}
+    for name in sorted(symbols):
+        for power, text in ((1, "{k}{s}"), (-1, "{k}/{s}")):
+            ks = []
+            for sizes, c in per_point:
+                value = {str(k): v for k, v in sizes.items()}.get(name)
+                if not value:
+                    break
+                ks.append(c / float(value) ** power)
+            else:
+                if len({round(k, 9) for k in ks}) == 1 and len({str(s) for s, _ in per_point}) > 1:
+                    k = Fraction(ks[0]).limit_denominator(64)
+                    if abs(float(k) - ks[0]) <= 1e-7 * max(1.0, abs(ks[0])):
+                        lead = "" if k == 1 else f"{k}·"
+                        return (f"{lead}{name}" if power == 1 else f"{k.numerator}/({k.denominator}·{name})"
+                                if k.denominator != 1 else f"{k.numerator}/{name}")
+    return None
 
 
 def _factor_text(c) -> str:
