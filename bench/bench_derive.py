@@ -184,7 +184,7 @@ def _measure_depth(text: str, L: int, repeats: int, warmup: int, budget: float, 
             res = mm.derive(text)
         views = [r.view("shape") for r in res]
         if print_cap is not None:
-            predicted = [C.printed_size(v.expr, res.cell.labels) for v in views]
+            predicted = [C.printed_view_size(v) for v in views]
             printed = max(predicted) <= print_cap
         if printed:
             with p("print"):
@@ -210,7 +210,7 @@ def _measure_depth(text: str, L: int, repeats: int, warmup: int, budget: float, 
         "derive_cpu": med["derive"]["cpu_median"],
         "printed": printed,
         "dag_nodes": [C.dag_size(v.expr) for v in views],
-        "printed_nodes": [C.printed_size(v.expr, res.cell.labels) for v in views],
+        "printed_nodes": [C.printed_view_size(v) for v in views],
         "text_len": [len(v.text) for v in views] if printed else None,
         "latex_len": [len(v.latex) for v in views] if printed else None,
     }

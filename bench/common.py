@@ -86,6 +86,17 @@ def dag_size(expr) -> int:
     return size_of(expr)
 
 
+def printed_view_size(view) -> int:
+    """Printed size of a view as shown: the formula, stopping at names, plus
+    the definition of each name it introduces for shared or deep parts."""
+    names = view.names
+    total = printed_size(view.expr, names)
+    for _name, node in view.where:
+        others = {k: v for k, v in names.items() if k is not node}
+        total += printed_size(node, others)
+    return total
+
+
 def printed_size(expr, labels: dict | None = None) -> int:
     """Nodes a printer writes when it expands the graph into a tree, stopping
     at named nodes (a definition prints as its name).  Computed on the DAG in

@@ -242,10 +242,15 @@ class View:
     def _where(self, fmt: str) -> str:
         if not self.where:
             return ""
+        from .render.latex import LatexPrinter
+        from .render.text import TextPrinter
+
         if fmt == "latex":
-            parts = [f"{name_latex(n)} = {to_latex(e, self.names, expand_root=True)}" for n, e in self.where]
+            printer = LatexPrinter(self.names)  # one printer: its name lookups are built once
+            parts = [f"{name_latex(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
             return " \\quad\\text{where}\\quad " + ",\\; ".join(parts)
-        parts = [f"{name_text(n)} = {to_text(e, self.names, expand_root=True)}" for n, e in self.where]
+        printer = TextPrinter(self.names)
+        parts = [f"{name_text(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
         return ", where " + "; ".join(parts)
 
     @cached_property

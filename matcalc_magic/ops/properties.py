@@ -20,11 +20,18 @@ _SYMMETRIC: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary(
 
 
 def is_symmetric(e: Expr) -> bool:
-    """Whether ``e`` equals its transpose at every allowed value (memoized:
-    the answer for a sum needs its terms' transposes)."""
+    """Whether ``e`` equals its transpose at every allowed value.
+
+    Answers are memoized and worked out children first, so deeply nested
+    expressions (a 100-layer residual network) need no deep recursion."""
     known = _SYMMETRIC.get(e)
     if known is None:
-        known = _SYMMETRIC[e] = _is_symmetric(e)
+        from ..graph import postorder
+
+        for node in postorder(e):
+            if node not in _SYMMETRIC:
+                _SYMMETRIC[node] = _is_symmetric(node)
+        known = _SYMMETRIC[e]
     return known
 
 
@@ -45,8 +52,7 @@ def _is_symmetric(e: Expr) -> bool:
         return all(is_symmetric(a) for a in e.args)
     if op == "add":
         # A + Aᵀ: every term is symmetric or has its transpose among the terms.
-        terms = set(e.args)
-        return all(is_symmetric(t) or _transpose_of(t) in terms for t in e.args)
+        return all(is_symmetric(t) or any(_transposes(t, u) for u in e.args) for t in e.args)
     if op == "matmul":
         # Aᵀ … A (a palindrome up to transposes) or a product of one factor.
         f = e.args
@@ -60,9 +66,16 @@ def _is_symmetric(e: Expr) -> bool:
 
 
 def _transposes(a: Expr, b: Expr) -> bool:
-    return (a.op == "transpose" and a.args[0] is b) or (b.op == "transpose" and b.args[0] is a) or (
-        a is b and is_symmetric(a)
-    )
+    """Whether b = aᵀ, read off the structure (A and Aᵀ; A B and Bᵀ Aᵀ)."""
+    if (a.op == "transpose" and a.args[0] is b) or (b.op == "transpose" and b.args[0] is a):
+        return True
+    if a is b:
+        return is_symmetric(a)
+    if a.op == "matmul" and b.op == "matmul" and len(a.args) == len(b.args):
+        return all(_transposes(x, y) for x, y in zip(a.args, reversed(b.args)))
+    if a.op == b.op == "smul" and a.args[0] is b.args[0]:
+        return _transposes(a.args[1], b.args[1])
+    return False
 
 
 def sums_to_one(e: Expr) -> bool:
@@ -74,9 +87,3 @@ def columns_sum_to_one(e: Expr) -> bool:
     """A matrix declared one-hot or probability: each column sums to 1 (the
     convention with one example per column; random data is drawn that way)."""
     return e.op == "var" and bool(var_props(e) & SUMS_TO_ONE) and e.shape[0] != 1 and e.shape[1] != 1
-
-
-def _transpose_of(t: Expr):
-    from .build import transpose
-
-    return transpose(t)
