@@ -55,6 +55,30 @@ def squared_norm_of(e: Expr):
     return None
 
 
+# What printers work out from a set of names (their reorderings, transposes
+# and products), kept per names dict while it is unchanged: a view prints its
+# formula, its parts and its shapes with many printers over the same names.
+_CACHE: dict = {}
+
+
+def _remember(labels: dict, key: str, value) -> None:
+    if not labels:
+        return
+    entry = _CACHE.get(id(labels))
+    if entry is None or entry["labels"] is not labels or entry["size"] != len(labels):
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        entry = _CACHE[id(labels)] = {"labels": labels, "size": len(labels)}
+    entry[key] = value
+
+
+def _cached(labels: dict, key: str):
+    entry = _CACHE.get(id(labels))
+    if entry is None or entry["labels"] is not labels or entry["size"] != len(labels):
+        return None
+    return entry.get(key)
+
+
 class Printer:
     """Base printer; subclasses set the symbols of their format."""
 
@@ -97,6 +121,8 @@ class Printer:
         if not self.labels or not self.aliases:
             return None
         if self._alias is None:
+            self._alias = _cached(self.labels, "alias")
+        if self._alias is None:
             from ..ops import build as B
 
             alias: dict = {}
@@ -115,6 +141,7 @@ class Printer:
                             if f.op in ("add", "hadamard"):
                                 alias.setdefault((f.op, frozenset(f.args)), (name, True))
             self._alias = alias
+            _remember(self.labels, "alias", alias)
         hit = self._alias.get(e)
         if hit is None and e.op in ("add", "hadamard"):
             hit = self._alias.get((e.op, frozenset(e.args)))
@@ -129,6 +156,8 @@ class Printer:
         """Named products as factor tuples (and their transposes), longest first,
         so ``W x xᵀ`` prints as ``y xᵀ`` when the cell says ``y = W x``."""
         if self._chains is None:
+            self._chains = _cached(self.labels, "chains")
+        if self._chains is None:
             from ..ops import build as B
 
             chains = []
@@ -138,6 +167,7 @@ class Printer:
                     chains.append((tuple(B.transpose(f) for f in reversed(node.args)), name, True))
             chains.sort(key=lambda c: -len(c[0]))
             self._chains = chains
+            _remember(self.labels, "chains", chains)
         return self._chains
 
     # ------------------------------------------------------------ entry
