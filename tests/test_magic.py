@@ -7,7 +7,6 @@ Outputs are captured with ``capture_output``; a cell's success is what
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import os
 import re
@@ -444,10 +443,6 @@ def test_claims_are_checked_at_the_users_arrays(ip):
 
 
 # ====================================================================== steps
-HAS_STEPS = importlib.util.find_spec("matcalc_magic.steps") is not None
-
-
-@pytest.mark.skipif(not HAS_STEPS, reason="matcalc_magic.steps does not exist yet")
 def test_steps_option_shows_both_derivations(ip):
     result, cap = run(ip, "%%mderive --steps\n" + SEED)
     assert result.success

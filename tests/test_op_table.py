@@ -460,21 +460,6 @@ def test_every_layout_matches_finite_differences(row, wrt):
     check_numerically(r, row.f, cell, wrt, seed=sum(map(ord, row.id + wrt)), points=2, layouts=good)
 
 
-BAD_LAYOUT_CASES = [
-    pytest.param(
-        row, w, layout, id=f"{_id((row, w))}-{layout}", marks=pytest.mark.xfail(strict=True, reason="engine: " + reason)
-    )
-    for row, w in CASES
-    for layout, reason in row.bad_layouts.items()
-]
-
-
-@pytest.mark.parametrize("row, wrt, layout", BAD_LAYOUT_CASES)
-def test_known_bad_layouts(row, wrt, layout):
-    """The layouts the engine gets wrong today, checked the same way."""
-    cell = row.cell(wrt)
-    r = derived(cell)
-    check_numerically(r, row.f, cell, wrt, seed=1, points=1, layouts=(layout,))
 
 
 def _print_marks(row, w):
