@@ -25,21 +25,12 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
-CS224N = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-claim ∂J/∂θ = ŷ - y
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common as C  # noqa: E402
+
+CS224N = C.CS224N_CELL + "claim ∂J/∂θ = ŷ - y\n"
 CELL_GOAL = 0.100
 SWITCH_GOAL = 0.010
 

@@ -10,19 +10,7 @@ from matcalc_magic import api
 from conftest import check_numerically, draw_values, parse_decls, relu, softmax
 from matcalc_magic.errors import MatcalcError
 
-CS224N = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-"""
+from cells import CS224N
 
 
 def cs224n_loss(v):

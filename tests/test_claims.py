@@ -15,19 +15,7 @@ import pytest
 import matcalc_magic as mm
 from matcalc_magic.claims import ClaimFailed, check_claims, gather
 
-CS224N = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-"""
+from cells import CS224N
 
 # the seed question: J = yᵀ y with y = W x, so ∂J/∂W = 2 y xᵀ (m×n) and ∂J/∂x = 2 Wᵀ y (n×1)
 SEED = """x : n

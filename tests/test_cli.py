@@ -12,22 +12,10 @@ import numpy as np
 import pytest
 
 from matcalc_magic import cli
+from cells import CS224N
 
 QUAD = "x : n; A : n x n; ∂(x^T A x)/∂x"
 
-CS224N = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-"""
 
 
 def run(argv, stdin="", monkeypatch=None, capsys=None):

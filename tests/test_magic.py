@@ -23,20 +23,7 @@ from matcalc_magic.claims import ClaimFailed
 from matcalc_magic.display import Values
 from matcalc_magic.magics import CheckFailed, MderiveError
 
-CS224N = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-claim ∂J/∂θ = ŷ - y
-"""
+from cells import CS224N_CLAIMED as CS224N
 
 WX = "W : m x n\nx : n\n∂(W x)/∂x\n"
 SEED = "x : n\nW : m x n\ny = W x\nJ = y^T y\n∂J/∂W\n"

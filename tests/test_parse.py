@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from matcalc_magic.errors import MatcalcError, Span
 from matcalc_magic.syntax import parse
+from cells import CS224N_CLAIMED as CS224N
 from matcalc_magic.syntax.tree import (
     Abs,
     BinOp,
@@ -605,21 +606,6 @@ def test_norms(src, expected):
 # =========================================================================
 # cells
 # =========================================================================
-CS224N = """\
-x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-claim ∂J/∂θ = ŷ - y
-"""
 
 
 def test_cs224n_cell():

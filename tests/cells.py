@@ -1,0 +1,20 @@
+"""Cells several test modules share."""
+
+# CS224n "Computing Neural Network Gradients", §4: the one-layer network
+CS224N = """\
+x : n
+W : m x n
+b1 : m
+U : k x m
+b2 : k
+y : k, onehot
+z = W x + b1
+h = relu(z)
+θ = U h + b2
+ŷ = softmax(θ)
+J = CE(y, ŷ)
+∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
+"""
+
+# the same with the notes' δ₁ as a claim
+CS224N_CLAIMED = CS224N + "claim ∂J/∂θ = ŷ - y\n"
