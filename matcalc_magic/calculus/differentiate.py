@@ -29,10 +29,18 @@ def differential(root: Expr, variable: Expr, dx: Expr | None = None) -> tuple[Ex
 
 def differentials(root: Expr, variable: Expr, dx: Expr) -> dict[Expr, Expr | None]:
     """The differential of every node of ``root`` that depends on ``variable``."""
-    deps = dependency_set(root, variable)
-    memo: dict[Expr, Expr | None] = {variable: dx}
+    return joint_differentials(root, {variable: dx})
+
+
+def joint_differentials(root: Expr, seeds: dict) -> dict[Expr, Expr | None]:
+    """The differential of every node of ``root`` when the variables in
+    ``seeds`` (variable → its differential) vary together."""
+    deps: set[int] = set()
+    for v in seeds:
+        deps |= dependency_set(root, v)
+    memo: dict[Expr, Expr | None] = dict(seeds)
     for node in postorder(root):
-        if node is variable or id(node) not in deps:
+        if node in seeds or id(node) not in deps:
             continue
         ts = [memo.get(a) if id(a) in deps else None for a in node.args]
         if all(t is None for t in ts):

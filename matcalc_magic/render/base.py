@@ -88,6 +88,8 @@ class Printer:
     neg_sign = "-"
 
     transpose_mark = "ᵀ"
+    inverse_mark = "⁻¹"
+    inverse_transpose_mark = "⁻ᵀ"
 
     def __init__(self, labels: dict | None = None, aliases: bool = True):
         self.labels = labels or {}
@@ -104,6 +106,21 @@ class Printer:
             return None
         name, transposed = hit
         return self.name(name) + (self.transpose_mark if transposed else "")
+
+    def _print_transpose(self, e: Expr) -> str:
+        a = e.args[0]
+        untransposed = self.untransposed_name(a)
+        if untransposed is not None:
+            return untransposed
+        if a.op == "inv" and a not in self.labels:  # (X⁻¹)ᵀ is written X⁻ᵀ
+            return self.paren(a.args[0], FUNC) + self.inverse_transpose_mark
+        return self.paren(a, FUNC) + self.transpose_mark
+
+    def _print_inv(self, e: Expr) -> str:
+        return self.paren(e.args[0], FUNC) + self.inverse_mark
+
+    def _print_zeros(self, e: Expr) -> str:
+        return "0"
 
     def untransposed_name(self, e: Expr) -> str | None:
         """If ``e`` prints as a name's transpose (δᵀ), the name: (δᵀ)ᵀ is δ."""

@@ -13,6 +13,8 @@ from .names import name_latex
 
 class LatexPrinter(Printer):
     transpose_mark = "^{\\top}"
+    inverse_mark = "^{-1}"
+    inverse_transpose_mark = "^{-\\top}"
     sub_sep = " - "
 
     def wrap(self, text: str) -> str:
@@ -45,22 +47,12 @@ class LatexPrinter(Printer):
             return f"\\mathbf{{1}}_{{{sympy.latex(c)}}}^{{\\top}}"
         return f"\\mathbf{{1}}_{{{dim_latex(r)} \\times {dim_latex(c)}}}"
 
-    def _print_zeros(self, e: Expr) -> str:
-        return "0"
 
     def _print_commutation(self, e: Expr) -> str:
         m, n = e.params
         return f"K_{{{sympy.latex(m)},{sympy.latex(n)}}}"
 
     # ------------------------------------------------------------ postfix
-    def _print_transpose(self, e: Expr) -> str:
-        a = e.args[0]
-        untransposed = self.untransposed_name(a)
-        if untransposed is not None:
-            return untransposed
-        if a.op == "inv" and a not in self.labels:
-            return self.paren(a.args[0], FUNC) + "^{-\\top}"
-        return self.paren(a, FUNC) + "^{\\top}"
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args
@@ -80,8 +72,6 @@ class LatexPrinter(Printer):
             return self.wrap(self.paren(a.args[0], FUNC) + f"^{{{e.params[0]}}}") + "^{\\top}"
         return self.paren(a, FUNC) + f"^{{{e.params[0]}}}"
 
-    def _print_inv(self, e: Expr) -> str:
-        return self.paren(e.args[0], FUNC) + "^{-1}"
 
     # ------------------------------------------------------------ functions
     def _print_kind_func(self, e: Expr, notation) -> str:

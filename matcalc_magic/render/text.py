@@ -53,24 +53,12 @@ class TextPrinter(Printer):
             return "𝟏 𝟏ᵀ"  # the all-ones matrix
         return "𝟏ᵀ" if e.shape[0] == ONE else "𝟏"
 
-    def _print_zeros(self, e: Expr) -> str:
-        return "0"
 
     def _print_commutation(self, e: Expr) -> str:
         m, n = e.params
         return f"K({dim_str(m)},{dim_str(n)})"
 
-    def _print_transpose(self, e: Expr) -> str:
-        a = e.args[0]
-        untransposed = self.untransposed_name(a)
-        if untransposed is not None:
-            return untransposed
-        if a.op == "inv" and a not in self.labels:
-            return self.paren(a.args[0], FUNC) + "⁻ᵀ"
-        return self.paren(a, FUNC) + "ᵀ"
 
-    def _print_inv(self, e: Expr) -> str:
-        return self.paren(e.args[0], FUNC) + "⁻¹"
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import graph as G
 from ..calculus.adjoint import adjoint
-from ..calculus.differentiate import tangent_of
+from ..calculus.differentiate import joint_differentials, tangent_of
 from ..calculus.tidy import tidy
 from ..evaluate import evaluate
 from ..graph import Expr
@@ -90,22 +90,7 @@ def fold(root: Expr, table: dict) -> Expr:
 def jvp(root: Expr, seeds: dict) -> Expr | None:
     """The differential of ``root`` with ``seeds`` (variable → tangent) varying
     together; None where ``root`` depends on none of them."""
-    deps: set[int] = set()
-    for v in seeds:
-        deps |= G.dependency_set(root, v)
-    memo: dict = dict(seeds)
-    for node in G.postorder(root):
-        if node in seeds or id(node) not in deps:
-            continue
-        ts = [memo.get(a) if id(a) in deps else None for a in node.args]
-        if all(t is None for t in ts):
-            memo[node] = None
-            continue
-        r = rule(node.op)
-        if r.jvp is None:
-            raise MissingRule(f"no differentiation rule for {node.op}")
-        memo[node] = r.jvp(node, ts)
-    return memo.get(root)
+    return joint_differentials(root, seeds).get(root)
 
 
 def push_transpose(e: Expr, rows: bool = False) -> Expr:
