@@ -122,6 +122,52 @@ class Printer:
     def _print_zeros(self, e: Expr) -> str:
         return "0"
 
+    # ------------------------------------------------------------ blocks
+    slice_sep = ", "
+
+    def size(self, d) -> str:
+        return str(d)
+
+    def subscripted(self, base: str, rng: str) -> str:
+        return f"{base}[{rng}]"
+
+    def block(self, items: list[str], axis: int) -> str:
+        return "[" + ("; " if axis == 0 else ", ").join(items) + "]"
+
+    def _slice(self, e: Expr, axis: int) -> str:
+        """θ[1:], Θ[:, 1:]: the rows (axis 0) or columns kept."""
+        start, stop = e.params
+        a = e.args[0]
+        rng = (self.size(start) if start != 0 else "") + ":" + ("" if stop == a.shape[axis] else self.size(stop))
+        if a.shape[1 - axis] != ONE:
+            rng = rng + self.slice_sep + ":" if axis == 0 else ":" + self.slice_sep + rng
+        return self.subscripted(self.paren(a, FUNC + 1), rng)
+
+    def _print_rows(self, e: Expr) -> str:
+        return self._slice(e, 0)
+
+    def _print_cols(self, e: Expr) -> str:
+        return self._slice(e, 1)
+
+    def _pad(self, e: Expr, axis: int) -> str:
+        """[0; θ[1:]]: zero blocks around a slice (the adjoint of slicing)."""
+        import sympy
+
+        before, total = e.params
+        a = e.args[0]
+        after = sympy.expand(total - before - a.shape[axis])
+        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
+        return self.block(blocks, axis)
+
+    def _print_pad_rows(self, e: Expr) -> str:
+        return self._pad(e, 0)
+
+    def _print_pad_cols(self, e: Expr) -> str:
+        return self._pad(e, 1)
+
+    def _print_concat(self, e: Expr) -> str:
+        return self.block([self._print(a) for a in e.args], e.params[0])
+
     def untransposed_name(self, e: Expr) -> str | None:
         """If ``e`` prints as a name's transpose (δᵀ), the name: (δᵀ)ᵀ is δ."""
         if e is self._exempt:

@@ -107,38 +107,17 @@ class LatexPrinter(Printer):
         return f"{self.paren(a, MUL, strict=True)} \\oslash {self.paren(b, MUL, strict=True)}"
 
     # ------------------------------------------------------------ blocks
-    def _slice(self, e: Expr, axis: int) -> str:
-        start, stop = e.params
-        a = e.args[0]
-        full = a.shape[axis]
-        rng = (sympy.latex(start) if start != 0 else "") + ":" + ("" if stop == full else sympy.latex(stop))
-        if a.shape[1 - axis] != ONE:
-            rng = rng + ",:" if axis == 0 else ":," + rng
-        return f"{self.paren(a, FUNC + 1)}_{{[{rng}]}}"
+    slice_sep = ","
 
-    def _print_rows(self, e: Expr) -> str:
-        return self._slice(e, 0)
+    def size(self, d) -> str:
+        return sympy.latex(d)
 
-    def _print_cols(self, e: Expr) -> str:
-        return self._slice(e, 1)
+    def subscripted(self, base: str, rng: str) -> str:
+        return f"{base}_{{[{rng}]}}"
 
-    def _pad(self, e: Expr, axis: int) -> str:
-        before, total = e.params
-        a = e.args[0]
-        after = sympy.expand(total - before - a.shape[axis])
-        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
+    def block(self, items: list[str], axis: int) -> str:
         sep = " \\\\ " if axis == 0 else " & "
-        return "\\begin{bmatrix} " + sep.join(blocks) + " \\end{bmatrix}"
-
-    def _print_pad_rows(self, e: Expr) -> str:
-        return self._pad(e, 0)
-
-    def _print_pad_cols(self, e: Expr) -> str:
-        return self._pad(e, 1)
-
-    def _print_concat(self, e: Expr) -> str:
-        sep = " \\\\ " if e.params[0] == 0 else " & "
-        return "\\begin{bmatrix} " + sep.join(self._print(a) for a in e.args) + " \\end{bmatrix}"
+        return "\\begin{bmatrix} " + sep.join(items) + " \\end{bmatrix}"
 
     def _print_unvec(self, e: Expr) -> str:
         return f"\\operatorname{{vec}}^{{-1}}\\left({self._print(e.args[0])}\\right)"

@@ -90,37 +90,6 @@ class TextPrinter(Printer):
             return f"{body} 𝟏"
         return f"𝟏ᵀ {body} 𝟏"
 
-    def _slice(self, e: Expr, axis: int) -> str:
-        start, stop = e.params
-        a = e.args[0]
-        rng = (str(start) if start != 0 else "") + ":" + ("" if stop == a.shape[axis] else str(stop))
-        if a.shape[1 - axis] != ONE:
-            rng = rng + ", :" if axis == 0 else ":, " + rng
-        return f"{self.paren(a, FUNC + 1)}[{rng}]"
-
-    def _print_rows(self, e: Expr) -> str:
-        return self._slice(e, 0)
-
-    def _print_cols(self, e: Expr) -> str:
-        return self._slice(e, 1)
-
-    def _pad(self, e: Expr, axis: int) -> str:
-        before, total = e.params
-        a = e.args[0]
-        after = sympy.expand(total - before - a.shape[axis])
-        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
-        return "[" + ("; " if axis == 0 else ", ").join(blocks) + "]"
-
-    def _print_pad_rows(self, e: Expr) -> str:
-        return self._pad(e, 0)
-
-    def _print_pad_cols(self, e: Expr) -> str:
-        return self._pad(e, 1)
-
-    def _print_concat(self, e: Expr) -> str:
-        sep = "; " if e.params[0] == 0 else ", "
-        return "[" + sep.join(self._print(a) for a in e.args) + "]"
-
 
 def to_text(e: Expr, labels: dict | None = None, expand_root: bool = False, aliases: bool = True) -> str:
     return TextPrinter(labels, aliases).doprint(e, expand_root)
