@@ -23,7 +23,7 @@ from . import layouts as L
 from .calculus import derivative as _derivative
 from .calculus.derivative import Derivative
 from .check import CheckedCell, Request, check
-from .errors import MatcalcError
+from .errors import TOO_DEEP, MatcalcError
 from .evaluate import as_matrix, evaluate
 from .graph import Expr
 from .ops.registry import MissingRule
@@ -57,6 +57,8 @@ def _derive(req: Request) -> Derivative:
     except ShapeError as e:  # pragma: no cover - an engine bug, reported plainly
         raise MatcalcError(f"internal shape error while differentiating {req.text}: {e.message}",
                            req.span) from None
+    except RecursionError:
+        raise MatcalcError(f"cannot differentiate {req.text}: {TOO_DEEP}", req.span) from None
 
 
 # ====================================================================== results
@@ -502,6 +504,7 @@ class CheckReport:
     layouts: dict  # layout -> max error
     sizes: list  # the sizes tried, one dict per point
     message: str = ""
+    given_point: bool = False  # whether the given arrays/sizes (e.g. the user's) were among the points
 
     def __bool__(self) -> bool:
         return self.ok

@@ -17,7 +17,7 @@ from fractions import Fraction
 import sympy
 
 from . import graph as G
-from .errors import MatcalcError, Span
+from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
 from .ops import build as B
 from .ops.registry import MissingRule
@@ -33,6 +33,7 @@ PROPERTIES = {
     "onehot": "vector",
     "probability": "vector",
 }
+LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
 _PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "torch.", "jnp.", "F.")
@@ -118,14 +119,20 @@ class Checker:
             if isinstance(stmt, T.Decl):
                 self.declare(stmt)
         for stmt in program.statements:
-            if isinstance(stmt, T.Define):
-                self.define(stmt)
-            elif isinstance(stmt, T.Requests):
-                for item in stmt.items:
-                    self.cell.requests.append(self.request(item))
-            elif isinstance(stmt, T.Claim):
-                self.claim(stmt)
+            try:
+                self.statement(stmt)
+            except RecursionError:
+                self.fail(TOO_DEEP, stmt)
         return self.cell
+
+    def statement(self, stmt) -> None:
+        if isinstance(stmt, T.Define):
+            self.define(stmt)
+        elif isinstance(stmt, T.Requests):
+            for item in stmt.items:
+                self.cell.requests.append(self.request(item))
+        elif isinstance(stmt, T.Claim):
+            self.claim(stmt)
 
     # ================================================================ declarations
     def dim(self, d) -> sympy.Expr:
@@ -340,9 +347,25 @@ class Checker:
 
     # ---------------------------------------------------------------- binary
     def x_BinOp(self, node: T.BinOp) -> Expr:
+        # a + b + c … parses left-deep: fold the left spine in a loop, so a long
+        # sum or product costs no recursion depth
+        spine = []
+        while isinstance(node, T.BinOp) and node.op in LEFT_ASSOCIATIVE:
+            spine.append(node)
+            node = node.left
+        if not spine:  # a power: right-deep, and short in practice
+            return self.binop(node, self.expr(node.left), self.expr(node.right))
+        acc = self.expr(node)
+        for step in reversed(spine):
+            b = self.expr(step.right)
+            try:
+                acc = self.binop(step, acc, b)
+            except ShapeError as e:
+                self.fail(e.message, step)
+        return acc
+
+    def binop(self, node: T.BinOp, a: Expr, b: Expr) -> Expr:
         op = node.op
-        a = self.expr(node.left)
-        b = self.expr(node.right)
         if op == "+":
             return self.elementwise2(node, a, b, "add", lambda x, y: B.add(x, y))
         if op == "-":

@@ -32,6 +32,10 @@ def line_col(source: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
+#: the message for input nested beyond Python's recursion limit
+TOO_DEEP = "this is nested too deeply to handle; split it into shorter definitions (z1 = …, z2 = …)"
+
+
 class MatcalcError(Exception):
     """A user-facing error: a message, where it is, and the shapes involved.
 

@@ -170,6 +170,9 @@ CASES = [
         "for an elementwise power use **",
     ),
     ("matrix-power-integer", "A : n x n\nB = A^0.5", "0.5", 2, 7, "needs an integer exponent", None, None),
+    # d(Aᵏ) has |k| terms: a huge power must be refused at once, not hang
+    ("matrix-power-huge", "A : n x n\nB = A^1000000", "A^1000000", 2, 5, "matrix powers go up to A^100", None, None),
+    ("matrix-power-merged", "A : n x n\nB = A^60\nC = B B", "B B", 3, 5, "not 120", None, None),
     # ---------------------------------------------------------------- declarations
     (
         "bad-property",
@@ -357,3 +360,17 @@ def test_values_errors_are_matcalc_errors():
     r = mm.derive("x : n; A : m x n; ∂(A x)/∂x")[0]
     with pytest.raises(MatcalcError):
         r.view().evaluate({"x": np.ones(4), "A": np.ones((2, 3))})
+
+
+def test_a_long_sum_derives():
+    """a + b + c … is folded in a loop: its length costs no recursion depth."""
+    r = mm.derive("x : n\ny = " + " + ".join(["x"] * 3000) + "\n∂sum(y)/∂x")[0]
+    assert r.view().rhs_text == "3000 𝟏"
+
+
+def test_nesting_beyond_the_recursion_limit_is_one_message():
+    text = "x : n\ny = " + "tanh(" * 3000 + "x" + ")" * 3000 + "\n∂sum(y)/∂x"
+    with pytest.raises(MatcalcError, match="nested too deeply") as err:
+        mm.derive(text)
+    assert err.value.line == 2
+

@@ -115,10 +115,19 @@ register(OpRule(
 
 
 # =========================================================== matrix power
+#: d(Aᵏ) is a sum of |k| terms, so larger powers would swamp the result (and
+#: overflow any numeric check); the limit keeps a typo like A^100000 from hanging.
+MAX_MATRIX_POWER = 100
+
+
 def _matpow_canon(args, params):
     (a,) = args
     (k,) = params
     _square("a matrix power")((a.shape,), params)
+    if abs(k) > MAX_MATRIX_POWER and not a.is_scalar and a.op != "eye":
+        raise ShapeError(
+            f"matrix powers go up to A^{MAX_MATRIX_POWER} (and A^-{MAX_MATRIX_POWER}), not {k}: "
+            f"the derivative of A^k is a sum of |k| terms", (0,))
     if k == 0:
         return eye(a.shape[0])
     if k == 1:
