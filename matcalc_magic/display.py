@@ -146,10 +146,12 @@ def check_badge(report, at_user: str | None = None) -> Badge:
     the check ran at ("your arrays", "your sizes"), if any."""
     if report is None:
         return Badge(None, "not checked numerically")
-    random_points = report.points - (1 if at_user and report.points else 0)
+    random_points = report.points - (1 if report.given_point else 0)
     where = f"{random_points} random point{'s' if random_points != 1 else ''}"
-    if at_user:
+    if at_user and report.given_point:
         where += f" and {at_user}"
+    elif at_user:
+        where += f"; not at {at_user}: too large"
     tol = tol_text(report.tolerance)
     if report.ok:
         return Badge(True, f"✓ checked numerically ({where}, tol {tol})")

@@ -361,3 +361,65 @@ def test_a_derivative_by_a_defined_product_is_not_zero(cell, f, rng):
     assert got.shape == z0.shape == z.shape
     assert np.abs(fd).max() > 1e-3  # the point is that it is not zero
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------- big sizes
+def test_a_large_variable_is_checked_along_random_directions(monkeypatch):
+    """6000 basis directions are too many: the check probes random ones, and a
+    single wrong entry still shows along them."""
+    import matcalc_magic.api as api
+
+    r = mm.derive("x : 2000; W : 3 x 2000; J = sum(tanh(W x)); ∂J/∂W")[0]
+    assert r.check(points=1).ok
+
+    original = api.View.evaluate_at
+
+    def one_entry_off(self, env, sizes, memo=None):
+        out = np.array(original(self, env, sizes, memo), dtype=float)
+        if self.layout == "shape":
+            out[0, 0] += 1.0
+        return out
+
+    monkeypatch.setattr(api.View, "evaluate_at", one_entry_off)
+    rep = r.check(points=1)
+    assert not rep.ok and rep.layouts["shape"] > rep.tolerance and rep.layouts["denominator"] <= rep.tolerance
+
+
+def test_a_large_function_value_is_not_mistaken_for_an_error():
+    """f = xᵀx at 100000 entries is about 10⁵: rounding in f(x ± h e) is
+    larger than the tolerance, and the check allows for it."""
+    assert mm.derive("x : 100000; ∂(x^T x)/∂x")[0].check(points=1).ok
+
+
+def test_a_derivative_too_large_to_evaluate_is_reported_not_checked():
+    rep = mm.derive("W : 300 x 300; ∂(W W)/∂W")[0].check(points=2)
+    assert not rep.ok and rep.points == 0
+    assert "too large to check numerically" in rep.message and "8,100,000,000" in rep.message
+
+
+def test_only_the_too_large_point_is_skipped():
+    """A point at the user's (big) sizes is skipped; the random small ones still count."""
+    from matcalc_magic.api import bind
+
+    r = mm.derive("A : n x n; ∂(A A)/∂A")[0]
+    env, sizes = bind(r.cell, {"A": np.eye(60)})  # 60⁴ entries: too many
+    rep = r.check(points=2, env=env, sizes=sizes)
+    assert rep.ok and rep.points == 2 and not rep.given_point
+    assert "too large" in rep.message
+
+
+# ---------------------------------------------------------------- constants in products
+@pytest.mark.parametrize(
+    "decls, request_, wrt, form, f",
+    [
+        ("x : n\nA : n x n", "∂(2 sum(A x))/∂x", "x", "2 Aᵀ 𝟏", lambda v: 2 * np.sum(v["A"] @ v["x"])),
+        ("x : n\nA : n x n\nc : scalar", "∂(c sum(A x))/∂x", "x", "c Aᵀ 𝟏",
+         lambda v: v["c"] * np.sum(v["A"] @ v["x"])),
+        ("X : n x m\nA : n x n", "∂(mean(A X))/∂X", "X", "(1/(m n)) Aᵀ 𝟏 𝟏ᵀ", lambda v: np.mean(v["A"] @ v["X"])),
+    ],
+)
+def test_a_constant_fill_in_a_product_prints_its_factor_in_front(decls, request_, wrt, form, f):
+    """Aᵀ (2 𝟏) is printed 2 Aᵀ 𝟏, as a textbook would."""
+    r = mm.derive(f"{decls}\n{request_}")[0]
+    assert r.view().rhs_text == form
+    check_numerically(r, f, decls, wrt)

@@ -294,6 +294,16 @@ def test_arrays_in_the_namespace_bind_the_sizes(ip):
     assert report.sizes[0] == {"m": 4, "n": 3}  # the first point is the user's
 
 
+def test_arrays_too_big_to_check_are_skipped_and_said_so(ip):
+    """∂(A A)/∂A at a 60×60 A has 60⁴ entries: the check runs at random small
+    sizes only, and the badge says the user's arrays were left out."""
+    ip.user_ns.update(A=np.eye(60))
+    result, cap = run(ip, "%%mderive\nA : n x n\n∂(A A)/∂A\n")
+    assert result.success
+    plain = the_bundle(cap)["text/plain"]
+    assert "✓ checked numerically (3 random points; not at your arrays: too large, tol 1e-6)" in plain
+
+
 def test_a_size_variable_in_the_namespace_binds_too(ip):
     ip.user_ns.update(n=5, m=3.7)  # a float is not a size
     _, cap = run(ip, "%%mderive\nx : n\nA : m x n\n∂(x^T A^T A x)/∂x\n")

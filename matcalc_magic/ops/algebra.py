@@ -219,6 +219,9 @@ def _matmul_canon(args, params):
             stack.append(f.args[1])
         elif f.op == "matmul":
             stack.extend(reversed(f.args))
+        elif f.op == "broadcast" and f.args[0].is_scalar and not is_all_ones(f):  # c 𝟏 in a product: c out front
+            coef.append(f.args[0])
+            chain.append(B.fill(1, f.shape))
         else:
             chain.append(f)
     shape = _matmul_shape(tuple(f.shape for f in chain), params)
