@@ -51,7 +51,7 @@ from . import layouts as L
 from .evaluate import evaluate
 from .graph import Expr, substitute
 from .shapes import ONE, dim_str, same
-from .verify import draw_env, draw_sizes
+from .verify import DRAW_ATTEMPTS, draw_env, draw_sizes
 
 #: entry-wise agreement needed for "equal" (both sides are exact evaluations,
 #: no finite differences, so this can be strict)
@@ -193,7 +193,7 @@ def gather(derivation, points: int = 3, seed: int | None = None, env: dict | Non
         plans += [(None, None)] * points
         for given_env, given_sizes in plans:
             point = None
-            for attempt in range(4):
+            for attempt in range(DRAW_ATTEMPTS):
                 sz = _complete_sizes(cell, given_sizes, rng)
                 values = dict(given_env or {})
                 missing = {k: v for k, v in cell.variables.items() if k not in values}

@@ -423,3 +423,18 @@ def test_a_constant_fill_in_a_product_prints_its_factor_in_front(decls, request_
     r = mm.derive(f"{decls}\n{request_}")[0]
     assert r.view().rhs_text == form
     check_numerically(r, f, decls, wrt)
+
+
+# ---------------------------------------------------------------- hard points
+@pytest.mark.parametrize(
+    "cell",
+    [
+        # random A X B is often ill-conditioned: the plain difference quotient is
+        # off by more than the tolerance there, Richardson's is not
+        "X : n x n; A : n x n; B : n x n\n∂(logdet(A X B))/∂X",
+        # A X is singular whenever m > n: those sizes are no valid point
+        "X : n x m; A : m x n\n∂(logdet(A X))/∂X",
+    ],
+)
+def test_the_check_is_not_fooled_by_hard_points(cell):
+    assert mm.derive(cell)[0].check(points=5).ok

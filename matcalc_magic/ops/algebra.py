@@ -184,6 +184,26 @@ def _power_of(f: Expr):
             return f, k
 
 
+def _peel_inverse(a: Expr, b: Expr):
+    """A neighbour cancels an end of an inverted product of square factors:
+    F_k (F₁…F_k)⁻¹ = (F₁…F_{k−1})⁻¹ and (F₁…F_k)⁻¹ F₁ = (F₂…F_k)⁻¹ — how
+    Aᵀ (A X B)⁻ᵀ Bᵀ becomes X⁻ᵀ.  Square factors of an invertible product are
+    invertible, so this holds wherever the product's inverse exists."""
+    for inverse, other, left in ((b, a, True), (a, b, False)):
+        base, k = _power_of(inverse)
+        if k != -1 or base.op != "matmul" or not all(same(*f.shape) for f in base.args):
+            continue
+        factors = base.args
+        if left and other is factors[-1]:
+            rest = factors[:-1]
+        elif not left and other is factors[0]:
+            rest = factors[1:]
+        else:
+            continue
+        return B.inv(B.matmul(*rest))
+    return None
+
+
 def _from_power(base: Expr, k: int):
     if k == 0:
         return None
@@ -258,7 +278,7 @@ def _matmul_canon(args, params):
                 chain[i:i + 2] = [v if v.shape[0] == ONE else B.transpose(v)]
                 changed = True
                 break
-            merged = _merge_kron_pair(a, b)
+            merged = _merge_kron_pair(a, b) or _peel_inverse(a, b)
             if merged is not None:
                 chain[i:i + 2] = [merged]
                 changed = True

@@ -32,7 +32,6 @@ ENTRIES = [
         "X",
         lambda v: det(v["A"] @ v["X"] @ v["B"]),
         forms={"shape": "det(A X B) X⁻ᵀ"},
-        print_bug="∂det(AXB)/∂X prints as det(A X B) Aᵀ (A X B)⁻ᵀ Bᵀ, not det(A X B) X⁻ᵀ (A, B square)",
     ),
     # (53) ∂ln det(XᵀX)/∂X = 2 (X⁺)ᵀ = 2 X (XᵀX)⁻¹ for X of full column rank
     E(

@@ -419,7 +419,6 @@ ENTRIES = [
         "X",
         lambda v: det(v["A"] @ v["X"] @ v["B"]),
         forms={"numerator": "det(A X B) X⁻¹", "denominator": "det(A X B) X⁻ᵀ"},
-        print_bug="∂det(AXB)/∂X prints as det(A X B) Aᵀ (A X B)⁻ᵀ Bᵀ, not det(A X B) X⁻ᵀ (A, B square)",
     ),
     # ∂(aᵀXb)/∂X = baᵀ / abᵀ
     E(
