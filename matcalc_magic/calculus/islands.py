@@ -10,9 +10,11 @@ symbol.  A rewrite is kept only when it is smaller.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
-from ..graph import Expr, const, const_value, is_const, postorder
+from ..graph import Expr, const, const_value, is_const
 from ..ops import build as B
 
 ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
@@ -20,21 +22,32 @@ ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
 
 def simplify_islands(root: Expr) -> Expr:
     memo: dict[Expr, Expr] = {}
+    # one converter for the whole graph: an island nested in a larger one (the
+    # running sum of a residual chain) is converted once, not once per island
+    conv = None
 
     def visit(node: Expr) -> Expr:
         if node in memo:
             return memo[node]
-        for below in postorder(node)[:-1]:  # children first, without deep recursion
-            if below not in memo:
-                memo[below] = simplify_one(below)
-        memo[node] = simplify_one(node)
+        stack = [node]  # children first, without deep recursion, never below a node already done
+        while stack:
+            top = stack[-1]
+            if top in memo:
+                stack.pop()
+                continue
+            pending = [a for a in top.args if a not in memo]
+            if pending:
+                stack.extend(reversed(pending))
+                continue
+            stack.pop()
+            memo[top] = simplify_one(top)
         return memo[node]
 
     def simplify_one(node: Expr) -> Expr:
         if node in memo:
             return memo[node]
         if node.op in ISLAND_OPS and not node.is_scalar and _is_island(node):
-            out = _simplify_island(node, visit)
+            out = _simplify_island(node, converter())
         elif node.op == "add" and node.is_scalar and all(_as_summand(t) for t in node.args):
             # Σ of inner products = Σ of one elementwise formula: simplify that
             parts = [_as_summand(t) for t in node.args]
@@ -43,7 +56,7 @@ def simplify_islands(root: Expr) -> Expr:
             if len(shapes) == 1:
                 inside = B.add(*(B.smul(c, h) for c, h in parts))
                 if inside.op in ISLAND_OPS and not inside.is_scalar:
-                    simpler = _simplify_island(inside, visit)
+                    simpler = _simplify_island(inside, converter())
                     if simpler is not inside:
                         out = B.total(simpler)
         elif _is_inner_product(node):
@@ -52,14 +65,14 @@ def simplify_islands(root: Expr) -> Expr:
             inside = B.hadamard(B.transpose(a), b)
             out = _rebuild_plain(node, visit)
             if inside.op in ISLAND_OPS:
-                simpler = _simplify_island(inside, visit)
+                simpler = _simplify_island(inside, converter())
                 if simpler is not inside:
                     out = B.total(simpler)
         elif node.op == "smul" and not node.is_scalar and node.args[1].op == "smul":
-            out = _simplify_coefficients(node, visit)
+            out = _simplify_coefficients(node, converter())
         elif node.op in ("smul", "epow", "add") and node.is_scalar and _is_island(node):
             # scalar algebra: −(1/det X²) det X → −1/det X
-            out = _simplify_island(node, visit)
+            out = _simplify_island(node, converter())
         elif node.args:
             from ..ops.registry import apply
 
@@ -68,6 +81,12 @@ def simplify_islands(root: Expr) -> Expr:
         else:
             out = node
         return out
+
+    def converter() -> "_ToSympy":
+        nonlocal conv
+        if conv is None:
+            conv = _ToSympy(visit)
+        return conv
 
     return visit(root)
 
@@ -105,75 +124,100 @@ def _is_island(node: Expr) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Converted:
+    """An island as SymPy sees it, and whether SymPy could simplify it at all:
+    only a division or a leaf met twice gives it something to cancel."""
+
+    sx: sympy.Expr
+    divides: bool
+    leaves: frozenset
+    repeats: bool
+
+
 class _ToSympy:
     def __init__(self, visit):
         self.visit = visit
         self.symbols: dict[Expr, sympy.Symbol] = {}
         self.back: dict[sympy.Symbol, Expr] = {}
-        self.repeats = 0
-        self.divides = False
+        self.memo: dict[Expr, _Converted] = {}
+        self.costs: dict[Expr, int] = {}  # tidy.cost of every node met, shared by all islands
 
-    def leaf(self, e: Expr) -> sympy.Symbol:
+    def leaf(self, e: Expr) -> _Converted:
         e = self.visit(e)
-        if e in self.symbols:
-            self.repeats += 1
-            return self.symbols[e]
-        s = sympy.Symbol(f"_L{len(self.symbols)}")
-        self.symbols[e] = s
-        self.back[s] = e
-        return s
+        s = self.symbols.get(e)
+        if s is None:
+            s = sympy.Symbol(f"_L{len(self.symbols)}")
+            self.symbols[e] = s
+            self.back[s] = e
+        return _Converted(s, False, frozenset((s,)), False)
 
-    def __call__(self, e: Expr):
+    def __call__(self, e: Expr) -> _Converted:
+        out = self.memo.get(e)
+        if out is None:
+            out = self.memo[e] = self._convert(e)
+        return out
+
+    def _convert(self, e: Expr) -> _Converted:
         op = e.op
         if op == "const":
-            return const_value(e)
+            return _constant(const_value(e))
         if op == "ones":
-            return sympy.Integer(1)
+            return _constant(sympy.Integer(1))
         if op == "add":
-            return sympy.Add(*(self(a) for a in e.args))
-        if op == "smul":
-            return self(e.args[0]) * self(e.args[1])
-        if op == "hadamard":
-            return sympy.Mul(*(self(a) for a in e.args))
+            return _combine(sympy.Add, [self(a) for a in e.args])
+        if op in ("smul", "hadamard"):
+            return _combine(sympy.Mul, [self(a) for a in e.args])
         if op == "hdiv":
-            self.divides = True
-            return self(e.args[0]) / self(e.args[1])
+            num, den = self(e.args[0]), self(e.args[1])
+            return _combine(sympy.Mul, [num, _Converted(1 / den.sx, True, den.leaves, den.repeats)])
         if op == "epow" and is_const(e.args[1]):
             p = const_value(e.args[1])
-            if p.is_number and p < 0:
-                self.divides = True
-            return self(e.args[0]) ** p
+            base = self(e.args[0])
+            return _Converted(base.sx ** p, base.divides or (p.is_number and p < 0), base.leaves, base.repeats)
         if op == "broadcast" and e.args[0].is_scalar:
             return self(e.args[0])
         if op == "sqrt":  # √s² = s, s / √s = √s
-            return sympy.sqrt(self(e.args[0]))
+            inner = self(e.args[0])
+            return _Converted(sympy.sqrt(inner.sx), inner.divides, inner.leaves, inner.repeats)
         return self.leaf(e)
 
 
-def _simplify_island(node: Expr, visit) -> Expr:
-    conv = _ToSympy(visit)
-    sx = conv(node)
-    if not (conv.divides or conv.repeats):
+def _constant(value) -> _Converted:
+    return _Converted(value, False, frozenset(), False)
+
+
+def _combine(combine, parts: list) -> _Converted:
+    leaves = frozenset().union(*(p.leaves for p in parts))
+    repeats = any(p.repeats for p in parts) or sum(len(p.leaves) for p in parts) > len(leaves)
+    return _Converted(combine(*(p.sx for p in parts)), any(p.divides for p in parts), leaves, repeats)
+
+
+def _simplify_island(node: Expr, conv: _ToSympy) -> Expr:
+    visit = conv.visit
+    converted = conv(node)
+    if not (converted.divides or converted.repeats):
         return _rebuild_plain(node, visit)
     from .tidy import cost
 
-    simpler = sympy.factor_terms(sympy.cancel(sx))
+    simpler = sympy.factor_terms(sympy.cancel(converted.sx))
     plain = _rebuild_plain(node, visit)
     candidate = _from_sympy(simpler, conv.back, node.shape)
-    return candidate if cost(candidate) < cost(plain) else plain
+    return candidate if cost(candidate, conv.costs) < cost(plain, conv.costs) else plain
 
 
-def _simplify_coefficients(node: Expr, visit) -> Expr:
+def _simplify_coefficients(node: Expr, conv: _ToSympy) -> Expr:
     """s (t X) with scalars s, t: simplify the product s t as scalar algebra
     (a (1/a) X⁻ᵀ → X⁻ᵀ)."""
+    visit = conv.visit
     coefs, inner = [], node
     while inner.op == "smul" and not inner.is_scalar:
         coefs.append(inner.args[0])
         inner = inner.args[1]
-    conv = _ToSympy(visit)
-    product = sympy.Mul(*(conv(c) for c in coefs))
+    converted = _combine(sympy.Mul, [conv(c) for c in coefs])
+    product = converted.sx
     rest = visit(inner)
-    if not (conv.divides or conv.repeats):
+    if not (converted.divides or converted.repeats):
         out = rest
         for c in reversed(coefs):
             out = B.smul(visit(c), out)

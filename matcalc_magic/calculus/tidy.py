@@ -7,7 +7,7 @@ makes the choices that need a view of a whole sum: ``A x + Aᵀ x`` becomes
 
 from __future__ import annotations
 
-from ..graph import Expr, postorder, rebuild
+from ..graph import Expr, rebuild
 from ..ops import build as B
 from ..ops.algebra import split_coefficient
 
@@ -45,9 +45,20 @@ def cost(e: Expr, memo: dict | None = None) -> int:
     """How much there is to read: structural nodes of the printed tree, with
     each function application or name counted once."""
     memo = {} if memo is None else memo
-    for node in postorder(e):
-        if node not in memo:
-            memo[node] = 1 + sum(memo[a] for a in node.args) if node.op in _STRUCTURE else 1
+    stack = [e]
+    while stack:  # children first, and only below structural nodes not yet costed
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        if node.op not in _STRUCTURE:
+            memo[stack.pop()] = 1
+            continue
+        pending = [a for a in node.args if a not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        memo[stack.pop()] = 1 + sum(memo[a] for a in node.args)
     return memo[e]
 
 
