@@ -29,7 +29,7 @@ from .graph import Expr
 from .ops.registry import MissingRule
 from .render.latex import to_latex
 from .render.names import name_latex, name_text
-from .render.numpy import numpy_code
+from .render.numpy import view_code
 from .render.text import to_text
 from .shapes import ONE, ShapeError, concrete, dim_str
 from .syntax import parse
@@ -293,26 +293,7 @@ class View:
     def numpy_code(self) -> str:
         """Self-contained NumPy code: inputs are the cell's variables as 2-D
         arrays; the last line assigns this view's array."""
-        req = self.result.request
-        target = "d" + _py_name(req.of_text) + "_d" + _py_name(req.wrt_name)
-        cell = self.result.cell
-        if self.expr is not None:
-            return numpy_code(self.expr, self.names, cell, target)
-        d = self.result.derivative
-        order = None
-        if d.kind == "tensor" and self.layout == "denominator":
-            n_out, n_var = len(L.index_dims(d.of.shape)), len(L.index_dims(d.wrt.shape))
-            order = tuple(range(n_out, n_out + n_var)) + tuple(range(n_out))
-        if self.index_form is None and d.matrix is not None:
-            from .render.numpy import _py
-
-            shape = ", ".join(_py(x) for x in L.axes(d, "index"))
-            code = numpy_code(d.matrix, self.result.labels, cell, "K")
-            value = f"K.reshape(({shape}{',' if len(L.axes(d, 'index')) == 1 else ''}), order='F')"
-            if order is not None:
-                value = f"np.transpose({value}, {order})"
-            return code + f"{target} = {value}\n"
-        return self.index_form.numpy_code(cell, target, order)
+        return view_code(self)
 
     def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(text, latex, shape) of the result and of each factor and term in it,
@@ -340,6 +321,7 @@ class View:
         """The view's array at ``values`` (name → array); sizes come from them."""
         cell = self.result.cell
         env, sizes = bind(cell, values)
+        refuse_huge(self.result, sizes)
         try:
             return self.evaluate_at(env, sizes)
         except ShapeError as e:
@@ -363,6 +345,29 @@ class View:
 
     def __repr__(self) -> str:
         return self.text
+
+
+#: the largest derivative ``View.evaluate`` builds (400 MB of float64)
+MAX_EVALUATE_ENTRIES = 50_000_000
+
+
+def refuse_huge(result: "Result", sizes: dict) -> None:
+    """A MatcalcError, before any allocation, if the derivative at ``sizes``
+    has more than MAX_EVALUATE_ENTRIES entries."""
+    req = result.request
+
+    def size(shape) -> int:
+        return concrete(shape[0], sizes) * concrete(shape[1], sizes)
+
+    try:
+        entries = size(req.wrt.shape) * (size(req.wrt.shape) if req.order == 2 else size(req.of.shape))
+    except ShapeError:
+        return  # a size is missing: evaluating says which
+    if entries > MAX_EVALUATE_ENTRIES:
+        raise MatcalcError(
+            f"cannot evaluate {req.text}: at these sizes the derivative has {entries:,} entries "
+            f"({entries * 8 / 1e9:.0f} GB of float64)", req.span, result.cell.source,
+            hint="evaluate it at smaller arrays, or use the result's formula")
 
 
 def evaluate_matrix(d: Derivative, env: dict, sizes: dict) -> np.ndarray:
@@ -395,15 +400,6 @@ def _mentions_tangent(node: Expr, dx: Expr) -> bool:
 
 def _size_code(d) -> str:
     return str(d).replace(" ", "")
-
-
-def _py_name(text: str) -> str:
-    """A Python identifier made from a request's text (ASCII letters, digits, _)."""
-    import re
-
-    from .render.names import name_python
-
-    return re.sub(r"[^A-Za-z0-9_]", "", name_python(text)) or "f"
 
 
 # ====================================================================== binding values
@@ -505,6 +501,7 @@ class CheckReport:
     sizes: list  # the sizes tried, one dict per point
     message: str = ""
     given_point: bool = False  # whether the given arrays/sizes (e.g. the user's) were among the points
+    given_skipped: str = ""  # if they were given but not used: why ("too large to check numerically", …)
 
     def __bool__(self) -> bool:
         return self.ok

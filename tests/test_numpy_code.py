@@ -77,21 +77,33 @@ def _params():
     return out
 
 
-@pytest.mark.parametrize("cell, req, fixed, layout", _params())
-def test_numpy_code_computes_the_view(cell, req, fixed, layout):
-    r = derived(cell)[req]
-    v = r.view(layout)
+def inputs(cell: str, fixed=None) -> tuple[dict, dict]:
+    """(values, sizes) to run a cell's code on: its inputs only, drawn at
+    random; ``fixed`` overrides some."""
     decls = parse_decls(cell)
-    rng = np.random.default_rng(len(cell))
-    values, sizes = draw_values(decls, rng)
+    values, sizes = draw_values(decls, np.random.default_rng(len(cell)))
     if fixed:
         values.update(fixed(values, sizes))
-    values = {k: val for k, val in values.items() if k in decls}  # the inputs only
-    compound = any(not re.fullmatch(r"\w+", d) for dims, _ in decls.values() for d in dims)
-    want = np.asarray(v.evaluate({**values, **(sizes if compound else {})}), dtype=float)
-    got = run_code(v.numpy_code, values)
+    return {k: val for k, val in values.items() if k in decls}, sizes
+
+
+def expected(v, cell: str, values: dict, sizes: dict) -> np.ndarray:
+    """What the view evaluates to (sizes like n + 1 are passed along, as
+    they cannot be read off the arrays)."""
+    compound = any(not re.fullmatch(r"\w+", d) for dims, _ in parse_decls(cell).values() for d in dims)
+    return np.asarray(v.evaluate({**values, **(sizes if compound else {})}), dtype=float)
+
+
+def assert_same(got, want):
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("cell, req, fixed, layout", _params())
+def test_numpy_code_computes_the_view(cell, req, fixed, layout):
+    v = derived(cell)[req].view(layout)
+    values, sizes = inputs(cell, fixed)
+    assert_same(run_code(v.numpy_code, values), expected(v, cell, values, sizes))
 
 
 def test_code_names_the_result_after_the_request():
@@ -137,3 +149,64 @@ def test_index_and_tensor_code(cell, layout, rng):
     v = derived(cell)[0].view(layout)
     values, _ = draw_values(parse_decls(cell), rng)
     np.testing.assert_allclose(run_code(v.numpy_code, values), v.evaluate(values), rtol=1e-9, atol=1e-10)
+
+
+# views whose code once failed to run or gave the wrong array, in every layout
+REGRESSIONS = [
+    # a term constant along a free index: einsum needs an operand that carries it
+    "X : n x n\n∂(sum(X, axis=1))/∂X",
+    "X : m x n\n∂(sum(X, axis=0))/∂X",
+    "X : m x n\n∂(sum(X, axis=1))/∂X",
+    "X : m x n\n∂(mean(X, axis=0))/∂X",
+    "X : m x n\n∂(mean(X, axis=1))/∂X",
+    "W : m x n; A : n x k; b : m\n∂(W A + b)/∂b",
+    "Z : m x k; r : 1 x k\n∂(Z + r)/∂r",
+    "Z : m x k\n∂(log_softmax(Z, axis=0))/∂Z",
+    "x : n\n∂(log_softmax(x))/∂x",
+    "x : n\n∂(x / sum(x))/∂x",
+    "x : n\n∂(mean(x) * sum(x ** 2))/∂x",
+    "p : n, positive\nhessian(sum(log(p)) * sum(p), p)",
+    # a single entry padded with zeros: the entry is a constant, not an array
+    "θ : n + 1\n∂(θ[-1])/∂θ",
+    "X : m x n\n∂(X[0, 0])/∂X",
+    "x : n\n∂(x[0:1])/∂x",
+    # a size only the reshape of the vec matrix uses
+    "W : m x n; x : n\n∂(vec(W x x^T))/∂W",
+    # a shared part (δ₁) that uses another one (δ₂) through its transpose
+    "B : n x n; c : scalar\n∂(det(c (c (B + 5 eye(n))^{-1}) + 5 eye(n)))/∂B",
+    # a constant result is a 1×1 array, not a Python number
+    "c : scalar\n∂(3 c)/∂c",
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("cell", REGRESSIONS, ids=lambda cell: cell.replace("\n", " | "))
+def test_code_of_regressions(cell, layout):
+    v = derived(cell)[0].view(layout)
+    values, sizes = inputs(cell)
+    assert_same(run_code(v.numpy_code, values), expected(v, cell, values, sizes))
+
+
+# cells whose results' code, run together as ``--code`` shows it, once
+# assigned two results to one name
+SEVERAL = [
+    pytest.param("θ : n; μ : n\nJ = ‖θ - μ‖²\n∂J/∂θ\n∂J/∂μ", ("dJ_dθ", "dJ_dμ"), id="greek"),
+    pytest.param("x : n; A : n x n\n∂(x^T A x)/∂x\nhessian(x^T A x, x)\n∂(x^T A x)/∂x",
+                 ("dx_T_A_x_dx", "d2x_T_A_x_dx2", "dx_T_A_x_dx_2"), id="gradient-hessian-twice"),
+    pytest.param("B : n x n; c : scalar\nf = det(c (c (B + 5 eye(n))^{-1}) + 5 eye(n))\n∂f/∂B\n∂f/∂c",
+                 ("df_dB", "df_dc"), id="shared-parts"),
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("cell, names", SEVERAL)
+def test_code_of_several_results_runs_together(cell, names, layout):
+    from matcalc_magic.display import CellOutput
+
+    d = derived(cell)
+    assert tuple(_target(r.view(layout).numpy_code) for r in d) == names
+    values, sizes = inputs(cell)
+    scope = {name_python(k): np.array(v, dtype=float) for k, v in values.items()}
+    exec(compile("\n\n".join(CellOutput(d, code=True).code_lines(layout)), "<code>", "exec"), scope)
+    for r, name in zip(d, names):
+        assert_same(np.asarray(scope[name], dtype=float), expected(r.view(layout), cell, values, sizes))

@@ -13,6 +13,7 @@ check that what is printed equals what was derived.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..shapes import ONE, concrete
 from .derivative import Derivative
 
 _SUMMED = "abcdefghmnopqrstuvwxyz"
+_EINSUM_LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
 
 @dataclass(frozen=True)
@@ -320,82 +322,45 @@ class IndexForm:
         return base
 
     # ------------------------------------------------------------ evaluation
+    def einsum_terms(self):
+        """Each term as ``(coef, subscripts, operands)`` for ``numpy.einsum``
+        (also how render/numpy.py writes it): the operands are the term's
+        factors (δ's included), then the name of each free index no factor
+        carries, standing for a ones vector along it.  A term constant along
+        a free index (∂Σ_j X_ij/∂X_kl = δ_ik for every j) needs that operand:
+        einsum cannot make an output axis up.  No operands: the term is its
+        coefficient."""
+        for t in self.terms:
+            carried = {i for f in t.factors for i in f.indices}
+            operands = list(t.factors) + [i for i in self.free if i not in carried]
+            indices = [op.indices if isinstance(op, Factor) else (op,) for op in operands]
+            letters: dict = {}  # index → einsum letter, in order of appearance
+            for i in (i for ix in indices for i in ix):
+                letters.setdefault(i, _EINSUM_LETTERS[len(letters)])
+            subs = ",".join("".join(letters[i] for i in ix) for ix in indices)
+            yield t.coef, subs + "->" + "".join(letters[i] for i in self.free), operands
+
     def evaluate(self, env: dict, sizes: dict) -> np.ndarray:
         """The tensor with axes ``free``, by ``numpy.einsum``."""
-        shape = [concrete(self.sizes_of[i], sizes) for i in self.free]
-        total = np.zeros(shape)
+        total = np.zeros([concrete(self.sizes_of[i], sizes) for i in self.free])
         memo: dict = {}
-        for t in self.terms:
-            operands, subs = [], []
-            letters = {}
 
-            def letter(i):
-                if i not in letters:
-                    letters[i] = chr(ord("a") + len(letters)) if len(letters) < 26 else chr(ord("A") + len(letters) - 26)
-                return letters[i]
+        def value(op) -> np.ndarray:
+            if isinstance(op, str):
+                return np.ones(concrete(self.sizes_of[op], sizes))
+            if op.is_delta:
+                return np.eye(concrete(self.sizes_of[op.indices[0]], sizes))
+            v = evaluate(op.expr, env, sizes, memo)
+            v = v.reshape([v.shape[k] for k in axes_of(op.expr)])
+            return np.power(v, float(op.power)) if op.power != 1 else v
 
-            for f in t.factors:
-                if f.is_delta:
-                    size = concrete(self.sizes_of[f.indices[0]], sizes)
-                    operands.append(np.eye(size))
-                else:
-                    value = evaluate(f.expr, env, sizes, memo)
-                    value = value.reshape([value.shape[k] for k in axes_of(f.expr)])
-                    operands.append(np.power(value, float(f.power)) if f.power != 1 else value)
-                subs.append("".join(letter(i) for i in f.indices))
-            out = "".join(letter(i) for i in self.free)
-            coef = float(sympy.sympify(t.coef).xreplace(sizes))
+        for coef, subscripts, operands in self.einsum_terms():
+            coef = float(sympy.sympify(coef).xreplace(sizes))
             if operands:
-                total = total + coef * np.einsum(",".join(subs) + "->" + out, *operands)
+                total = total + coef * np.einsum(subscripts, *map(value, operands), optimize=True)
             else:
                 total = total + coef
         return total
-
-    def numpy_code(self, cell, target: str, order: tuple[int, ...] | None = None) -> str:
-        """NumPy code computing the tensor with ``np.einsum`` (axes ``free``,
-        or moved to ``order``)."""
-        from ..render.numpy import _py, numpy_program
-
-        shape = ", ".join(_py(self.sizes_of[i]) for i in self.free)
-
-        def body(printer) -> str:
-            parts = []
-            for t in self.terms:
-                letters: dict = {}
-
-                def letter(i):
-                    return letters.setdefault(i, chr(ord("a") + len(letters)))
-
-                ops, subs = [], []
-                for f in t.factors:
-                    if f.is_delta:
-                        ops.append(f"np.eye({_py(self.sizes_of[f.indices[0]])})")
-                    else:
-                        code = printer.doprint(f.expr)
-                        kept = axes_of(f.expr)
-                        code = {(0,): f"({code})[:, 0]", (1,): f"({code})[0, :]", (0, 1): code}.get(
-                            tuple(kept), f"({code}).item()")
-                        if f.power != 1:
-                            code = f"np.power({code}, {_py(f.power)})"
-                        ops.append(code)
-                    subs.append("".join(letter(i) for i in f.indices))
-                out = "".join(letter(i) for i in self.free)
-                coef = _py(t.coef)
-                if ops:
-                    parts.append(f"{coef} * np.einsum('{','.join(subs)}->{out}', {', '.join(ops)})")
-                else:
-                    parts.append(f"{coef} * np.ones(({shape}{',' if len(self.free) == 1 else ''}))")
-            value = " + ".join(parts) if parts else f"np.zeros(({shape}{',' if len(self.free) == 1 else ''}))"
-            if order is not None and list(order) != list(range(len(self.free))):
-                value = f"np.transpose({value}, {tuple(order)})"
-            return value
-
-        exprs = [f.expr for t in self.terms for f in t.factors if f.expr is not None]
-        sizes = {s for i in self.free for s in sympy.sympify(self.sizes_of[i]).free_symbols}
-        sizes |= {s for t in self.terms for f in t.factors if f.is_delta
-                  for s in sympy.sympify(self.sizes_of[f.indices[0]]).free_symbols}
-        sizes |= {s for t in self.terms for s in sympy.sympify(t.coef).free_symbols}
-        return numpy_program(cell, self.labels, exprs, body, target, sizes)
 
 
 def index_form(d: Derivative, labels: dict) -> IndexForm:
