@@ -111,6 +111,37 @@ J = a^T X^{-1} b
 ∂J/∂X
 """
 
+# a Gaussian log-likelihood: a covariance S, and a mean μ used by J directly (two branches of J)
+GAUSS = """
+x : n
+μ : n
+S : n x n, spd
+J = logdet(S) + (x - μ)^T S^{-1} (x - μ)
+∂J/∂S, ∂J/∂μ
+"""
+
+# CS224n with the logits θ left unnamed: the softmax/cross-entropy rule differentiates U h + b2
+CS224N_INLINE = """
+x : n
+W : m x n
+b1 : m
+U : k x m
+b2 : k
+y : k, onehot
+h = relu(W x + b1)
+J = CE(y, softmax(U h + b2))
+∂J/∂U, ∂J/∂W
+"""
+
+# the seed plus a term in W of J's own: W is used on the path to x and by J directly
+SEED_DIRECT = """
+x : n
+W : m x n
+y = W x
+J = y^T y + tr(W^T W)
+∂J/∂x, ∂J/∂W
+"""
+
 
 def _ng_y(env):
     return env["Y"]
@@ -143,13 +174,27 @@ FORWARD = {
     "inverse": [
         ("J", lambda v: v["a"].T @ np.linalg.inv(v["X"]) @ v["b"]),
     ],
+    "gauss": [
+        ("J", lambda v: np.array([[np.linalg.slogdet(v["S"])[1]]])
+         + (v["x"] - v["μ"]).T @ np.linalg.inv(v["S"]) @ (v["x"] - v["μ"])),
+    ],
+    "cs224n_inline": [
+        ("h", lambda v: np.maximum(v["W"] @ v["x"] + v["b1"], 0.0)),
+        ("J", lambda v: -(v["y"].T @ np.log(_softmax(v["U"] @ v["h"] + v["b2"])))),
+    ],
+    "seed_direct": [
+        ("y", lambda v: v["W"] @ v["x"]),
+        ("J", lambda v: v["y"].T @ v["y"] + np.trace(v["W"].T @ v["W"])),
+    ],
 }
 
-CELLS = {"seed": SEED, "cs224n": CS224N, "ng": NG, "logdet": LOGDET, "inverse": INVERSE}
+CELLS = {"seed": SEED, "cs224n": CS224N, "ng": NG, "logdet": LOGDET, "inverse": INVERSE, "gauss": GAUSS,
+         "cs224n_inline": CS224N_INLINE, "seed_direct": SEED_DIRECT}
 
 CASES = [("seed", "∂J/∂W"), ("logdet", "∂J/∂X"), ("inverse", "∂J/∂X")]
 CASES += [("cs224n", r) for r in ("∂J/∂U", "∂J/∂b2", "∂J/∂W", "∂J/∂b1", "∂J/∂x")]
 CASES += [("ng", r) for r in ("∂J/∂W1", "∂J/∂b1", "∂J/∂W2", "∂J/∂b2")]
+CASES += [("gauss", "∂J/∂S"), ("gauss", "∂J/∂μ"), ("cs224n_inline", "∂J/∂U"), ("seed_direct", "∂J/∂x")]
 
 LAYOUTS = ("shape", "numerator", "denominator", "vec", "index")
 
@@ -432,6 +477,72 @@ def test_logdet_and_inverse():
     assert any("d(X⁻¹) = −X⁻¹ dX X⁻¹" in s.rule for s in steps)
     assert has(steps, "dJ = tr(-X⁻¹ b aᵀ X⁻¹ dX)")
     assert steps[-1].text.startswith("∂J/∂X = -X⁻ᵀ a bᵀ X⁻ᵀ")
+
+
+# ====================================================================== regressions
+GAUSS_G = "S⁻¹ - S⁻¹ (x - μ) (x - μ)ᵀ S⁻¹"
+GAUSS_G_LATEX = "S^{-1} - S^{-1} \\left(x - \\mu\\right) \\left(x - \\mu\\right)^{\\top} S^{-1}"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_sum_before_the_frobenius_colon_is_bracketed(layout):
+    """``G : dX`` with G a sum reads ``(A - B) : dS``, not ``A - B : dS``; a
+    shape after a sum brackets it too.  Every step still equals dJ."""
+    steps = verify_steps("gauss", "∂J/∂S", "differentials", layout)
+    assert has(steps, f"dJ = tr(({GAUSS_G}) dS)")
+    frob = next(s for s in steps if s.rule.startswith("tr(Gᵀ dX) = ⟨G, dX⟩"))
+    assert frob.text.startswith(f"dJ = ⟨{GAUSS_G}, dS⟩ = ({GAUSS_G}) : dS    [⟨({GAUSS_G}) (n×n), dS (n×n)⟩ = 1×1]")
+    assert frob.latex.endswith(f"\\right\\rangle = \\left({GAUSS_G_LATEX}\\right) : \\mathrm{{d}}S")
+    steps = verify_steps("logdet", "∂J/∂X", "differentials", layout)
+    assert has(steps, "dJ = ⟨X⁻ᵀ + Aᵀ, dX⟩ = (X⁻ᵀ + Aᵀ) : dX") or has(steps, "dJ = ⟨Aᵀ + X⁻ᵀ, dX⟩ = (Aᵀ + X⁻ᵀ) : dX")
+    # a product, or a leading minus, needs no brackets before ":" (-A : dX is -(A : dX) either way)
+    steps = verify_steps("inverse", "∂J/∂X", "differentials", layout)
+    assert has(steps, "dJ = ⟨-X⁻ᵀ a bᵀ X⁻ᵀ, dX⟩ = -X⁻ᵀ a bᵀ X⁻ᵀ : dX    [⟨(-X⁻ᵀ a bᵀ X⁻ᵀ) (n×n), dX (n×n)⟩")
+    steps = verify_steps("seed", "∂J/∂W", "differentials", layout)
+    assert has(steps, "dJ = ⟨2 y xᵀ, dW⟩ = 2 y xᵀ : dW    [⟨(2 y xᵀ) (m×n), dW (m×n)⟩ = 1×1]")
+
+
+def test_an_inner_product_brackets_each_factor_before_its_shape():
+    steps = verify_steps("ng", "∂J/∂b1", "differentials", "shape")
+    assert has(steps, "[⟨((1/m) (A2 - Y)) (1×m), (W2 dA1) (1×m)⟩ = 1×1]")
+    assert has(steps, "(A2 ⊙ (1 - A2) ⊙ dZ2) (1×m)⟩")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_backprop_shows_only_the_path_to_the_variable(layout):
+    """∂J/∂μ: S is a branch of J of its own, so no ∂J/∂S step (and the other way round)."""
+    steps = verify_steps("gauss", "∂J/∂μ", "backprop", layout)
+    assert not has(steps, "∂J/∂S") and {s.quantity for s in steps if s.role == "gradient"} == {"μ"}
+    assert has(steps, "∂J/∂μ = -2 S⁻¹ (x - μ)")
+    steps = verify_steps("gauss", "∂J/∂S", "backprop", layout)
+    assert not has(steps, "∂J/∂μ") and {s.quantity for s in steps if s.role == "gradient"} == {"S"}
+    # W feeds y on the way to x, but J also uses W itself: ∂J/∂W is not a step towards ∂J/∂x
+    steps = verify_steps("seed_direct", "∂J/∂x", "backprop", layout)
+    assert not has(steps, "∂J/∂W") and {s.quantity for s in steps if s.role == "gradient"} == {"y", "x"}
+    # the gradients read off δ's on the path still show, as in the CS224n notes
+    steps = verify_steps("cs224n", "∂J/∂W", "backprop", layout)
+    assert {s.quantity for s in steps if s.group == "gradient"} == {"U", "b2", "b1", "x", "W"}
+
+
+def test_backprop_text_for_the_gaussian():
+    steps = verify_steps("gauss", "∂J/∂μ", "backprop", "shape")
+    assert [s.text.split("    ")[0] for s in steps] == [
+        "J = log det(S) + (x - μ)ᵀ S⁻¹ (x - μ)", "∂J/∂μᵀ = -2 (x - μ)ᵀ S⁻¹", "∂J/∂μ = -2 S⁻¹ (x - μ)"]
+    steps = verify_steps("gauss", "∂J/∂S", "backprop", "shape")
+    assert [s.text.split("    ")[0] for s in steps] == ["J = log det(S) + (x - μ)ᵀ S⁻¹ (x - μ)", f"∂J/∂S = {GAUSS_G}"]
+    # a symmetric G is not called "its transpose, G"; "laid out like S" is said once
+    note = steps[-1].note
+    assert "it is symmetric, so numerator layout gives the same" in note and "its transpose" not in note
+    assert note.count("laid out like S (n×n)") == 1
+
+
+def test_rules_name_an_unnamed_argument_with_brackets():
+    steps = verify_steps("cs224n_inline", "∂J/∂U", "differentials", "shape")
+    rules = " ".join(s.rule for s in steps)
+    assert "d(−yᵀ log softmax(U h + b2)) = (softmax(U h + b2) − y)ᵀ d(U h + b2)" in \
+        " ".join(s.rule for s in verify_steps("cs224n_inline", "∂J/∂W", "differentials", "shape"))
+    # the broadcast in d log softmax copies the scalar sᵀ dU h, not dU
+    assert "⟨G, dU 𝟏ᵀ⟩" not in rules and "⟨G, dv 𝟏ᵀ⟩ = ⟨G 𝟏, dv⟩" in rules
 
 
 def test_the_answer_agrees_with_the_engine():

@@ -216,10 +216,16 @@ class Backprop:
     # ------------------------------------------------------------ gradients
     def gradient_vars(self) -> list[Expr]:
         """The requested variables of the same function whose gradients follow
-        from these δ's, the request's own variable last."""
+        from these δ's, the request's own variable last.
+
+        Another variable qualifies only when every quantity using it lies
+        strictly between X and J, where its cotangent is one of these δ's
+        (``∂J/∂U = δ₁ hᵀ`` beside ``∂J/∂W``).  A variable J uses directly
+        (``S`` in ``J = log det(S) + (x - μ)ᵀ S⁻¹ (x - μ)``, asked for ∂J/∂μ)
+        is a branch of its own off J, not a step on the way to X."""
         w = self.w
         res = self.ctx.result
-        upstream = {q.name for q in w.quantities.values() if q in self.path or q is w.top}
+        upstream = {q.name for q in self.path}  # self.path leaves J out
         out = []
         for r in res.cell.requests:
             if r.of is not res.request.of or r.order != 1 or r.wrt is w.X:
@@ -275,8 +281,11 @@ class Backprop:
                 why = (f"we transpose because the shape convention lays ∂{f}/∂{x} out like {x}, a column "
                        f"({shape_str(v.shape)}), while the chain rule of Jacobians produces a row")
             else:
-                why = (f"laid out like {x} ({shape_str(v.shape)}); numerator layout would give its transpose, "
-                       f"{ctx.fmt.text(push_transpose(B.transpose(g)))}")
+                gt = ctx.fmt.text(push_transpose(B.transpose(g)))
+                # a symmetric G (x xᵀ, S⁻¹ - S⁻¹ a aᵀ S⁻¹) prints the same transposed: say so, not "its transpose, G"
+                other = (f"numerator layout would give its transpose, {gt}" if gt != ctx.fmt.text(g) else
+                         "it is symmetric, so numerator layout gives the same")
+                why = f"laid out like {x} ({shape_str(v.shape)}); {other}"
             self_step = step(ctx, lhs_shape, lhs_shape_l, shown, group="gradient", role="gradient",
                              quantity=name, layout="shape", rule="", note=why)
         if not self.steps or self_step.text != self.steps[-1].text:
@@ -302,7 +311,9 @@ class Backprop:
         ident = identification_steps(ctx, value, self.layout)
         while self.steps and self.steps[-1].quantity == w.x_name and self.steps[-1].rhs == ident[0].rhs \
                 and self.steps[-1].layout == ident[0].layout:
-            ident[0].note = "; ".join(x for x in (self.steps[-1].note, ident[0].note) if x)
+            # both notes may say "laid out like X (m×n)": keep the clauses the identification lacks
+            extra = [c for c in self.steps[-1].note.split("; ") if c and c not in ident[0].note]
+            ident[0].note = "; ".join(extra + [ident[0].note] if ident[0].note else extra)
             self.steps.pop()
         self.steps.extend(ident)
         return forward_steps(ctx, mentioned_names(w, self.steps)) + self.steps

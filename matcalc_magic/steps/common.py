@@ -9,7 +9,7 @@ from .. import graph as G
 from ..graph import Expr, make
 from ..ops import build as B
 from ..ops.properties import sums_to_one
-from ..ops.registry import rule
+from ..ops.registry import FUNC, rule
 from ..render.names import name_latex, name_text
 from ..shapes import ONE, shape_latex
 from .format import Formatter, Product, flat_shapes, shape_str, with_shapes
@@ -136,7 +136,8 @@ def terms_step(ctx: Context, lhs: str, lhs_latex: str, terms: list[Term], **kw) 
         if t.style == "frob":
             texts.append(fmt.pair_text(t.g, t.d))
             latexes.append(fmt.pair_latex(t.g, t.d))
-            products.append(Product("inner", [(fmt.text(t.g), t.g.shape), (fmt.text(t.d), t.d.shape)], (ONE, ONE)))
+            products.append(Product("inner", [(fmt.factor_text(t.g), t.g.shape), (fmt.factor_text(t.d), t.d.shape)],
+                                    (ONE, ONE)))
         else:
             e = pair_expr(t.g, t.d, t.style)
             texts.append(fmt.text(e))
@@ -201,10 +202,12 @@ def ce_rule(world: World, q) -> str | None:
         return None
     fmt = world_fmt(world)
     theta = fmt.text(lsm[0].args[0])
+    # d of an unnamed argument needs brackets: d(U h + b2), not dU h + b2
+    d_theta = "d" + fmt.operand_text(lsm[0].args[0], FUNC)
     s = B.softmax(lsm[0].args[0], lsm[0].params[0])
     s_text = fmt.text(world.refold(s))
     y = fmt.text(targets[0])
-    return (f"softmax/cross-entropy rule: d(−{y}ᵀ log softmax({theta})) = ({s_text} − {y})ᵀ d{theta}, "
+    return (f"softmax/cross-entropy rule: d(−{y}ᵀ log softmax({theta})) = ({s_text} − {y})ᵀ {d_theta}, "
             f"since 𝟏ᵀ{y} = 1")
 
 
@@ -247,7 +250,10 @@ def move_rules(linear: Expr, tangents: list[Expr], vector: bool) -> list[str]:
                 continue
             if node.op == "smul":
                 continue
-            phrase = (phrases[0] if vector else phrases[-1]).format(d=d)
+            # a broadcast names the differential only when it copies it: in 𝟏 (sᵀ dU h)
+            # the copies are of sᵀ dU h, and "⟨G, dU 𝟏ᵀ⟩ = ⟨G 𝟏, dU⟩" would be wrong
+            dn = d if node.op != "broadcast" or node.args[0] is t else "dv"
+            phrase = (phrases[0] if vector else phrases[-1]).format(d=dn)
             if phrase not in out:
                 out.append(phrase)
     return out

@@ -189,9 +189,10 @@ def gradient_chain(ctx: Context, canonical: dict) -> tuple[list[Step], Expr | No
         dxt = "d" + name_text(w.x_name)
         dxl = "\\mathrm{d}" + name_latex(w.x_name)
         expr = G.make("sum", (G.make("hadamard", (gx, w.dX)),), (None,))
-        rhs = f"{fmt.pair_text(gx, w.dX)} = {fmt.text(gx)} : {dxt}"
-        rhs_l = f"{fmt.pair_latex(gx, w.dX)} = {fmt.latex(gx)} : {dxl}"
-        prods = [Product("inner", [(fmt.text(gx), gx.shape), (dxt, w.dX.shape)], (ONE, ONE))]
+        # G is bracketed before ":" when it is a sum: "(A - B) : dX", not "A - B : dX"
+        rhs = f"{fmt.pair_text(gx, w.dX)} = {fmt.frobenius_text(gx)} : {dxt}"
+        rhs_l = f"{fmt.pair_latex(gx, w.dX)} = {fmt.frobenius_latex(gx)} : {dxl}"
+        prods = [Product("inner", [(fmt.factor_text(gx), gx.shape), (dxt, w.dX.shape)], (ONE, ONE))]
         out.append(step(ctx, lhs, lhs_l, expr, rhs=rhs, rhs_latex=rhs_l, products=prods, group="chain",
                         role="differential", rule=FROBENIUS))
     return out, gx

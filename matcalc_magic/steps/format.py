@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..graph import Expr, const_value, is_const
-from ..ops.registry import MUL
+from ..ops.registry import MUL, NEG
 from ..render.latex import LatexPrinter
 from ..render.names import name_latex, name_text
 from ..render.text import TextPrinter
@@ -193,6 +193,35 @@ class Formatter:
     def braced_latex(self, e: Expr, expand_root: bool = False) -> str:
         e, labels = self._prepare(e, expand_root)
         return BracedLatex(labels, main_products(e, labels)).doprint(e)
+
+    # ------------------------------------------------------------ operands
+    # The printers bracket an operand only for the operators they print.  A
+    # step also writes formulas beside ``:`` (``G : dX``), beside a shape
+    # (``G (m×n)`` in ⟨G (m×n), dX (m×n)⟩) and after a ``d`` in a rule, which
+    # no printer sees, so those are bracketed here by the printers'
+    # precedences: ``A - B : dX`` would read as ``A - (B : dX)``.
+    def operand_text(self, e: Expr, level: int) -> str:
+        """``e``, in brackets when it binds looser than ``level``."""
+        e, labels = self._prepare(e, False)
+        return PlainText(labels).paren(e, level)
+
+    def operand_latex(self, e: Expr, level: int) -> str:
+        e, labels = self._prepare(e, False)
+        return BracedLatex(labels).paren(e, level)
+
+    def frobenius_text(self, g: Expr) -> str:
+        """G before ``: dX``: a sum is bracketed; G's own products
+        (``2 y xᵀ : dX``) and a leading minus (``-A : dX`` is ``-(A : dX)``
+        either way) are not."""
+        return self.operand_text(g, NEG)
+
+    def frobenius_latex(self, g: Expr) -> str:
+        return self.operand_latex(g, NEG)
+
+    def factor_text(self, e: Expr) -> str:
+        """A factor followed by its shape, bracketed as the product
+        annotations bracket theirs (``(A + B) (n×n)``)."""
+        return self.operand_text(e, MUL + 1)
 
     def pair_text(self, g: Expr, d: Expr) -> str:
         return f"⟨{self.text(g)}, {self.text(d)}⟩"
