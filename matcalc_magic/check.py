@@ -147,7 +147,10 @@ class Checker:
             self.cell.dims.setdefault(d.name, sym)
             return sym
         left, right = self.dim(d.left), self.dim(d.right)
-        return sympy.expand({"+": left + right, "-": left - right, "*": left * right}[d.op])
+        size = sympy.expand({"+": left + right, "-": left - right, "*": left * right}[d.op])
+        if size.is_number and size < 1:  # n − n, 2 − 3
+            self.fail(f"a size must be at least 1, but {self.text(d)} is {size}", d)
+        return size
 
     def declare(self, decl: T.Decl) -> None:
         if len(decl.dims) == 0:

@@ -49,7 +49,7 @@ import numpy as np
 
 from . import layouts as L
 from .evaluate import evaluate
-from .graph import Expr, substitute
+from .graph import Expr, is_zero, substitute
 from .shapes import ONE, dim_str, same
 from .verify import DRAW_ATTEMPTS, draw_env, draw_sizes
 
@@ -275,7 +275,9 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
 
     claim_shape = spec.value.shape
     want_shape = view.symbolic_shape
-    compatible = _compatible(claim_shape, want_shape, layout)
+    # "= 0" claims a zero of whatever shape is needed, as a textbook writes it
+    zero_claim = is_zero(spec.value) and claim_shape == (ONE, ONE)
+    compatible = zero_claim or _compatible(claim_shape, want_shape, layout)
     identical = view.expr is not None and _identical(spec.value, view.expr, result)
     if not ev.points or any(layout not in p.views for p in ev.points):
         if identical:
@@ -296,8 +298,8 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
             out.append(a)
         return out
 
-    claims = [p.claim for p in ev.points]
     expected = arrays(layout)
+    claims = [np.zeros_like(e) for e in expected] if zero_claim else [p.claim for p in ev.points]
     where = _where(ev.points)
 
     if compatible:
@@ -347,7 +349,8 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
         return verdict(False, "shape", f"wrong shape: {_shape_text(claim_shape)} where "
                                        f"{_shape_text(want_shape)} is needed")
     first = ev.points[-1] if ev.points[0].user and len(ev.points) > 1 else ev.points[0]
-    c0, e0 = first.claim, first.views[layout]
+    e0 = first.views[layout]
+    c0 = np.zeros_like(e0) if zero_claim else first.claim
     err = float(np.max(np.abs(c0.reshape(-1) - e0.reshape(-1)))) if c0.size == e0.size else float("inf")
     sizes = ", ".join(f"{k} = {v}" for k, v in sorted(((str(k), v) for k, v in first.sizes.items())))
     at = f"at a random point ({sizes})" if sizes else "at a random point"

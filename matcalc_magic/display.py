@@ -151,7 +151,7 @@ def check_badge(report, at_user: str | None = None) -> Badge:
     if at_user and report.given_point:
         where += f" and {at_user}"
     elif at_user:
-        where += f"; not at {at_user}: too large"
+        where += f"; not at {at_user}: {report.given_skipped or 'not usable'}"
     tol = tol_text(report.tolerance)
     if report.ok:
         return Badge(True, f"✓ checked numerically ({where}, tol {tol})")

@@ -298,8 +298,11 @@ def _softmax_like(which: str):
             ck.fail(f"{which} takes one argument (and an optional axis)", node)
         x = ck.expr(args[0])
         axis = _vector_axis(x, _axis(ck, kwargs, args))
-        if axis is None and which != "logsumexp":
-            ck.fail(f"{which} of a {shape_str(x.shape)} matrix needs axis=0 (columns) or axis=1 (rows)", node)
+        src = kwargs.get("axis", args[1] if len(args) > 1 else None)
+        over_all = isinstance(src, T.Name) and src.id == "None"  # written out: every entry
+        if axis is None and which != "logsumexp" and not over_all:
+            ck.fail(f"{which} of a {shape_str(x.shape)} matrix needs axis=0 (columns), axis=1 (rows) "
+                    f"or axis=None (all entries)", node)
         return {"softmax": B.softmax, "log_softmax": B.logsoftmax, "logsumexp": B.logsumexp}[which](x, axis)
     return spec
 

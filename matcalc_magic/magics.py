@@ -156,7 +156,12 @@ def bind_namespace(cell, namespace: dict, source: str) -> Binding:
                     hint="run with --no-bind to ignore the arrays in the namespace")
         elif not _is_number(value) and not isinstance(value, np.number):
             continue
-        arr = as_matrix(value, tuple(1 if d == 1 else 0 for d in var.shape))
+        elif np.asarray(value).dtype.kind not in "biuf":  # complex, timedelta, a Python int past float64
+            continue
+        try:
+            arr = as_matrix(value, tuple(1 if d == 1 else 0 for d in var.shape))
+        except (OverflowError, ValueError, TypeError):
+            continue  # not a real number we can compute with: leave it out, as other values
         got = f"{arr.shape[0]}×{arr.shape[1]}"
         for declared, actual in zip(var.shape, arr.shape):
             if declared.is_Integer and int(declared) != actual:
@@ -197,7 +202,23 @@ def bind_namespace(cell, namespace: dict, source: str) -> Binding:
         env, sizes = bind(cell, values)
     except MatcalcError as e:
         raise e.with_source(source)
+    _refuse_empty(cell, sizes, source)
     return Binding(env, sizes, names)
+
+
+def _refuse_empty(cell, sizes: dict, source: str) -> None:
+    """Sizes from the namespace must leave every declaration and request at
+    least 1×1 (n = 1 there makes θ : n − 1 empty)."""
+    shown = ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in sizes.items()))
+    shapes = [(name, var.shape, _declaration_span(source, name)) for name, var in cell.variables.items()]
+    shapes += [(req.text, shape, req.span) for req in cell.requests for shape in (req.of.shape, req.wrt.shape)]
+    for what, shape, span in shapes:
+        values = [d.subs(sizes) for d in shape]
+        if all(v.is_number for v in values) and min(values) < 1:
+            raise MatcalcError(
+                f"with the sizes from your namespace ({shown}), {what} would be "
+                f"{'×'.join(str(v) for v in values)}: a size must be at least 1", span, source,
+                hint="run with --no-bind to ignore the namespace")
 
 
 def _shape(shape) -> str:
@@ -235,6 +256,7 @@ def complete_sizes(cell, sizes: dict) -> dict:
 # ====================================================================== --eval
 def evaluate_results(derivation, layout: str, binding: Binding) -> Values:
     """Every derivative of ``derivation`` in ``layout`` at the user's arrays."""
+    from .api import refuse_huge
     from .evaluate import evaluate
     from .graph import leaves
 
@@ -269,6 +291,7 @@ def evaluate_results(derivation, layout: str, binding: Binding) -> Values:
         req = r.request
         if req.wrt_name not in cell.variables and req.wrt_name in cell.definitions:
             env[req.wrt_name] = evaluate(cell.definitions[req.wrt_name], env, binding.sizes)
+        refuse_huge(r, binding.sizes)
         with np.errstate(all="ignore"):
             out[r.request.text] = np.asarray(r.view(layout).evaluate_at(env, binding.sizes), dtype=float)
     return out

@@ -45,6 +45,7 @@ DRAW_ATTEMPTS = 8
 MAX_DIRECTIONS = 32  # more basis directions than this: probe random ones
 MAX_HESSIAN_DIRECTIONS = 12  # a Hessian needs 4 evaluations per pair of them
 MAX_ENTRIES = 2_000_000  # of the full derivative at one point (16 MB of float64)
+TOO_LARGE = "too large to check numerically"
 #: the most of a relative error that may be put down to rounding in f(x ± h e):
 #: beyond it the check fails rather than pass on numbers it cannot resolve
 MAX_ROUNDING_ALLOWANCE = 1e-4
@@ -250,34 +251,45 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
     excess: dict = {layout: 0.0 for layout in layouts}  # error beyond the rounding allowance
     tried = []
     problems = []
-    skipped = []
+    given_skipped = ""  # why the given point (the user's arrays) was not used
     plans = [(sizes, env)] if env is not None else []
     plans += [(None, None)] * points
-    given_point = False
     for given_sizes, given_env in plans:
-        sz = draw_sizes(cell.dims, rng)
-        sz.update(given_sizes or {})
-        entries = _derivative_entries(kind, req.of.shape, req.wrt.shape, sz)
-        if entries > MAX_ENTRIES:
-            skipped.append(f"too large to check numerically at {_sizes_text(sz)} ({entries:,} derivative entries; "
-                           f"symbolic sizes are checked at small ones)")
-            continue
+        given = given_env is not None
+        outcome, why, detail = None, "values outside the functions' domains", ""
         for attempt in range(DRAW_ATTEMPTS):
-            if attempt and given_sizes is None:  # a domain may need other sizes too (log det(A X), A m×n)
-                sz = draw_sizes(cell.dims, rng)
-            if given_env is not None:
-                point = dict(given_env)
-                for name, v in variables.items():
-                    point.setdefault(name, draw_value(v, sz, rng, attempt))
-            else:
-                point = draw_env(variables, sz, rng, attempt)
-            outcome = _check_point(result, kind, layouts, point, sz, rng)
+            # later attempts widen the sizes too: x[5:] needs n > 5, log det(A X) needs A m×n with m ≤ n
+            sz = draw_sizes(cell.dims, rng, high=6 + 2 * attempt)
+            sz.update(given_sizes or {})
+            if not _sizes_valid(variables, req, sz):
+                why, detail = "a size is below 1", f"at {_sizes_text(sz)}"
+                continue
+            entries = _derivative_entries(kind, req.of.shape, req.wrt.shape, sz)
+            if entries > MAX_ENTRIES:
+                why, detail = TOO_LARGE, f"{entries:,} derivative entries at {_sizes_text(sz)}"
+                if given_sizes is not None or not cell.dims:
+                    break  # the sizes are fixed: drawing again cannot help
+                continue
+            if given and not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in given_env.values()):
+                why, detail = "the arrays hold NaN or inf", ""
+                break
+            point = dict(given_env) if given else {}
+            for name, v in sorted(variables.items()):
+                point.setdefault(name, draw_value(v, sz, rng, attempt))
+            try:
+                outcome = _check_point(result, kind, layouts, point, sz, rng)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                outcome = None  # e.g. a fixed index X[1, 2] beyond these sizes, a singular matrix
             if outcome is not None:
                 break
         if outcome is None:
-            problems.append("no valid random point (values outside the functions' domains)")
+            if given:
+                given_skipped = why
+            elif why == TOO_LARGE:
+                problems.append(f"{why} ({detail}; symbolic sizes are checked at small ones)")
+            else:
+                problems.append(f"no valid random point ({why}{' ' + detail if detail else ''})")
             continue
-        given_point |= given_env is not None
         tried.append({str(k): v for k, v in sz.items()})
         errors, allowance = outcome
         for layout, err in errors.items():
@@ -287,11 +299,19 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
         worst = {}
     max_error = max(worst.values()) if worst else float("inf")
     ok = bool(tried) and max(excess.values()) <= tol and not problems
-    msg = "; ".join(dict.fromkeys(problems + skipped))
+    msg = "; ".join(dict.fromkeys(problems))
     if not ok and not msg:
         bad = [l for l, e in excess.items() if e > tol]
-        msg = "differs from finite differences in layout(s) " + ", ".join(bad)
-    return CheckReport(req.text, ok, max_error, tol, len(tried), worst, tried, msg, given_point)
+        msg = ("differs from finite differences in layout(s) " + ", ".join(bad) if tried
+               else "no point to check at")
+    given_point = env is not None and not given_skipped
+    return CheckReport(req.text, ok, max_error, tol, len(tried), worst, tried, msg, given_point, given_skipped)
+
+
+def _sizes_valid(variables: dict, req, sizes: dict) -> bool:
+    """Every declared and derived size is at least 1 (θ : n − 1 needs n ≥ 2)."""
+    shapes = [v.shape for v in variables.values()] + [req.of.shape, req.wrt.shape]
+    return all(concrete(d, sizes) >= 1 for shape in shapes for d in shape)
 
 
 def _derivative_entries(kind: str, of_shape, wrt_shape, sizes: dict) -> int:

@@ -301,7 +301,37 @@ def test_arrays_too_big_to_check_are_skipped_and_said_so(ip):
     result, cap = run(ip, "%%mderive\nA : n x n\n∂(A A)/∂A\n")
     assert result.success
     plain = the_bundle(cap)["text/plain"]
-    assert "✓ checked numerically (3 random points; not at your arrays: too large, tol 1e-6)" in plain
+    assert ("✓ checked numerically (3 random points; not at your arrays: too large to check numerically, "
+            "tol 1e-6)") in plain
+
+
+def test_arrays_with_nan_are_left_out_of_the_check_and_said_so(ip):
+    ip.user_ns.update(x=np.array([np.nan, 1.0, 2.0]), A=np.eye(3))
+    result, cap = run(ip, "%%mderive\nx : n\nA : n x n\n∂(x^T A x)/∂x\n")
+    assert result.success
+    assert "(3 random points; not at your arrays: the arrays hold NaN or inf, tol 1e-6)" in the_bundle(cap)["text/plain"]
+
+
+def test_values_that_are_not_real_numbers_are_not_bound(ip):
+    ip.user_ns.update(x=10**400, A=np.eye(3) + 0j)  # past float64; complex
+    result, cap = run(ip, "%%mderive\nx : n\nA : n x n\n∂(x^T A x)/∂x\n")
+    assert result.success and "sizes from your namespace" not in the_bundle(cap)["text/plain"]
+
+
+def test_namespace_sizes_that_empty_a_declaration_are_one_error(ip):
+    ip.user_ns.update(n=1)
+    result, cap = run(ip, "%%mderive\nx : n - 1\n∂(x^T x)/∂x\n")
+    text = cap.stdout + cap.stderr
+    assert not result.success and "Traceback" not in text
+    assert "with the sizes from your namespace (n = 1), x would be 0×1: a size must be at least 1" in text
+
+
+def test_eval_refuses_a_derivative_too_big_to_hold(ip):
+    ip.user_ns.update(x=np.ones(1000), A=np.eye(1000))
+    result, cap = run(ip, "%%mderive --eval --no-check\nx : n\nA : n x n\n∂(A x)/∂A\n")
+    text = cap.stdout + cap.stderr
+    assert not result.success and "Traceback" not in text
+    assert "at these sizes the derivative has 1,000,000,000 entries (8 GB of float64)" in text
 
 
 def test_a_size_variable_in_the_namespace_binds_too(ip):

@@ -274,7 +274,7 @@ ROWS = [
         "CE(Y, softmax(Θ, axis=0))",
         ("Θ",),
         lambda v: ce(v["Y"], softmax(v["Θ"], 0)),
-        text="softmax(Θ) - Y",
+        text="softmax(Θ, axis=0) - Y",
     ),
     # ------------------------------------------------------------ norms
     Row("norm", "x : n", "‖x‖", ("x",), lambda v: np.linalg.norm(v["x"])),

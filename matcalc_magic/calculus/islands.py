@@ -196,7 +196,7 @@ def _combine(combine, parts: list) -> _Converted:
 def _simplify_island(node: Expr, conv: _ToSympy) -> Expr:
     visit = conv.visit
     converted = conv(node)
-    if not (converted.divides or converted.repeats):
+    if not (converted.divides or converted.repeats) or not _worth_cancelling(converted.sx):
         return _rebuild_plain(node, visit)
     from .tidy import cost
 
@@ -217,13 +217,28 @@ def _simplify_coefficients(node: Expr, conv: _ToSympy) -> Expr:
     converted = _combine(sympy.Mul, [conv(c) for c in coefs])
     product = converted.sx
     rest = visit(inner)
-    if not (converted.divides or converted.repeats):
+    if not (converted.divides or converted.repeats) or not _worth_cancelling(product):
         out = rest
         for c in reversed(coefs):
             out = B.smul(visit(c), out)
         return out
     simpler = sympy.factor_terms(sympy.cancel(product))
     return B.smul(_from_sympy(simpler, conv.back, (sympy.Integer(1), sympy.Integer(1))), rest)
+
+
+#: more distinct denominators than this and a common denominator is a polynomial
+#: nobody wants to read (and SymPy takes seconds to build it)
+MAX_DENOMINATORS = 3
+
+
+def _worth_cancelling(sx) -> bool:
+    bases = set()
+    for term in sympy.Add.make_args(sx):
+        for factor in sympy.Mul.make_args(sympy.denom(term)):
+            base = factor.base if factor.is_Pow else factor
+            if not base.is_number:
+                bases.add(base)
+    return len(bases) <= MAX_DENOMINATORS
 
 
 def _rebuild_plain(node: Expr, visit) -> Expr:

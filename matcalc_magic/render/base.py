@@ -15,6 +15,9 @@ from ..graph import Expr, const_value, is_const
 from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
 from ..shapes import ONE
 
+#: functions along an axis (params = (axis,)), which print it unless implied
+AXIS_FUNCTIONS = frozenset({"softmax", "logsoftmax", "logsumexp"})
+
 
 def negative_part(e: Expr):
     """``-c X`` → ``c X`` (a positive multiple); None if ``e`` is not negative."""
@@ -135,13 +138,29 @@ class Printer:
         return "[" + ("; " if axis == 0 else ", ").join(items) + "]"
 
     def _slice(self, e: Expr, axis: int) -> str:
-        """θ[1:], Θ[:, 1:]: the rows (axis 0) or columns kept."""
-        start, stop = e.params
+        """θ[1:], Θ[:, 1:], X[0, 2]: the rows (axis 0) and/or columns kept.  A
+        slice of a slice along the other axis is one subscript."""
+        ranges = {axis: e.params}
         a = e.args[0]
-        rng = (self.size(start) if start != 0 else "") + ":" + ("" if stop == a.shape[axis] else self.size(stop))
-        if a.shape[1 - axis] != ONE:
-            rng = rng + self.slice_sep + ":" if axis == 0 else ":" + self.slice_sep + rng
-        return self.subscripted(self.paren(a, FUNC + 1), rng)
+        if a.op == ("cols" if axis == 0 else "rows") and a not in self.labels:
+            ranges[1 - axis] = a.params
+            a = a.args[0]
+        parts = []
+        for ax in (0, 1):
+            if ax in ranges:
+                parts.append(self._range(*ranges[ax], a.shape[ax]))
+            elif a.shape[ax] != ONE:
+                parts.append(":")
+        if len(parts) == 2 and a.shape[1] == ONE and parts[1] == ":":
+            parts = parts[:1]  # a column's rows
+        elif len(parts) == 2 and a.shape[0] == ONE and parts[0] == ":":
+            parts = parts[1:]  # a row's columns
+        return self.subscripted(self.paren(a, FUNC + 1), self.slice_sep.join(parts))
+
+    def _range(self, start, stop, length) -> str:
+        if stop - start == 1:  # one row or column: its index
+            return self.size(start)
+        return (self.size(start) if start != 0 else "") + ":" + ("" if stop == length else self.size(stop))
 
     def _print_rows(self, e: Expr) -> str:
         return self._slice(e, 0)
@@ -383,12 +402,26 @@ class Printer:
         return self.paren(e.args[0], FUNC) + self.symbol(notation)
 
     def _print_kind_func(self, e: Expr, notation) -> str:
-        args = ", ".join(self._print(a) for a in self.function_args(e))
-        return f"{self.symbol(notation)}({args})"
+        return f"{self.symbol(notation)}({', '.join(self.printed_args(e))})"
 
     def function_args(self, e: Expr) -> list:
         elementwise = "elementwise" in rule(e.op).extra
         return self.operands(e) if elementwise else list(e.args)
+
+    def printed_args(self, e: Expr) -> list[str]:
+        """A function's arguments as printed, with its axis when the operand's
+        shape does not imply it: softmax(Z, axis=0), but softmax(θ) for a column."""
+        out = [self._print(a) for a in self.function_args(e)]
+        if e.op in AXIS_FUNCTIONS:
+            (axis,) = e.params
+            rows, cols = e.args[0].shape
+            implied = 0 if cols == ONE else 1 if rows == ONE else None
+            if axis != implied or (axis is None and e.op != "logsumexp"):  # softmax(Z) alone is no formula
+                out.append(self.keyword("axis", axis))
+        return out
+
+    def keyword(self, name: str, value) -> str:
+        return f"{name}={value}"
 
     def _print_kind_custom(self, e: Expr, notation) -> str:  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} cannot print {e.op}")

@@ -75,8 +75,10 @@ class LatexPrinter(Printer):
 
     # ------------------------------------------------------------ functions
     def _print_kind_func(self, e: Expr, notation) -> str:
-        args = ", ".join(self._print(a) for a in self.function_args(e))
-        return f"{notation.latex}\\left({args}\\right)"
+        return f"{notation.latex}\\left({', '.join(self.printed_args(e))}\\right)"
+
+    def keyword(self, name: str, value) -> str:
+        return f"\\mathrm{{{name}}}={value}"
 
     def _print_sqrt(self, e: Expr) -> str:
         norm = squared_norm_of(e.args[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sympy
 
 from ..graph import Expr, const_value, is_const
@@ -11,6 +13,12 @@ from .base import Printer, squared_norm_of
 from .names import name_text
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def scalar_text(value) -> str:
+    """A SymPy number or size formula as text: m**2 → m², m**(-2) → m⁻², 2*m → 2 m, pi → π."""
+    text = re.sub(r"\*\*\(?(-?\d+)\b\)?", lambda m: superscript(m.group(1)), sympy.sstr(value))
+    return text.replace("**", "^").replace("*", " ").replace("pi", "π")
 
 
 def superscript(value) -> str:
@@ -28,7 +36,7 @@ class TextPrinter(Printer):
         return notation.text
 
     def number(self, value) -> str:
-        return str(value).replace("pi", "π").replace("*", " ")
+        return scalar_text(value)
 
     def _print_sqrt(self, e: Expr) -> str:
         norm = squared_norm_of(e.args[0])
@@ -37,7 +45,7 @@ class TextPrinter(Printer):
         return f"sqrt({self._print(e.args[0])})"
 
     def coefficient(self, value) -> str:
-        text = str(value).replace("*", " ").replace("pi", "π")
+        text = scalar_text(value)
         if isinstance(value, sympy.Rational) and not value.is_Integer or not value.is_Atom:
             return f"({text})"
         return text
