@@ -597,6 +597,8 @@ def test_name_spans_are_on_the_original_text():
         ("‖ |x| ‖", Norm(_, Abs(_, N("x")))),
         ("‖(a ‖b‖)‖", Norm(_, J(N("a"), Norm(_, N("b"))))),
         ("-‖x‖²", Ng(Norm(_, N("x"), None, Num(2)))),
+        ("‖x‖ ** 3", Norm(_, N("x"), None, Num(3))),  # NumPy's power of a norm
+        ("2 ||x|| ** 3", J(Num(2), Norm(_, N("x"), None, Num(3)))),
     ],
 )
 def test_norms(src, expected):
