@@ -360,13 +360,15 @@ class CellOutput:
 
     def code_lines(self, layout: str) -> list[str]:
         """NumPy code of every result; lines an earlier block already has
-        (imports, helpers, the forward pass) are not repeated."""
+        (imports, helpers, the forward pass) are not repeated.  A line using a
+        part name (δ_1, …) always is: each result numbers its parts afresh, so
+        an identical δ_1 line may stand on a different δ_2."""
         seen: set = set()
         blocks = []
         for r in self.results:
             lines = []
             for line in r.view(layout).numpy_code.splitlines():
-                if line.strip() and line in seen:
+                if line.strip() and line in seen and "δ" not in line:
                     continue
                 if not line.strip() and (not lines or not lines[-1].strip()):
                     continue
