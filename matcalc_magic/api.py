@@ -450,7 +450,9 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
                 sizes[unknown[0]] = int(solved[0])
         want = declared.xreplace(sizes)
         if not want.is_Integer or int(want) != actual:
-            raise MatcalcError(f"{name} should have size {declared}"
+            size = dim_str(declared)
+            size = size[1:-1] if size.startswith("(") and size.count("(") == 1 and size.endswith(")") else size
+            raise MatcalcError(f"{name} should have size {size}"
                                + (f" = {want}" if want.is_Integer else "") + f", not {actual}")
     for name, arr in env.items():
         problem = _violated_property(cell.variables[name], arr)
