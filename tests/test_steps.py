@@ -26,6 +26,7 @@ import itertools
 import numpy as np
 import pytest
 import sympy
+from cells import CS224N, CS224N_DECLARATIONS
 
 import matcalc_magic as mm
 from matcalc_magic.evaluate import evaluate
@@ -64,21 +65,6 @@ W : m x n
 y = W x
 J = y^T y
 ∂J/∂W
-"""
-
-CS224N = """
-x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
 """
 
 NG = """
@@ -121,13 +107,7 @@ J = logdet(S) + (x - μ)^T S^{-1} (x - μ)
 """
 
 # CS224n with the logits θ left unnamed: the softmax/cross-entropy rule differentiates U h + b2
-CS224N_INLINE = """
-x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
+CS224N_INLINE = CS224N_DECLARATIONS + """\
 h = relu(W x + b1)
 J = CE(y, softmax(U h + b2))
 ∂J/∂U, ∂J/∂W

@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import pytest
+from cells import CS224N as CS224N_CELL
 
 import matcalc_magic as mm
 import matcalc_magic.calculus.derivative as derivative_module
@@ -21,20 +22,7 @@ from matcalc_magic.display import Binding, CellOutput
 from matcalc_magic.widgets import DerivationWidget, default_sizes
 
 WX = "W : m x n\nx : n\n∂(W x)/∂x\n"
-CS224N = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x
-claim ∂J/∂W = ((U^T (ŷ - y)) ⊙ relu'(z)) x^T
-"""
+CS224N = CS224N_CELL + "claim ∂J/∂W = ((U^T (ŷ - y)) ⊙ relu'(z)) x^T\n"
 LAYOUT_INDEX = {name: i for i, name in enumerate(mm.LAYOUTS)}
 
 

@@ -8,7 +8,7 @@ section with its δ's.
 from __future__ import annotations
 
 import numpy as np
-
+from cells import CS224N, CS224N_REQUESTS
 from conftest import ce, relu, sigmoid, softmax
 
 from . import Entry
@@ -21,19 +21,7 @@ def E(id, cell, request, wrt, f, **kw):
 
 
 # the network of the notes' example (and of the README)
-NET = """x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x, ∂J/∂θ, ∂J/∂z
-"""
+NET = CS224N.replace(CS224N_REQUESTS, CS224N_REQUESTS.rstrip("\n") + ", ∂J/∂θ, ∂J/∂z\n")
 
 # the same, with the column error terms named: δ1 = ∂J/∂θ, δ2 = ∂J/∂z in the shape convention
 NET_COLUMN_DELTAS = NET.replace("J = CE(y, ŷ)\n", "J = CE(y, ŷ)\nδ1 = ŷ - y\nδ2 = (U^T δ1) ⊙ relu'(z)\n")
