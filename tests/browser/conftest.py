@@ -403,6 +403,17 @@ def open_notebook_in(
     path = server.root_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(make_notebook(cells), str(path))
+    nb = open_file_in(page, server, name)
+    if cells:
+        nb.cell(len(cells) - 1).locator(".cm-editor").wait_for(
+            state="attached", timeout=APP_READY_TIMEOUT_MS
+        )
+    return nb
+
+
+def open_file_in(page: Any, server: LabServer, name: str) -> LabNotebook:
+    """Open the notebook ``name`` of the server's root alone in ``page``, as
+    it is on disk, and wait until its document is ready."""
     page.goto(server.lab_url(f"tree/{name}?reset"))
     page.wait_for_function(
         """name => {
@@ -420,12 +431,7 @@ def open_notebook_in(
             w => w.context && w.context.path === name).id""",
         name,
     )
-    nb = LabNotebook(page, server, path, widget_id)
-    if cells:
-        nb.cell(len(cells) - 1).locator(".cm-editor").wait_for(
-            state="attached", timeout=APP_READY_TIMEOUT_MS
-        )
-    return nb
+    return LabNotebook(page, server, server.root_dir / name, widget_id)
 
 
 @pytest.fixture

@@ -45,28 +45,8 @@ def _conftest():
 
 def _open_stored(page, lab_server, source: Path):
     """Copy ``source`` into the server's root and open it, alone, as stored."""
-    helpers = _conftest()
-    name = source.name
-    path = lab_server.root_dir / name
-    shutil.copy(source, path)
-    page.goto(lab_server.lab_url(f"tree/{name}?reset"))
-    page.wait_for_function(
-        """name => {
-            const app = window.jupyterapp;
-            if (!app || !app.shell) return false;
-            const w = [...app.shell.widgets('main')].find(
-                w => w.context && w.context.path === name && w.content);
-            return !!w && w.context.isReady && w.id;
-        }""",
-        arg=name,
-        timeout=helpers.APP_READY_TIMEOUT_MS,
-    )
-    widget_id = page.evaluate(
-        """name => [...window.jupyterapp.shell.widgets('main')].find(
-            w => w.context && w.context.path === name).id""",
-        name,
-    )
-    return helpers.LabNotebook(page, lab_server, path, widget_id)
+    shutil.copy(source, lab_server.root_dir / source.name)
+    return _conftest().open_file_in(page, lab_server, source.name)
 
 
 def _marked_to_raise(cell) -> bool:
