@@ -31,7 +31,7 @@ from .render.latex import to_latex
 from .render.names import name_latex, name_text
 from .render.numpy import view_code
 from .render.text import to_text
-from .shapes import ONE, ShapeError, concrete, dim_str
+from .shapes import ONE, ShapeError, concrete, derivative_entries, dim_str
 from .syntax import parse
 
 
@@ -355,12 +355,8 @@ def refuse_huge(result: "Result", sizes: dict) -> None:
     """A MatcalcError, before any allocation, if the derivative at ``sizes``
     has more than MAX_EVALUATE_ENTRIES entries."""
     req = result.request
-
-    def size(shape) -> int:
-        return concrete(shape[0], sizes) * concrete(shape[1], sizes)
-
     try:
-        entries = size(req.wrt.shape) * (size(req.wrt.shape) if req.order == 2 else size(req.of.shape))
+        entries = derivative_entries(req.of.shape, req.wrt.shape, req.order, sizes)
     except ShapeError:
         return  # a size is missing: evaluating says which
     if entries > MAX_EVALUATE_ENTRIES:

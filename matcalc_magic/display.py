@@ -30,7 +30,7 @@ from html import escape
 import sympy
 
 from . import layouts as L
-from .shapes import ShapeError, concrete
+from .shapes import ShapeError, concrete, sizes_text
 
 LAYOUT_NAMES = {
     "numerator": "numerator layout",
@@ -179,7 +179,7 @@ class Binding:
         return "your arrays" if self.env else ("your sizes" if self.sizes else None)
 
     def sizes_text(self) -> str:
-        return ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in self.sizes.items()))
+        return sizes_text(self.sizes)
 
 
 # ====================================================================== the output

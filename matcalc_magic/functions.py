@@ -53,11 +53,17 @@ def _arity(ck, node, args, n, name, kwargs=None, allowed=()):
             ck.fail(f"{name} has no argument {k!r}", node)
 
 
-def _axis(ck, kwargs, args, index=1):
-    """axis=0/1/None from a keyword or a positional argument."""
+def _axis_source(kwargs, args, index=1):
+    """The axis as written, by keyword or position (None if not written)."""
     src = kwargs.get("axis")
     if src is None and len(args) > index:
         src = args[index]
+    return src
+
+
+def _axis(ck, kwargs, args, index=1):
+    """axis=0/1/None from a keyword or a positional argument."""
+    src = _axis_source(kwargs, args, index)
     if src is None:
         return None
     if isinstance(src, T.Name) and src.id == "None":
@@ -298,7 +304,7 @@ def _softmax_like(which: str):
             ck.fail(f"{which} takes one argument (and an optional axis)", node)
         x = ck.expr(args[0])
         axis = _vector_axis(x, _axis(ck, kwargs, args))
-        src = kwargs.get("axis", args[1] if len(args) > 1 else None)
+        src = _axis_source(kwargs, args)
         over_all = isinstance(src, T.Name) and src.id == "None"  # written out: every entry
         if axis is None and which != "logsumexp" and not over_all:
             ck.fail(f"{which} of a {shape_str(x.shape)} matrix needs axis=0 (columns), axis=1 (rows) "

@@ -36,6 +36,7 @@ from traitlets import Bool, CaselessStrEnum, Int
 from . import layouts as L
 from .display import Binding, CellOutput, Values
 from .errors import MatcalcError, Span, line_col
+from .shapes import first_empty, sizes_text
 
 #: options that take a value (the rest are flags)
 _VALUED = {"--layout", "-l", "--name", "-n", "--points"}
@@ -156,12 +157,9 @@ def bind_namespace(cell, namespace: dict, source: str) -> Binding:
                     hint="run with --no-bind to ignore the arrays in the namespace")
         elif not _is_number(value) and not isinstance(value, np.number):
             continue
-        elif np.asarray(value).dtype.kind not in "biuf":  # complex, timedelta, a Python int past float64
+        elif np.asarray(value).dtype.kind not in "biuf":  # complex, timedelta, an int too big for NumPy
             continue
-        try:
-            arr = as_matrix(value, tuple(1 if d == 1 else 0 for d in var.shape))
-        except (OverflowError, ValueError, TypeError):
-            continue  # not a real number we can compute with: leave it out, as other values
+        arr = as_matrix(value, tuple(1 if d == 1 else 0 for d in var.shape))
         got = f"{arr.shape[0]}×{arr.shape[1]}"
         for declared, actual in zip(var.shape, arr.shape):
             if declared.is_Integer and int(declared) != actual:
@@ -209,16 +207,15 @@ def bind_namespace(cell, namespace: dict, source: str) -> Binding:
 def _refuse_empty(cell, sizes: dict, source: str) -> None:
     """Sizes from the namespace must leave every declaration and request at
     least 1×1 (n = 1 there makes θ : n − 1 empty)."""
-    shown = ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in sizes.items()))
-    shapes = [(name, var.shape, _declaration_span(source, name)) for name, var in cell.variables.items()]
-    shapes += [(req.text, shape, req.span) for req in cell.requests for shape in (req.of.shape, req.wrt.shape)]
-    for what, shape, span in shapes:
-        values = [d.subs(sizes) for d in shape]
-        if all(v.is_number for v in values) and min(values) < 1:
-            raise MatcalcError(
-                f"with the sizes from your namespace ({shown}), {what} would be "
-                f"{'×'.join(str(v) for v in values)}: a size must be at least 1", span, source,
-                hint="run with --no-bind to ignore the namespace")
+    shapes = [((name, _declaration_span(source, name)), var.shape) for name, var in cell.variables.items()]
+    shapes += [((req.text, req.span), shape) for req in cell.requests for shape in (req.of.shape, req.wrt.shape)]
+    empty = first_empty(shapes, sizes)
+    if empty is not None:
+        (what, span), values = empty
+        raise MatcalcError(
+            f"with the sizes from your namespace ({sizes_text(sizes)}), {what} would be "
+            f"{'×'.join(str(v) for v in values)}: a size must be at least 1", span, source,
+            hint="run with --no-bind to ignore the namespace")
 
 
 def _shape(shape) -> str:

@@ -119,3 +119,26 @@ def concrete(d: Dim, sizes: dict) -> int:
 
 def concrete_shape(shape: Shape, sizes: dict) -> tuple[int, int]:
     return concrete(shape[0], sizes), concrete(shape[1], sizes)
+
+
+def sizes_text(sizes: dict) -> str:
+    """``m = 4, n = 3``: concrete sizes as users read them, by name."""
+    return ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in sizes.items()))
+
+
+def first_empty(named_shapes, sizes: dict):
+    """The first ``(label, sizes)`` among ``(label, shape)`` pairs that
+    ``sizes`` make smaller than 1×1 (θ : n − 1 at n = 1), or None; shapes with
+    a size left unbound are passed over."""
+    for label, shape in named_shapes:
+        values = [sympy.sympify(d.xreplace(sizes)) for d in shape]
+        if all(v.is_number for v in values) and min(values) < 1:
+            return label, values
+    return None
+
+
+def derivative_entries(of_shape: Shape, wrt_shape: Shape, order: int, sizes: dict) -> int:
+    """How many numbers the whole derivative holds at ``sizes``: the output's
+    entries times the variable's (a Hessian: the variable's, squared)."""
+    n_var = concrete(size(wrt_shape), sizes)
+    return n_var * (n_var if order == 2 else concrete(size(of_shape), sizes))

@@ -27,7 +27,7 @@ import numpy as np
 
 from .evaluate import evaluate
 from .graph import Expr, dependency_set, postorder, var_props
-from .shapes import ONE, concrete
+from .shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
 
 FIRST_ORDER_STEP = 1e-6
 SECOND_ORDER_STEP = 1e-4
@@ -261,10 +261,11 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
             # later attempts widen the sizes too: x[5:] needs n > 5, log det(A X) needs A m×n with m ≤ n
             sz = draw_sizes(cell.dims, rng, high=6 + 2 * attempt)
             sz.update(given_sizes or {})
-            if not _sizes_valid(variables, req, sz):
+            shapes = [(name, v.shape) for name, v in variables.items()] + [("of", req.of.shape)]
+            if first_empty(shapes, sz) is not None:  # θ : n − 1 needs n ≥ 2
                 why, detail = "a size is below 1", f"at {_sizes_text(sz)}"
                 continue
-            entries = _derivative_entries(kind, req.of.shape, req.wrt.shape, sz)
+            entries = derivative_entries(req.of.shape, req.wrt.shape, req.order, sz)
             if entries > MAX_ENTRIES:
                 why, detail = TOO_LARGE, f"{entries:,} derivative entries at {_sizes_text(sz)}"
                 if given_sizes is not None or not cell.dims:
@@ -308,20 +309,8 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
     return CheckReport(req.text, ok, max_error, tol, len(tried), worst, tried, msg, given_point, given_skipped)
 
 
-def _sizes_valid(variables: dict, req, sizes: dict) -> bool:
-    """Every declared and derived size is at least 1 (θ : n − 1 needs n ≥ 2)."""
-    shapes = [v.shape for v in variables.values()] + [req.of.shape, req.wrt.shape]
-    return all(concrete(d, sizes) >= 1 for shape in shapes for d in shape)
-
-
-def _derivative_entries(kind: str, of_shape, wrt_shape, sizes: dict) -> int:
-    n_out = concrete(of_shape[0], sizes) * concrete(of_shape[1], sizes)
-    n_var = concrete(wrt_shape[0], sizes) * concrete(wrt_shape[1], sizes)
-    return n_var * n_var if kind == "hessian" else n_out * n_var
-
-
 def _sizes_text(sizes: dict) -> str:
-    return ", ".join(f"{k} = {v}" for k, v in sorted(sizes.items(), key=lambda kv: str(kv[0]))) or "these sizes"
+    return sizes_text(sizes) or "these sizes"
 
 
 def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] | None:

@@ -15,7 +15,7 @@ import sympy
 from .. import layouts as L
 from ..graph import Expr, const_value, is_const, postorder
 from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW
-from .base import Printer, negative_part
+from .base import AXIS_FUNCTIONS, Printer, negative_part
 from .names import name_python
 
 HELPERS = {
@@ -203,7 +203,7 @@ class NumpyPrinter(Printer):
         args = ", ".join(self._print(a) for a in e.args)
         if e.op in ("trace", "det"):
             return f"np.array([[{name}({args})]])"
-        if e.op in ("softmax", "logsoftmax", "logsumexp"):
+        if e.op in AXIS_FUNCTIONS:  # code always says the axis, implied or not
             return f"{name}({args}, axis={e.params[0]})"
         return f"{name}({args})"
 
