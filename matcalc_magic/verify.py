@@ -333,7 +333,8 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         shared: dict = {}  # the views of one point share their sub-expressions
         projected = {layout: _projected(result.view(layout), kind, req, env, sizes, y0.shape, x.shape, dirs, shared)
                      for layout in layouts}
-        errors, allowance = _compare(projected, fd, y0, kind)
+        step = SECOND_ORDER_STEP ** 2 if kind == "hessian" else FIRST_ORDER_STEP  # what f's rounding is divided by
+        errors, allowance = _compare(projected, fd, y0, step)
         if kind != "hessian" and max(e - allowance for e in errors.values()) > FIRST_ORDER_TOL:
             # confirm before failing: an ill-conditioned point (a nearly singular
             # X under log det, say) can defeat the plain difference quotient
@@ -343,7 +344,7 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
                 return None
             if np.max(np.abs(fine - coarse)) > UNSTABLE * max(1.0, float(np.max(np.abs(fine)))):
                 return None  # f is not smooth at this scale here (a numerically singular matrix): no verdict
-            errors, allowance = _compare(projected, (4 * fine - coarse) / 3, y0, kind)
+            errors, allowance = _compare(projected, (4 * fine - coarse) / 3, y0, RICHARDSON_STEP / 2)
         return errors, allowance
 
 
@@ -362,11 +363,10 @@ def _projected(view, kind, req, env, sizes, out_shape, var_shape, dirs, shared) 
     return sym if np.all(np.isfinite(sym)) else None
 
 
-def _compare(projected: dict, fd: np.ndarray, y0: np.ndarray, kind: str) -> tuple[dict, float]:
+def _compare(projected: dict, fd: np.ndarray, y0: np.ndarray, step: float) -> tuple[dict, float]:
     scale = max(1.0, float(np.max(np.abs(fd))) if fd.size else 1.0)
-    # rounding in f(x ± h e) is amplified by 1/h (1/h² for a Hessian): a big
-    # f makes that noise, not the derivative, the larger error
-    step = SECOND_ORDER_STEP ** 2 if kind == "hessian" else FIRST_ORDER_STEP
+    # rounding in f(x ± h e) is amplified by 1/step (h, or h² for a Hessian):
+    # a big f makes that noise, not the derivative, the larger error
     noise = 8 * np.finfo(float).eps * float(np.max(np.abs(y0), initial=1.0)) / step
     errors = {layout: float("inf") if sym is None else
               (float(np.max(np.abs(sym - fd))) / scale if fd.size else 0.0)
