@@ -50,7 +50,7 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
 
 def _derive(req: Request) -> Derivative:
     try:
-        return _derivative.derive_one(req.of, req.wrt, req.order)
+        return _derivative.derive_one(req.of, req.wrt, req.order, req.direction)
     except MissingRule as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
                            hint="this operation has no derivative rule yet") from None
@@ -356,7 +356,7 @@ def refuse_huge(result: "Result", sizes: dict) -> None:
     has more than MAX_EVALUATE_ENTRIES entries."""
     req = result.request
     try:
-        entries = derivative_entries(req.of.shape, req.wrt.shape, req.order, sizes)
+        entries = derivative_entries(req.of.shape, req.wrt.shape, req.result_order, sizes)
     except ShapeError:
         return  # a size is missing: evaluating says which
     if entries > MAX_EVALUATE_ENTRIES:

@@ -50,9 +50,19 @@ class Request:
     wrt: Expr
     wrt_name: str
     order: int = 1
+    direction: Expr | None = None  # v of hvp(J, w, v): ∇²J · v
+    direction_name: str = ""
+
+    @property
+    def result_order(self) -> int:
+        """The order whose derivative the result holds in full: an hvp holds
+        as many numbers as a gradient."""
+        return 1 if self.direction is not None else self.order
 
     @property
     def key(self) -> str:
+        if self.direction is not None:
+            return f"hvp({self.of_text}, {self.wrt_name}, {self.direction_name})"
         if self.order == 2:
             return f"∂²{self.of_text}/∂{self.wrt_name}²"
         return f"∂{self.of_text}/∂{self.wrt_name}"
@@ -200,7 +210,7 @@ class Checker:
 
     # ================================================================ requests
     def request(self, item) -> Request:
-        if isinstance(item, T.Hessian):
+        if isinstance(item, (T.Hessian, T.HVP)):
             order, of_node, wrt_node = 2, item.of, item.wrt
         else:
             order, of_node, wrt_node = item.order, item.of, item.wrt
@@ -221,12 +231,27 @@ class Checker:
         if order == 2 and not of.is_scalar:
             self.fail(f"a Hessian needs a scalar function, but {self.text(of_node)} is {shape_str(of.shape)}",
                       of_node)
+        direction = self.direction(item, wrt) if isinstance(item, T.HVP) else None
         of_text = self.text(of_node)
         if of_text.startswith("(") and of_text.endswith(")") and isinstance(of_node, T.Name) is False:
             inner = of_text[1:-1]
             if inner.count("(") == inner.count(")"):
                 of_text = inner
-        return Request(self.text(item), item.span, of, of_text, wrt, wrt_name, order)
+        return Request(self.text(item), item.span, of, of_text, wrt, wrt_name, order,
+                       direction, item.direction.id if direction is not None else "")
+
+    def direction(self, item: T.HVP, wrt: Expr) -> Expr:
+        """The v of hvp(J, w, v): a declared variable shaped like w."""
+        name = item.direction.id
+        if name not in self.cell.variables:
+            self.fail(f"the direction {name} of hvp(J, w, v) must be a declared variable, shaped like "
+                      f"{item.wrt.id} ({shape_str(wrt.shape)})", item.direction,
+                      hint=self.suggest(name, self.cell.variables))
+        v = self.cell.variables[name]
+        if not (same(v.shape[0], wrt.shape[0]) and same(v.shape[1], wrt.shape[1])):
+            self.fail(f"the direction {name} of hvp(J, w, v) must be shaped like {item.wrt.id}",
+                      item.direction, {item.wrt.id: shape_str(wrt.shape), name: shape_str(v.shape)})
+        return v
 
     def as_function_of(self, name: str, variable: Expr, of_node) -> Expr:
         """``of`` with the defined ``name`` made a variable: the definitions
@@ -336,6 +361,7 @@ class Checker:
         self.fail("a derivative can only be requested on its own line (or after 'claim')", node)
 
     x_Hessian = x_Deriv
+    x_HVP = x_Deriv
 
     def x_ListLit(self, node) -> Expr:
         self.fail("a list is only allowed as an argument (as in np.hstack([a, b]))", node)

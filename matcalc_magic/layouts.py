@@ -13,6 +13,8 @@ index         ∂y_i/∂x_j                   ∂J/∂W_ij
 vec           ∂vec y/∂(vec x)ᵀ            1×mn
 ============  ==========================  ===========================
 
+A Hessian-vector product ∇²J · v is laid out as the gradient it is the
+derivative of (in the variable's shape, transposed in numerator layout).
 Derivatives of or by matrices that are not gradients are 3- and 4-index
 tensors: numerator, shape and index views list the output's indices first,
 denominator the variable's; vec is the Magnus–Neudecker matrix.
@@ -49,6 +51,10 @@ def check_layout(layout: str) -> str:
     return layout
 
 
+#: kinds laid out like a gradient: an array in the variable's shape
+GRADIENT_LIKE = ("gradient", "hvp")
+
+
 def index_dims(shape) -> tuple:
     """The sizes that carry an index: a column n×1 has one (n), a scalar none."""
     return tuple(d for d in shape if d != ONE)
@@ -59,7 +65,7 @@ def matrix_form(d: Derivative, layout: str, labels: dict | None = None) -> Expr 
     m = d.matrix
     if m is None or layout == "index":
         return None
-    if d.kind == "gradient":
+    if d.kind in GRADIENT_LIKE:
         return {"numerator": readable_transpose(m, labels), "vec": B.transpose(B.vec(m))}.get(layout, m)
     if d.kind == "jacobian":
         if d.wrt.is_scalar:
@@ -105,9 +111,9 @@ def tensor_from_matrix(d: Derivative, value: np.ndarray, sizes: dict) -> np.ndar
     kind's matrix value."""
     out_shape = [concrete(x, sizes) for x in d.of.shape]
     var_shape = [concrete(x, sizes) for x in d.wrt.shape]
-    if d.kind == "gradient" or (d.kind == "jacobian" and d.wrt.is_scalar):
+    if d.kind in GRADIENT_LIKE or (d.kind == "jacobian" and d.wrt.is_scalar):
         full = value
-        keep = [x != ONE for x in (d.wrt.shape if d.kind == "gradient" else d.of.shape)]
+        keep = [x != ONE for x in (d.wrt.shape if d.kind in GRADIENT_LIKE else d.of.shape)]
         return full.reshape([s for s, k in zip(full.shape, keep) if k] or [])
     if d.kind == "hessian":
         full = value.reshape(var_shape + var_shape, order="F")
@@ -133,6 +139,8 @@ def lhs(d: Derivative, layout: str, of_text: str, wrt_text: str, fmt: str) -> st
     """How the derivative is written on the left of ``=`` in this layout."""
     latex = fmt == "latex"
     T = "^{\\top}" if latex else "ᵀ"
+    if d.kind == "hvp":
+        return _hvp_lhs(d, layout, of_text, wrt_text, latex)
     if d.kind == "hessian":
         if layout == "index":
             i, j = ("_{ij}", "_{kl}") if len(index_dims(d.wrt.shape)) == 2 else ("_{i}", "_{j}")
@@ -166,6 +174,23 @@ def lhs(d: Derivative, layout: str, of_text: str, wrt_text: str, fmt: str) -> st
     elif layout == "denominator" and not d.of.is_scalar:
         num = f"{of_text}{T}"
     return f"\\frac{{\\partial {num}}}{{\\partial {den}}}" if latex else f"∂{num}/∂{den}"
+
+
+def _hvp_lhs(d: Derivative, layout: str, of_text: str, wrt_text: str, latex: bool) -> str:
+    """∇²_w J · v, arranged as the layout arranges a gradient."""
+    from .render.names import name_latex, name_text
+
+    v = d.direction.params[0]
+    body = (f"\\nabla^2_{{{wrt_text}}} {of_text} \\, {name_latex(v)}" if latex
+            else f"∇²_{wrt_text} {of_text} · {name_text(v)}")
+    idx = "ij"[:len(index_dims(d.wrt.shape))]
+    if layout == "index" and idx:
+        return f"\\left({body}\\right)_{{{idx}}}" if latex else f"({body}){_plain(idx)}"
+    if layout == "vec" and d.wrt.shape[1] != ONE:  # a matrix variable: vec(…)ᵀ
+        return f"\\left(\\operatorname{{vec}} {body}\\right)^{{\\top}}" if latex else f"vec({body})ᵀ"
+    if layout in ("numerator", "vec"):
+        return f"\\left({body}\\right)^{{\\top}}" if latex else f"({body})ᵀ"
+    return body
 
 
 def is_vector_var(d: Derivative) -> bool:

@@ -156,10 +156,12 @@ def second_directional(f: Function, x, e1, e2, h: float = SECOND_ORDER_STEP) -> 
 
 
 # ====================================================================== layouts, restated
-def expected_kind(of_shape, wrt_shape, order: int) -> str:
+def expected_kind(of_shape, wrt_shape, order: int, direction: bool = False) -> str:
     def vector(s):
         return s[0] == ONE or s[1] == ONE
 
+    if direction:  # ∇²J · v: an array in the variable's shape
+        return "hvp"
     if order == 2:
         return "hessian"
     if of_shape == (ONE, ONE):
@@ -172,12 +174,13 @@ def expected_kind(of_shape, wrt_shape, order: int) -> str:
 
 
 def to_full_tensor(kind: str, layout: str, arr: np.ndarray, out_shape, var_shape, of_sym, wrt_sym) -> np.ndarray:
-    """The layout's array as T[p, q, r, s] = ∂Y_pq/∂X_rs (∂²J/∂X_pq∂X_rs for a Hessian)."""
+    """The layout's array as T[p, q, r, s] = ∂Y_pq/∂X_rs (∂²J/∂X_pq∂X_rs for a
+    Hessian; (∇²J · v)_rs for a Hessian-vector product, laid out as a gradient)."""
     p, q = out_shape
     r, s = var_shape
     arr = np.asarray(arr, dtype=float)
     n_out = sum(1 for d in of_sym if d != ONE)
-    if kind == "gradient":
+    if kind in ("gradient", "hvp"):
         g = {"numerator": lambda a: a.T, "vec": lambda a: a.reshape((r, s), order="F")}.get(
             layout, lambda a: a.reshape((r, s)))(arr)
         return g.reshape(1, 1, r, s)
@@ -207,7 +210,7 @@ def expected_shape(kind: str, layout: str, of_sym, wrt_sym) -> tuple:
     r, s = wrt_sym
     idx_out = tuple(d for d in of_sym if d != ONE)
     idx_var = tuple(d for d in wrt_sym if d != ONE)
-    if kind == "gradient":
+    if kind in ("gradient", "hvp"):
         return {"numerator": (s, r), "vec": (ONE, r * s), "index": idx_var}.get(layout, (r, s))
     if kind == "jacobian" and wrt_sym == (ONE, ONE):
         return {"denominator": (q, p), "vec": (p * q, ONE), "index": idx_out}.get(layout, (p, q))
@@ -237,7 +240,7 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
     layouts = tuple(layouts or LAYOUTS)
     req = result.request
     cell = result.cell
-    kind = expected_kind(req.of.shape, req.wrt.shape, req.order)
+    kind = expected_kind(req.of.shape, req.wrt.shape, req.order, req.direction is not None)
     if kind != result.kind:
         return CheckReport(req.text, False, float("inf"), 0.0, 0, {}, [],
                            f"kind is {result.kind!r} but a {kind} was expected from the shapes")
@@ -246,7 +249,7 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
     variables = dict(cell.variables)
     if req.wrt_name not in variables:
         variables[req.wrt_name] = req.wrt
-    tol = SECOND_ORDER_TOL if kind == "hessian" else FIRST_ORDER_TOL
+    tol = SECOND_ORDER_TOL if kind in ("hessian", "hvp") else FIRST_ORDER_TOL
     worst: dict = {layout: 0.0 for layout in layouts}
     excess: dict = {layout: 0.0 for layout in layouts}  # error beyond the rounding allowance
     tried = []
@@ -265,7 +268,7 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
             if first_empty(shapes, sz) is not None:  # θ : n − 1 needs n ≥ 2
                 why, detail = "a size is below 1", f"at {_sizes_text(sz)}"
                 continue
-            entries = derivative_entries(req.of.shape, req.wrt.shape, req.order, sz)
+            entries = derivative_entries(req.of.shape, req.wrt.shape, req.result_order, sz)
             if entries > MAX_ENTRIES:
                 why, detail = TOO_LARGE, f"{entries:,} derivative entries at {_sizes_text(sz)}"
                 if given_sizes is not None or not cell.dims:
@@ -326,6 +329,9 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         dirs = directions(req.wrt, sizes, rng, MAX_HESSIAN_DIRECTIONS if kind == "hessian" else MAX_DIRECTIONS)
         if kind == "hessian":
             fd = np.array([[second_directional(f, x, a, b) for b in dirs] for a in dirs])
+        elif kind == "hvp":  # ⟨e, ∇²J v⟩ is J's second derivative along v and e
+            v = env[req.direction_name]
+            fd = np.array([second_directional(f, x, v, e) for e in dirs]).reshape(-1, 1, 1)
         else:
             fd = np.stack([first_directional(f, x, e) for e in dirs])  # (k, p, q)
         if not np.all(np.isfinite(fd)):
@@ -333,9 +339,10 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         shared: dict = {}  # the views of one point share their sub-expressions
         projected = {layout: _projected(result.view(layout), kind, req, env, sizes, y0.shape, x.shape, dirs, shared)
                      for layout in layouts}
-        step = SECOND_ORDER_STEP ** 2 if kind == "hessian" else FIRST_ORDER_STEP  # what f's rounding is divided by
+        second = kind in ("hessian", "hvp")
+        step = SECOND_ORDER_STEP ** 2 if second else FIRST_ORDER_STEP  # what f's rounding is divided by
         errors, allowance = _compare(projected, fd, y0, step)
-        if kind != "hessian" and max(e - allowance for e in errors.values()) > FIRST_ORDER_TOL:
+        if not second and max(e - allowance for e in errors.values()) > FIRST_ORDER_TOL:
             # confirm before failing: an ill-conditioned point (a nearly singular
             # X under log det, say) can defeat the plain difference quotient
             coarse = np.stack([first_directional(f, x, e, RICHARDSON_STEP) for e in dirs])

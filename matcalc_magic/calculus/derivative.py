@@ -7,7 +7,9 @@ The differential ``dY = L(dX)`` is the layout-free object.  From it:
 * a scalar ``X`` gives ``L(1)``, in ``Y``'s shape;
 * anything else gives ``K = ∂ vec Y / ∂ (vec X)ᵀ`` (:mod:`.vectorize`),
   which for two vectors is the Jacobian itself;
-* a Hessian is the ``K`` of the gradient.
+* a Hessian is the ``K`` of the gradient;
+* a Hessian-vector product ``∇²J · v`` is the differential of the gradient
+  in the direction ``v``, in ``X``'s shape: the Hessian is never formed.
 
 Layouts (:mod:`matcalc_magic.layouts`) only arrange these.
 """
@@ -24,7 +26,7 @@ from .differentiate import differential, tangent_of
 from .tidy import tidy
 from .vectorize import vec_jacobian
 
-KINDS = ("gradient", "jacobian", "hessian", "tensor")
+KINDS = ("gradient", "jacobian", "hessian", "hvp", "tensor")
 
 
 def is_vector_shape(shape) -> bool:
@@ -42,15 +44,21 @@ class Derivative:
     gradient: Expr | None = None  # in wrt's shape (scalar `of`)
     matrix: Expr | None = None  # the kind's canonical matrix (see module doc)
     matrix_error: str | None = None  # why there is no matrix form, if none
+    direction: Expr | None = None  # v of a Hessian-vector product
     _cache: dict = field(default_factory=dict, repr=False)
 
 
-def derive_one(of: Expr, wrt: Expr, order: int = 1) -> Derivative:
+def derive_one(of: Expr, wrt: Expr, order: int = 1, direction: Expr | None = None) -> Derivative:
+    """The derivative of ``of`` by ``wrt``; with a ``direction`` v (order 2),
+    the Hessian-vector product ∇²``of`` · v."""
     dx = tangent_of(wrt)
     _, d_of = differential(of, wrt, dx)
     if order == 2:
         grad = tidy(adjoint(d_of, dx, const(1)))
         _, d_grad = differential(grad, wrt, dx)
+        if direction is not None:
+            hvp = tidy(substitute(d_grad, {dx: direction}))
+            return Derivative(of, wrt, 2, "hvp", dx, d_grad, gradient=grad, matrix=hvp, direction=direction)
         d = Derivative(of, wrt, 2, "hessian", dx, d_grad, gradient=grad)
         _fill_matrix(d, d_grad, dx)
         return d

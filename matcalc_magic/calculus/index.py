@@ -376,8 +376,8 @@ def index_form(d: Derivative, labels: dict) -> IndexForm:
     fresh = _Fresh("ijkl")
     if d.matrix is None and d.kind in ("gradient", "jacobian"):
         raise NoIndexForm("no matrix form to write entry-wise")
-    if d.kind == "gradient" or (d.kind == "jacobian" and d.wrt.is_scalar):
-        free = var_idx if d.kind == "gradient" else out_idx
+    if d.kind in ("gradient", "hvp") or (d.kind == "jacobian" and d.wrt.is_scalar):
+        free = var_idx if d.kind in ("gradient", "hvp") else out_idx
         terms = entries(d.matrix, free, fresh, labels)
     elif d.kind == "jacobian":
         free = out_idx + var_idx

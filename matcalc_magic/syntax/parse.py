@@ -690,7 +690,7 @@ class _Builder:
     def call_request(self, c):
         call = c[0]
         if len(c) == 1:
-            if isinstance(call, T.Hessian):
+            if isinstance(call, (T.Hessian, T.HVP)):
                 return call
             raise MatcalcError(
                 f"'{call.func}(...)' on its own line is not a request",
@@ -819,6 +819,13 @@ class _Builder:
             if not isinstance(pos[1], T.Name):
                 raise MatcalcError("the second argument of hessian(J, x) must be a variable", pos[1].span)
             return T.Hessian(span, pos[0], pos[1])
+        if func == "hvp" and primes == 0:
+            if len(pos) != 3 or kws:
+                raise MatcalcError("hvp takes three arguments: hvp(J, w, v), the Hessian of J by w times v", span)
+            for arg, what in ((pos[1], "second"), (pos[2], "third")):
+                if not isinstance(arg, T.Name):
+                    raise MatcalcError(f"the {what} argument of hvp(J, w, v) must be a variable", arg.span)
+            return T.HVP(span, pos[0], pos[1], pos[2])
         return T.Call(span, func, tuple(pos), tuple(kws), primes, func_span)
 
     def args(self, c):

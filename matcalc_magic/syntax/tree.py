@@ -181,11 +181,21 @@ class Hessian(Node):
     wrt: Name
 
 
+@dataclass(frozen=True)
+class HVP(Node):
+    """``hvp(J, w, v)``: the Hessian of ``J`` by ``w`` applied to ``v``,
+    ∇²J · v, without forming the Hessian."""
+
+    of: "Expr"
+    wrt: Name
+    direction: Name
+
+
 Expr = (
     Name | Number | BinOp | Juxt | Neg | Transpose | Inverse | Call | Norm | Abs
-    | Index | ListLit | TupleLit | Deriv | Hessian
+    | Index | ListLit | TupleLit | Deriv | Hessian | HVP
 )
-Request = Deriv | Hessian
+Request = Deriv | Hessian | HVP
 
 
 # ----------------------------------------------------------------- statements
