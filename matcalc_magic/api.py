@@ -29,7 +29,6 @@ from .graph import Expr
 from .ops.registry import MissingRule
 from .render.latex import to_latex
 from .render.names import name_latex, name_text
-from .render.numpy import view_code
 from .render.text import to_text
 from .shapes import ONE, ShapeError, concrete, derivative_entries, dim_str
 from .syntax import parse
@@ -99,6 +98,19 @@ class Derivation:
 
     def __repr__(self) -> str:
         return self.text()
+
+    def code(self, backend: str = "numpy", name: str = "derivatives", layout: str | None = None,
+             check: bool = False) -> str:
+        """Python source of one function, ``name(<the variables the results
+        need, in declaration order>)``, returning a dict: each differentiated
+        function's value under its name (``"J"``) and each result under the
+        name its request reads as (``"dJ_dW"``), in ``layout`` (default: the
+        derivation's).  ``backend``: ``"numpy"``, ``"torch"`` or ``"jax"``.
+        ``check=True`` adds ``check_derivatives(**arrays)``, which compares
+        every result with central finite differences of the value."""
+        from .codegen import generate
+
+        return generate(self, backend, name, layout, check)
 
 
 def _align(latex: str) -> str:
@@ -293,7 +305,10 @@ class View:
     def numpy_code(self) -> str:
         """Self-contained NumPy code: inputs are the cell's variables as 2-D
         arrays; the last line assigns this view's array."""
-        return view_code(self)
+        from .codegen import view_script
+        from .codegen.names import result_name
+
+        return view_script(self, result_name(self.result.request, self.result.cell))
 
     def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(text, latex, shape) of the result and of each factor and term in it,

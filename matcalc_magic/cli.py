@@ -2,6 +2,7 @@
 
     mderive derivation.txt --layout numerator --format latex --check
     echo 'x : n; A : n x n; ∂(x^T A x)/∂x' | mderive
+    mderive derivation.txt -f torch > derivatives.py   # the cell as one function
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 
 LAYOUTS = ("numerator", "denominator", "shape", "index", "vec")
+CODE = ("numpy", "torch", "jax")  # formats that print the cell as one function
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,8 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", nargs="?", help="derivation file (default: standard input)")
     p.add_argument("-l", "--layout", choices=LAYOUTS, default="shape", help="layout (default: shape)")
-    p.add_argument("-f", "--format", choices=("text", "latex", "numpy"), default="text",
-                   help="output format (default: text)")
+    p.add_argument("-f", "--format", choices=("text", "latex") + CODE, default="text",
+                   help="output format (default: text); numpy, torch and jax print the cell as one "
+                        "Python function returning its values and derivatives")
     p.add_argument("--all-layouts", action="store_true", help="print every layout")
     p.add_argument("--check", action="store_true", help="verify each result with finite differences")
     p.add_argument("--steps", choices=("differentials", "backprop"), help="show the derivation steps")
@@ -42,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = derive(text, args.layout)
         failed = False
+        layouts = LAYOUTS if args.all_layouts else (args.layout,)
+        if args.format in CODE:
+            print("\n\n".join(results.code(args.format, layout=layout) for layout in layouts), end="")
         for r in results:
-            for layout in (LAYOUTS if args.all_layouts else (args.layout,)):
+            for layout in layouts if args.format not in CODE else ():
                 v = r.view(layout)
                 if args.format == "latex":
                     print(v.latex)
-                elif args.format == "numpy":
-                    print(v.numpy_code)
                 else:
                     print(v.text + (f"    [{layout}, {'×'.join(v.shape) or 'scalar'}]" if args.all_layouts else ""))
             if args.steps:

@@ -193,7 +193,7 @@ class CellOutput:
     """
 
     def __init__(self, derivation, layout: str | None = None, *, checks=None, claims=None,
-                 binding: Binding | None = None, steps: bool = False, code: bool = False,
+                 binding: Binding | None = None, steps: bool = False, code: bool | str = False,
                  html: bool = True, line_offset: int | None = 0):
         self.derivation = derivation
         self.layout = L.check_layout(layout or derivation.layout)
@@ -201,7 +201,7 @@ class CellOutput:
         self.claims = list(claims or [])
         self.binding = binding or Binding()
         self.show_steps = steps
-        self.show_code = code
+        self.show_code = "numpy" if code is True else (code or None)  # the backend of the code shown
         self.use_html = html
         self.line_offset = line_offset  # cell lines before the derivation's first; None: no line numbers
         self._steps: dict = {}
@@ -359,23 +359,14 @@ class CellOutput:
         return f"line {verdict.line + self.line_offset}"
 
     def code_lines(self, layout: str) -> list[str]:
-        """NumPy code of every result; lines an earlier block already has
-        (imports, helpers, the forward pass) are not repeated.  A line using a
-        part name (δ_1, …) always is: each result numbers its parts afresh, so
-        an identical δ_1 line may stand on a different δ_2."""
-        seen: set = set()
-        blocks = []
-        for r in self.results:
-            lines = []
-            for line in r.view(layout).numpy_code.splitlines():
-                if line.strip() and line in seen and "δ" not in line:
-                    continue
-                if not line.strip() and (not lines or not lines[-1].strip()):
-                    continue
-                seen.add(line)
-                lines.append(line)
-            blocks.append("\n".join(lines).strip("\n"))
-        return blocks
+        """The cell's generated function (``Derivation.code``) in ``layout``,
+        as one block; a cell it cannot be generated for says why instead."""
+        from .errors import MatcalcError
+
+        try:
+            return [self.derivation.code(self.show_code, layout=layout).rstrip("\n")]
+        except MatcalcError as e:
+            return [f"# no {self.show_code} code for this cell: {e.message}"]
 
     def header_html(self, layout: str) -> str:
         info = escape(L.DESCRIPTIONS[layout])

@@ -34,12 +34,15 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, CaselessStrEnum, Int
 
 from . import layouts as L
+from .codegen import BACKENDS
 from .display import Binding, CellOutput, Values
 from .errors import MatcalcError, Span, line_col
 from .shapes import first_empty, sizes_text
 
 #: options that take a value (the rest are flags)
 _VALUED = {"--layout", "-l", "--name", "-n", "--points"}
+#: options that may take a value, when it is one of these
+_OPTIONAL_VALUE = {"--code": BACKENDS}
 
 
 # ====================================================================== errors
@@ -312,14 +315,18 @@ def _split_options(line: str) -> tuple[str, str]:
         token = line[pos:end]
         opts.append(token)
         pos = end
-        if token in _VALUED:
+        if token in _VALUED or token in _OPTIONAL_VALUE:
+            start = pos
             while pos < n and line[pos].isspace():
                 pos += 1
             end = pos
             while end < n and not line[end].isspace():
                 end += 1
-            opts.append(line[pos:end])
-            pos = end
+            if token in _VALUED or line[pos:end] in _OPTIONAL_VALUE[token]:
+                opts.append(line[pos:end])
+                pos = end
+            else:
+                pos = start
     return " ".join(opts), line[pos:]
 
 
@@ -340,7 +347,8 @@ class MatcalcMagics(Magics):
     @argument("-l", "--layout", choices=L.LAYOUTS, default=None,
               help="layout of the results: numerator, denominator, shape (default), index or vec")
     @argument("--steps", action="store_true", help="show the derivation step by step (differentials and backprop)")
-    @argument("--code", action="store_true", help="show NumPy code for each result")
+    @argument("--code", nargs="?", const="numpy", default=None, choices=BACKENDS,
+              help="show the cell as one function: numpy (default), torch or jax")
     @argument("--no-widget", dest="widget", action="store_false", default=True,
               help="static output only (no live widget)")
     @argument("--latex", action="store_true", help="also print the raw LaTeX of the results, to copy")

@@ -11,6 +11,8 @@ from importlib import metadata
 import numpy as np
 import pytest
 
+from backends import require, to_numpy
+
 from matcalc_magic import cli
 from cells import CS224N
 
@@ -118,18 +120,22 @@ def test_latex_format(mderive):
     assert out == "\\frac{\\partial \\left(A x\\right)^{\\top}}{\\partial x} = A^{\\top}\n"
 
 
-def test_numpy_format_is_runnable_code(mderive):
-    """The printed code computes the gradient: run it on random data and
-    compare with (A + Aᵀ) x computed here."""
-    code, out, _ = mderive(["-f", "numpy"], QUAD)
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_code_formats_print_the_cell_as_one_function(mderive, backend):
+    """The printed function computes the value and the gradient: run it on
+    random data and compare with xᵀ A x and (A + Aᵀ) x computed here."""
+    code, out, _ = mderive(["-f", backend], QUAD)
     assert code == 0
+    assert out.count("def derivatives(x, A):") == 1
+    require(backend)
     rng = np.random.default_rng(0)
     A, x = rng.standard_normal((4, 4)), rng.standard_normal((4, 1))
-    scope = {"A": A, "x": x}
+    scope: dict = {}
     exec(out, scope)
-    results = [v for k, v in scope.items() if k.startswith("d") and isinstance(v, np.ndarray)]
-    assert len(results) == 1
-    np.testing.assert_allclose(results[0], (A + A.T) @ x)
+    result = scope["derivatives"](x, A)
+    assert sorted(result) == ["dx_T_A_x_dx", "x_T_A_x"]
+    np.testing.assert_allclose(to_numpy(result["dx_T_A_x_dx"]), (A + A.T) @ x)
+    np.testing.assert_allclose(to_numpy(result["x_T_A_x"]), (x.T @ A @ x).item())
 
 
 def test_check_option(mderive):

@@ -196,22 +196,39 @@ def test_unknown_layout_and_options_are_usage_errors(ip):
     assert not result.success and "%mderive needs statements" in cap.stdout + cap.stderr
 
 
-def test_code_option_gives_runnable_numpy(ip):
+def test_code_option_gives_the_cell_as_one_function(ip):
     result, cap = run(ip, "%%mderive --code\n" + CS224N)
     assert result.success
     data = the_bundle(cap)
     assert '<pre class="mcm-code"' in data["text/html"]
     code = data["text/plain"].split("\n\n", 1)[1]
-    assert code.count("import numpy as np") == 1  # shared lines are not repeated
+    assert code.count("import numpy as np") == 1 and code.count("def derivatives(") == 1
     rng = np.random.default_rng(0)
-    # the code uses the cell's own names, so it runs on the user's arrays as they are
-    values = {"x": rng.standard_normal((4, 1)), "W": rng.standard_normal((3, 4)), "b1": rng.standard_normal((3, 1)),
-              "U": rng.standard_normal((5, 3)), "b2": rng.standard_normal((5, 1)), "y": np.eye(5)[:, [2]]}
-    scope = dict(values)
+    # the function takes the cell's variables by their own names, vectors also 1-D
+    values = {"x": rng.standard_normal(4), "W": rng.standard_normal((3, 4)), "b1": rng.standard_normal((3, 1)),
+              "U": rng.standard_normal((5, 3)), "b2": rng.standard_normal((5, 1)), "y": np.eye(5)[:, 2]}
+    scope: dict = {}
     exec(code, scope)
+    out = scope["derivatives"](**values)
     d = mm.derive(CS224N)
-    assert np.allclose(scope["dJ_dW"], d["∂J/∂W"].view("shape").evaluate(values))
-    assert np.allclose(scope["dJ_dx"], d["∂J/∂x"].view("shape").evaluate(values))
+    assert np.allclose(out["dJ_dW"], d["∂J/∂W"].view("shape").evaluate(values))
+    assert np.allclose(out["dJ_dx"], d["∂J/∂x"].view("shape").evaluate(values))
+
+
+@pytest.mark.parametrize("line, backend", [("%%mderive --code torch", "torch"), ("%%mderive --code jax", "jax"),
+                                           ("%%mderive --code numpy --no-widget", "numpy")])
+def test_code_option_takes_a_backend(ip, line, backend):
+    result, cap = run(ip, line + "\n" + CS224N)
+    assert result.success
+    code = the_bundle(cap)["text/plain"].split("\n\n", 1)[1]
+    assert code.startswith({"torch": "import torch", "jax": "import jax", "numpy": "import numpy"}[backend])
+    assert "def derivatives(x, W, b1, U, b2, y):" in code
+
+
+def test_line_magic_code_option_keeps_the_statements(ip):
+    result, cap = run(ip, "%mderive --code jax x : n; A : n x n; ∂(x^T A x)/∂x")
+    assert result.success
+    assert "def derivatives(x, A):" in the_bundle(cap)["text/plain"]
 
 
 def test_latex_option_prints_raw_latex(ip):

@@ -187,7 +187,7 @@ def test_code_of_regressions(cell, layout):
     assert_same(run_code(v.numpy_code, values), expected(v, cell, values, sizes))
 
 
-# cells whose results' code, run together as ``--code`` shows it, once
+# cells whose results' code, run together as ``--code`` shows it (one function), once
 # assigned two results to one name
 SEVERAL = [
     pytest.param("θ : n; μ : n\nJ = ‖θ - μ‖²\n∂J/∂θ\n∂J/∂μ", ("dJ_dθ", "dJ_dμ"), id="greek"),
@@ -206,21 +206,9 @@ def test_code_of_several_results_runs_together(cell, names, layout):
     d = derived(cell)
     assert tuple(_target(r.view(layout).numpy_code) for r in d) == names
     values, sizes = inputs(cell)
-    scope = {name_python(k): np.array(v, dtype=float) for k, v in values.items()}
-    exec(compile("\n\n".join(CellOutput(d, code=True).code_lines(layout)), "<code>", "exec"), scope)
+    (code,) = CellOutput(d, code=True).code_lines(layout)
+    scope: dict = {}
+    exec(compile(code, "<code>", "exec"), scope)
+    out = scope["derivatives"](**{name_python(k): v for k, v in values.items()})
     for r, name in zip(d, names):
-        assert_same(np.asarray(scope[name], dtype=float), expected(r.view(layout), cell, values, sizes))
-
-
-def test_part_lines_are_never_shared_between_results():
-    """Each result numbers its parts δ_1, δ_2, … afresh, so an identical δ line
-    in a later block may stand on a different δ_2: it is repeated, not skipped."""
-    from matcalc_magic.display import CellOutput
-
-    layers = "\n".join(f"h{k} = tanh(W{k} h{k - 1})" for k in range(1, 13))
-    decls = "h0 : n\n" + "\n".join(f"W{k} : n x n" for k in range(1, 13))
-    d = mm.derive(f"{decls}\n{layers}\nJ = sum(h12)\n∂J/∂W1, ∂J/∂h0")
-    blocks = CellOutput(d, code=True).code_lines("shape")
-    for r, block in zip(d, blocks):
-        parts = [line for line in r.view("shape").numpy_code.splitlines() if line.startswith("δ")]
-        assert parts and all(line in block.splitlines() for line in parts)
+        assert_same(np.asarray(out[name], dtype=float), expected(r.view(layout), cell, values, sizes))

@@ -323,9 +323,8 @@ class IndexForm:
 
     # ------------------------------------------------------------ evaluation
     def einsum_terms(self):
-        """Each term as ``(coef, subscripts, operands)`` for ``numpy.einsum``
-        (also how render/numpy.py writes it): the operands are the term's
-        factors (δ's included), then the name of each free index no factor
+        """Each term as ``(coef, subscripts, operands)`` for ``numpy.einsum``:
+        the operands are the term's factors (δ's included), then the name of each free index no factor
         carries, standing for a ones vector along it.  A term constant along
         a free index (∂Σ_j X_ij/∂X_kl = δ_ik for every j) needs that operand:
         einsum cannot make an output axis up.  No operands: the term is its
