@@ -267,7 +267,10 @@ class CodePrinter:
         return f"{self.operand(e, a, _first(e, a))} / {self.operand(e, b, MUL + 1)}", MUL
 
     def _transpose(self, e):
-        return self.expr(e.args[0], ATOM) + ".T", ATOM
+        a = e.args[0]
+        if a.op == "vec" and a not in self.names:  # vec(X)ᵀ: the columns in one row
+            return f"{self.expr(a.args[0], ATOM)}.T.reshape(1, -1)", ATOM
+        return self.expr(a, ATOM) + ".T", ATOM
 
     def _epow(self, e):
         a, p = e.args

@@ -30,6 +30,7 @@ class Output:
     dims: tuple | None = None
     perm: tuple | None = None
     scalar: bool = False
+    result: object = field(default=None, compare=False)  # the Result shown, if a derivative
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,12 @@ def view_output(view, key: str) -> Output:
     d = view.result.derivative
     about = view.lhs_text
     if view.expr is not None:
-        return Output(key, view.expr, about)
+        return Output(key, view.expr, about, result=view.result)
     if d.matrix is None:
         raise MatcalcError(f"no code for {view.result.request.text}: the derivative has no closed form"
                            + (f" ({d.matrix_error})" if d.matrix_error else ""), view.result.request.span)
     dims, perm = _arrangement(d, view.layout)
-    return Output(key, d.matrix, about, dims, perm)
+    return Output(key, d.matrix, about, dims, perm, result=view.result)
 
 
 def _arrangement(d, layout: str) -> tuple[tuple, tuple | None]:

@@ -8,8 +8,9 @@ node by node, sharing every node as the graph does:
   its special factors are applied to their neighbours instead of being formed:
   ``diag(s) M`` is ``s * M`` (broadcasting), ``K_{m,n} M`` a reshape and a
   swap of axes, ``(A ⊗ B) M`` two products of reshaped blocks, ``𝟏ᵀ M`` a sum;
-* ``A⁻¹ M`` is ``solve(A, M)`` when that inverse is used nowhere else (used
-  twice, the inverse is computed once and multiplied);
+* ``A⁻¹ M`` is ``solve(A, M)`` when that inverse is used nowhere else, once
+  the products are formed and shared (used twice, the inverse is computed
+  once and multiplied);
 * ``tr(F₁ … F_k)`` is ``Σ (F₁ … F_{k−1}) ⊙ F_kᵀ``, never the whole product.
 
 The new operators live only here and in the printers:
@@ -38,7 +39,7 @@ TYPICAL_SIZE = 1000
 @dataclass(frozen=True)
 class Factor:
     """A factor of a product: ``dense`` (an array), ``diag`` (a vector v),
-    ``perm`` (K_{m,n}), ``kron`` (A ⊗ B), ``ones`` (𝟏) or ``inv`` (A⁻¹, to solve)."""
+    ``perm`` (K_{m,n}), ``kron`` (A ⊗ B) or ``ones`` (𝟏)."""
 
     kind: str
     args: tuple = ()
@@ -48,32 +49,73 @@ class Factor:
 def lower(roots: list[Expr], labels: dict) -> tuple[list[Expr], dict]:
     """The roots rewritten, and the labels carried over to the new nodes."""
     order = postorder(*roots)
-    uses: Counter = Counter(roots)
-    for node in order:
-        uses.update(node.args)
+    uses = _uses(order, roots)
     new: dict[Expr, Expr] = {}
     for node in order:
         if node.op == "matmul":
-            out = product([_factor(f, new, uses, labels) for f in node.args])
+            out = product([_factor(f, new) for f in node.args])
         elif node.op == "trace" and node.args[0].op == "matmul" and uses[node.args[0]] == 1 \
                 and node.args[0] not in labels:
-            out = _trace_of_product([_factor(f, new, uses, labels) for f in node.args[0].args])
+            out = _trace_of_product([_factor(f, new) for f in node.args[0].args])
         elif node.op == "commutation":  # the result is K itself
             out = product([Factor("perm", node.params, node.shape)])
         else:
-            args = tuple(new[a] for a in node.args)
-            out = node if all(a is b for a, b in zip(args, node.args)) else make(node.op, args, node.params,
-                                                                                   node.shape)
+            out = _rebuilt(node, new)
         new[node] = out
     carried: dict = {}
     for node, name in labels.items():
         if node in new and new[node] not in carried:
             carried[new[node]] = name
+    return _solves([new[r] for r in roots], carried)
+
+
+def _uses(order: list[Expr], roots: list[Expr]) -> Counter:
+    uses: Counter = Counter(roots)
+    for node in order:
+        uses.update(node.args)
+    return uses
+
+
+def _solves(roots: list[Expr], labels: dict) -> tuple[list[Expr], dict]:
+    """``A⁻¹ M`` → ``solve(A, M)`` and ``M A⁻¹`` → ``solve(Aᵀ, Mᵀ)ᵀ`` where
+    that inverse (unnamed) has no other use in the products as formed."""
+    order = postorder(*roots)
+    uses = _uses(order, roots)
+    new: dict[Expr, Expr] = {}
+
+    def inverted(f: Expr) -> Expr | None:
+        """A (as rewritten) for a factor A⁻¹, Aᵀ for A⁻ᵀ, used only here; else None."""
+        if uses[f] != 1 or f in labels:
+            return None
+        if f.op == "inv":
+            return new[f.args[0]]
+        if f.op == "transpose" and f.args[0].op == "inv" and uses[f.args[0]] == 1 and f.args[0] not in labels:
+            return transpose(new[f.args[0].args[0]])
+        return None
+
+    for node in order:
+        out = None
+        if node.op == "matmul":
+            (a, b), shape = node.args, node.shape
+            if (m := inverted(a)) is not None:
+                out = make("solve", (m, new[b]), (), shape)
+            elif (m := inverted(b)) is not None:
+                out = transpose(make("solve", (transpose(m), transpose(new[a])), (), (shape[1], shape[0])))
+        new[node] = out if out is not None else _rebuilt(node, new)
+    carried = {new.get(node, node): name for node, name in labels.items()}
     return [new[r] for r in roots], carried
 
 
+def _rebuilt(node: Expr, new: dict) -> Expr:
+    """``node`` over its arguments' new forms (itself if none changed)."""
+    args = tuple(new[a] for a in node.args)
+    if all(a is b for a, b in zip(args, node.args)):
+        return node
+    return make(node.op, args, node.params, node.shape)
+
+
 # ====================================================================== products
-def _factor(f: Expr, new: dict, uses: Counter, labels: dict) -> Factor:
+def _factor(f: Expr, new: dict) -> Factor:
     if f.op == "diag":
         return Factor("diag", (new[f.args[0]],), f.shape)
     if f.op == "commutation":
@@ -82,38 +124,27 @@ def _factor(f: Expr, new: dict, uses: Counter, labels: dict) -> Factor:
         return Factor("kron", (new[f.args[0]], new[f.args[1]]), f.shape)
     if is_all_ones(f):
         return Factor("ones", (), f.shape)
-    if uses[f] == 1 and f not in labels:  # an inverse needed only here: solve instead
-        if f.op == "inv":
-            return Factor("inv", (new[f.args[0]],), f.shape)
-        if f.op == "transpose" and f.args[0].op == "inv" and uses[f.args[0]] == 1 and f.args[0] not in labels:
-            return Factor("inv", (transpose(new[f.args[0].args[0]]),), f.shape)
     return Factor("dense", (new[f],), f.shape)
+
+
+#: the order special factors are taken out of a product in: the cheapest
+#: to apply first, so that each is applied to whatever the rest makes (K, a
+#: copy, to the finished rest; diag(v) to a neighbour before a Kronecker
+#: product would have to multiply it densely)
+SPECIAL_ORDER = ("perm", "diag", "ones", "kron")
 
 
 def product(factors: list[Factor]) -> Expr:
     """The product of the factors, special ones applied to their neighbours."""
     if len(factors) == 1:
         return _materialize(factors[0])
-    for i, f in enumerate(factors):  # A⁻¹ applies to everything on its right
-        if f.kind == "inv":
-            (a,) = f.args
-            if i + 1 < len(factors):
-                core = make("solve", (a, product(factors[i + 1:])), (), _shape(f.shape[0], factors[-1].shape[1]))
-                return core if i == 0 else product(factors[:i] + [_dense(core)])
-            left = product(factors[:i])  # L A⁻¹ = (A⁻ᵀ Lᵀ)ᵀ
-            return transpose(make("solve", (transpose(a), transpose(left)), (), (left.shape[1], left.shape[0])))
-    for i, f in enumerate(factors):  # K costs a copy: apply it last, to whatever the rest is
-        if f.kind == "perm":
-            if i == 0:
-                return _apply_left(f, product(factors[1:]))
-            if i == len(factors) - 1:
+    for kind in SPECIAL_ORDER:
+        for i, f in enumerate(factors):
+            if f.kind == kind:
+                if i + 1 < len(factors):
+                    core = _apply_left(f, product(factors[i + 1:]))
+                    return core if i == 0 else product(factors[:i] + [_dense(core)])
                 return _apply_right(product(factors[:i]), f)
-    for i, f in enumerate(factors):
-        if f.kind != "dense":
-            if i + 1 < len(factors):
-                core = _apply_left(f, product(factors[i + 1:]))
-                return core if i == 0 else product(factors[:i] + [_dense(core)])
-            return _apply_right(product(factors[:i]), f)
     return _ordered([f.args[0] for f in factors])
 
 
@@ -144,14 +175,12 @@ def _materialize(f: Factor) -> Expr:
         return make("perm_rows", (eye(sympy.expand(m * n)),), f.args, f.shape)
     if f.kind == "kron":
         return make("kron", f.args, (), f.shape)
-    if f.kind == "inv":
-        return make("inv", f.args, (), f.shape)
     return make("ones", (), (), f.shape)
 
 
 def _apply_left(f: Factor, right: Expr) -> Expr:
     """f @ right for a special factor f."""
-    shape = _shape(f.shape[0], right.shape[1])
+    shape = (f.shape[0], right.shape[1])
     if f.kind == "diag":
         return bmul(_column(f.args[0]), right)
     if f.kind == "perm":
@@ -165,7 +194,7 @@ def _apply_left(f: Factor, right: Expr) -> Expr:
 
 def _apply_right(left: Expr, f: Factor) -> Expr:
     """left @ f for a special factor f."""
-    shape = _shape(left.shape[0], f.shape[1])
+    shape = (left.shape[0], f.shape[1])
     if f.kind == "diag":
         return bmul(left, _row(f.args[0]))
     if f.kind == "perm":
@@ -210,10 +239,6 @@ def _estimate(d) -> float:
 
 
 # ====================================================================== small builders
-def _shape(rows, cols) -> tuple:
-    return (rows, cols)
-
-
 def transpose(e: Expr) -> Expr:
     if e.op == "transpose":
         return e.args[0]
