@@ -3,7 +3,9 @@
 torch and jax come with the ``codegen`` extra.  Without them their tests are
 skipped, unless ``MATCALC_REQUIRE_BACKENDS=1`` (as in CI), when they fail:
 CI must never pass by skipping them.  jax computes in float64 here, like the
-engine (``jax_enable_x64``).
+engine (``jax_enable_x64``), and compiles each operation without XLA's
+optimisation passes (the tests run every operation once or twice: compiling
+is most of their time).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def require(backend: str):
         pytest.skip(f"{backend} is not installed (pip install '.[codegen]')")
     if backend == "jax":
         module.config.update("jax_enable_x64", True)
+        module.config.update("jax_disable_most_optimizations", True)
     return module
 
 

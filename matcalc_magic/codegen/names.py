@@ -16,7 +16,7 @@ from ..render.names import name_python
 
 #: names generated code defines or imports besides the cell's
 RESERVED = frozenset({
-    "np", "torch", "jax", "jnp", "math", "F", "like", "sigmoid", "softmax", "log_softmax", "logsumexp", "logdet",
+    "np", "torch", "jax", "jnp", "math", "like", "sigmoid", "softmax", "log_softmax", "logsumexp", "logdet",
     "derivatives", "check_derivatives", "ValueError", "AssertionError", "tuple", "dict", "len", "float", "range",
     "zip", "max", "abs", "min", "sum", "print", "isinstance", "list",
 })

@@ -31,6 +31,9 @@ def number(value) -> str:
         return str(int(value))
     if value.is_Float:
         return repr(float(value))
+    if all(isinstance(a, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Rational, sympy.Symbol))
+           for a in sympy.preorder_traversal(value)):
+        return str(value)  # arithmetic of sizes: SymPy writes it as Python does (1/(2*m), n**2)
     return sympy.pycode(value, fully_qualified_modules=True)
 
 

@@ -56,17 +56,6 @@ class Program:
     names: dict = field(default_factory=dict)  # node → its name (parameters and steps)
     layout: str = L.DEFAULT_LAYOUT
 
-    @property
-    def sizes(self) -> list:
-        """Size symbols of the parameters, in order of first appearance."""
-        out: list = []
-        for p in self.params:
-            for d in p.node.shape:
-                for s in sorted(d.free_symbols, key=str):
-                    if s not in out:
-                        out.append(s)
-        return out
-
 
 # ====================================================================== what is returned
 def cell_outputs(derivation, layout: str) -> list[Output]:
@@ -124,7 +113,8 @@ def build(cell, outputs: list[Output], layout: str = L.DEFAULT_LAYOUT, taken=())
     roots, labels = _with_definitions(cell, [o.node for o in outputs], labels)
     roots, labels = rewrite.lower(roots, labels)
     outputs = [replace(o, node=r) for o, r in zip(outputs, roots)]
-    used = {n.params[0]: n for r in roots for n in leaves(r, "var")}
+    used = {n.params[0] for r in roots for n in leaves(r, "var")}
+    used |= {o.result.request.wrt_name for o in outputs if o.result is not None}  # what it is a function of
     namer = Namer([*taken, *cell.dims])
     params = [Param(name, namer.claim(name), node) for name, node in cell.variables.items() if name in used]
     fixed = {p.node: p.py for p in params}

@@ -12,7 +12,7 @@ import textwrap
 
 import sympy
 
-from ..shapes import dim_str, shape_str
+from ..shapes import shape_str
 from ..render.names import name_python
 from .printer import CodePrinter, number
 from .program import Output, Param, Program
@@ -25,8 +25,9 @@ def function_source(program: Program, printer: CodePrinter, name: str = "derivat
     """``def name(<parameters>): … return {...}`` with its imports and helpers."""
     body = [f"{n} = {printer.definition(node)}" for n, node in program.steps]
     returns = [f'"{o.key}": {_returned(program, printer, o)}' for o in program.outputs]
-    sizes = _size_sources(program.params, program.sizes, printer.sizes)
-    keyword_sizes = [str(s) for s in program.sizes + sorted(printer.sizes, key=str) if s not in sizes]
+    declared = _declared_sizes(program.params)
+    sizes = _size_sources(program.params, declared, printer.sizes)
+    keyword_sizes = [str(s) for s in declared + sorted(printer.sizes, key=str) if s not in sizes]
     keyword_sizes = list(dict.fromkeys(keyword_sizes))
     signature = ", ".join([p.py for p in program.params] + (["*", *keyword_sizes] if keyword_sizes else []))
     lines = [f"def {name}({signature}):", INDENT + _docstring(program)]
@@ -47,7 +48,7 @@ def script_source(program: Program, printer: CodePrinter, target: str) -> str:
     if value != target:
         body.append(f"{target} = {value}")
     inputs = [Param(name, name_python(name), node) for name, node in program.cell.variables.items()]
-    sizes = _size_sources(inputs, program.sizes, printer.sizes, only=printer.sizes)
+    sizes = _size_sources(inputs, _declared_sizes(inputs), printer.sizes, only=printer.sizes)
     return _module(printer, "\n".join(_size_lines(sizes) + body))
 
 
@@ -95,10 +96,10 @@ def _conversions(program: Program, printer: CodePrinter) -> list[str]:
     lines = [f"{p.py} = {printer.convert(p.py)}" for p in program.params]
     for p in program.params:
         if p.form == "column":
-            n = dim_str(p.node.shape[0])
+            n = number(p.node.shape[0])
             lines.append(f"{p.py} = {p.py}.reshape(-1, 1) if {p.py}.ndim == 1 else {p.py}  # ({n},) or ({n}, 1)")
         elif p.form == "row":
-            n = dim_str(p.node.shape[1])
+            n = number(p.node.shape[1])
             lines.append(f"{p.py} = {p.py}.reshape(1, -1) if {p.py}.ndim == 1 else {p.py}  # ({n},) or (1, {n})")
         elif p.form == "scalar":
             lines.append(f"{p.py} = {p.py}.reshape(1, 1)")
@@ -106,33 +107,51 @@ def _conversions(program: Program, printer: CodePrinter) -> list[str]:
 
 
 def _size_sources(params: list[Param], declared: list, mentioned, only=None) -> dict:
-    """{size symbol: (parameter, axis, Python expression)}: where each size
-    is read from — a plain size (m) first, else one it can be solved from
-    (n from n + 1).  With ``only``, just those sizes."""
-    wanted = [s for s in declared + sorted(mentioned, key=str) if only is None or s in only]
+    """{size symbol: (parameter, axis, Python expression)}, in an order where
+    each expression uses only sizes before it: a plain size (m) from the first
+    array that has it, else solved from a compound one (k = X.shape[0] - n for
+    X : n + k x n).  With ``only``, just those sizes and what they need."""
+    wanted = list(dict.fromkeys(declared + sorted(mentioned, key=str)))
     out: dict = {}
-    for sym in dict.fromkeys(wanted):
-        found = None
-        for p in params:
-            for axis, d in enumerate(p.node.shape):
-                if d == sym:
-                    found = (p, axis, f"{p.py}.shape[{axis}]")
-                    break
-            if found:
-                break
-        for p in params if found is None else ():
-            for axis, d in enumerate(p.node.shape):
-                if sym in d.free_symbols and len(d.free_symbols) == 1:
-                    k = sympy.Dummy("k")
-                    solved = sympy.solve(sympy.Eq(d, k), sym)
-                    if len(solved) == 1:
-                        found = (p, axis, number(solved[0].subs(k, sympy.Symbol(f"{p.py}.shape[{axis}]"))))
-                        break
-            if found:
-                break
+    for sym in wanted:
+        found = next(((p, axis) for p in params for axis, d in enumerate(p.node.shape) if d == sym), None)
         if found is not None:
-            out[sym] = found
-    return out
+            p, axis = found
+            out[sym] = (p, axis, f"{p.py}.shape[{axis}]", set())
+    pending = [sym for sym in wanted if sym not in out]
+    while pending:
+        solved = None
+        for sym in pending:
+            for p in params:
+                for axis, d in enumerate(p.node.shape):
+                    if sym in d.free_symbols and d.free_symbols - set(out) == {sym}:
+                        k = sympy.Dummy("k")
+                        roots = sympy.solve(sympy.Eq(d, k), sym)
+                        if len(roots) == 1:
+                            value = roots[0].subs(k, sympy.Symbol(f"{p.py}.shape[{axis}]"))
+                            solved = sym, (p, axis, number(value), d.free_symbols - {sym})
+                            break
+                if solved:
+                    break
+            if solved:
+                break
+        if solved is None:
+            break  # the rest are read from no array: keyword arguments
+        out[solved[0]] = solved[1]
+        pending.remove(solved[0])
+    if only is not None:
+        keep, todo = set(), [s for s in only if s in out]
+        while todo:
+            sym = todo.pop()
+            if sym not in keep:
+                keep.add(sym)
+                todo += list(out[sym][3])
+        out = {s: v for s, v in out.items() if s in keep}
+    return {s: v[:3] for s, v in out.items()}
+
+
+def _declared_sizes(params: list[Param]) -> list:
+    return list(dict.fromkeys(s for p in params for d in p.node.shape for s in sorted(d.free_symbols, key=str)))
 
 
 def _size_lines(sizes: dict) -> list[str]:

@@ -4,7 +4,7 @@ and device of the first argument."""
 
 from __future__ import annotations
 
-from .printer import CodePrinter
+from .printer import ATOM, CodePrinter
 
 
 class TorchPrinter(CodePrinter):
@@ -54,6 +54,10 @@ class TorchPrinter(CodePrinter):
 
     def broadcast_to(self, x: str, shape) -> str:
         return f"{x}.expand{self.dims(shape)}"
+
+    def _kron(self, e):  # torch.kron fails on some transposed (strided) inputs
+        a, b = (self.expr(x, ATOM) + ".contiguous()" for x in e.args)
+        return f"torch.kron({a}, {b})", ATOM
 
     def logdet(self, x: str) -> str:  # nan where det ≤ 0, as log det is
         return f"torch.logdet({x}).reshape(1, 1)"
