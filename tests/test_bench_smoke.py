@@ -16,9 +16,11 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
+import bench_codegen  # noqa: E402
 import bench_derive  # noqa: E402
 import bench_sympy  # noqa: E402
 import common  # noqa: E402
+from backends import require  # noqa: E402
 
 
 def test_cells_parse_and_grow():
@@ -109,3 +111,28 @@ def test_sympy_battery_end_to_end():
 def test_sympy_battery_rejects_unknown_cases():
     with pytest.raises(ValueError, match="unknown case"):
         bench_sympy.run(quick=True, cases=["nope"])
+
+
+def test_codegen_bench_end_to_end(tmp_path):
+    """Every contender of every case runs and computes the hand-written values."""
+    require("torch")
+    require("jax")
+    out = tmp_path / "codegen.json"
+    assert bench_codegen.main(["--tiny", "--rounds", "1", "--warmup", "0", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [r["key"] for r in report["rows"]] == [c.key for c in bench_codegen.cases()]
+    for row in report["rows"]:
+        assert set(row["medians"]) == set(bench_codegen.CONTENDERS)
+        assert all(row["verified"].values()), row["verified"]
+        assert row["ratios"]["hand"] == 1.0
+    assert report["machine"]["torch_threads"] == 1
+    text = bench_codegen.format_report(report)
+    assert "generated NumPy" in text and "jax.jit autodiff" in text
+
+
+def test_codegen_bench_notices_wrong_values():
+    case = bench_codegen.cases(tiny=True)[2]
+    inputs = case.make_inputs(np.random.default_rng(0))
+    right = case.hand(**inputs)
+    assert bench_codegen.agrees(case, "x", right, right)
+    assert not bench_codegen.agrees(case, "x", {**right, "dJ_dw": 2 * right["dJ_dw"]}, right)
