@@ -405,3 +405,11 @@ def test_check_derivatives_passes_right_code_and_fails_wrong_code(backend):
 
 def test_check_is_off_by_default():
     assert "check_derivatives" not in derived(LR_HESSIAN).code()
+
+
+def test_the_readme_shows_the_function_as_generated():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    cell = readme.split("%%mderive --code\n", 1)[1].split("```", 1)[0]
+    assert derived(cell).code() in readme
