@@ -10,6 +10,10 @@ request, *in a layout* (the cell's, unless another is asked for):
   declared properties (one-hot, symmetric, …; fixed seeds, so verdicts are the
   same every run), and also at the user's own arrays when there are any.
 
+By a symmetric matrix only a gradient's symmetric part is measured (the
+variable moves in symmetric directions only): a claim of the unconstrained
+gradient G is as right as the printed sym(G), and says so.
+
 A false claim gets a diagnosis, in this order of preference:
 
 * ``transpose``: the transpose of the correct result, naming the layout in
@@ -20,6 +24,8 @@ A false claim gets a diagnosis, in this order of preference:
 * ``factor``: off by a constant factor, shown exactly when it is a simple
   rational ("off by a constant factor 2");
 * ``shape``: the wrong shape ("wrong shape: m×1 where n×1 is needed");
+* ``independent-entries``: for a symmetric variable, the Matrix Cookbook's
+  ``2G − diag(G)`` (the derivative by the independent entries, not a gradient);
 * ``different``: plainly different, with the largest entry-wise error at the
   first random point.
 
@@ -309,6 +315,9 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
             return verdict(True, "equal", f"equal to the derived result {where}")
         if identical:  # cannot happen unless evaluation is broken: say so rather than guess
             return verdict(False, "unchecked", "identical symbolically but not numerically: please report this")
+        symmetric = _within_symmetric(result, layout, claims, expected, where)
+        if symmetric is not None:
+            return verdict(*symmetric)
 
     # the claim is another layout's answer, or the transpose of this one
     matches = []
@@ -356,6 +365,39 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
     at = f"at a random point ({sizes})" if sizes else "at a random point"
     return verdict(False, "different", f"differs from the derived result: max error {err:.2g} {at}",
                    max_error=err)
+
+
+def _within_symmetric(result, layout: str, claims, expected, where: str):
+    """(ok, status, diagnosis) for a gradient claim by a symmetric matrix that
+    the plain comparison rejected, or None.  Only the symmetric part counts
+    there, so the unconstrained G is as right as the printed sym(G); the Matrix
+    Cookbook's 2G − diag(G) is a different object and is named."""
+    if not (result.derivative.within_symmetric and result.kind == "gradient"):
+        return None
+    name = result.request.wrt_name
+    cs = [_square(c, layout) for c in claims]
+    es = [_square(e, layout) for e in expected]
+    if any(m is None for m in cs + es):
+        return None
+    if _all_equal([(c + c.T) / 2 for c in cs], [(e + e.T) / 2 for e in es]):
+        return (True, "equal", f"correct within symmetric matrices: its symmetric part is the derived sym(G) {where} "
+                               f"({name} is symmetric, so the two agree on every symmetric direction)")
+    if _all_equal(cs, [2 * e - np.diag(np.diag(e)) for e in es]):
+        n = result.request.wrt.shape[0]
+        count = str(n * (n + 1) // 2) if n.is_Integer else f"{dim_str(n)}({dim_str(n)} + 1)/2"
+        return (False, "independent-entries",
+                f"this is 2G − diag(G) (the Matrix Cookbook's): the derivative with respect to the "
+                f"{count} independent entries of {name}, not a gradient for the "
+                f"Frobenius inner product; within symmetric matrices the gradient is sym(G) = (G + Gᵀ)/2")
+    return None
+
+
+def _square(arr, layout: str):
+    """A gradient's array as the n×n matrix it lays out (vec: the row vec(G)ᵀ)."""
+    if layout == "vec" and arr.ndim == 2 and arr.shape[0] == 1:
+        n = int(round(arr.size ** 0.5))
+        return arr.reshape((n, n), order="F") if n * n == arr.size else None
+    return arr if arr.ndim == 2 and arr.shape[0] == arr.shape[1] else None
 
 
 def _where(points) -> str:
