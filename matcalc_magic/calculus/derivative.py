@@ -60,17 +60,16 @@ def derive_one(of: Expr, wrt: Expr, order: int = 1) -> Derivative:
         # the gradient is differentiated again: no facts about wrt in it yet
         grad = _gradient(d_of, dx, within, exempt=wrt)
         _, d_grad = differential(grad, wrt, dx)
-        linear = symmetric_part(along_symmetric(d_grad, dx)) if within else d_grad
-        d = Derivative(of, wrt, 2, "hessian", dx, use_facts(linear), gradient=grad, within_symmetric=within)
+        d = Derivative(of, wrt, 2, "hessian", dx, _linear(d_grad, dx, within, hessian=True), gradient=grad,
+                       within_symmetric=within)
         _fill_matrix(d, d_grad, dx, within)
         return d
     if of.is_scalar:
         grad = _gradient(d_of, dx, within)
-        return Derivative(of, wrt, 1, "gradient", dx, _linear(d_of, dx, within), gradient=grad, matrix=grad,
-                          within_symmetric=within)
+        linear = along_symmetric(d_of, dx) if within else d_of  # exact everywhere; the gradient is what prints
+        return Derivative(of, wrt, 1, "gradient", dx, linear, gradient=grad, matrix=grad, within_symmetric=within)
     if wrt.is_scalar:
-        return Derivative(of, wrt, 1, "jacobian", dx, _linear(d_of, dx, False),
-                          matrix=_result(substitute(d_of, {dx: const(1)})))
+        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=_result(substitute(d_of, {dx: const(1)})))
     kind = "jacobian" if is_vector_shape(of.shape) and is_vector_shape(wrt.shape) else "tensor"
     d = Derivative(of, wrt, 1, kind, dx, _linear(d_of, dx, within), within_symmetric=within)
     _fill_matrix(d, d_of, dx, within)
@@ -78,11 +77,23 @@ def derive_one(of: Expr, wrt: Expr, order: int = 1) -> Derivative:
 
 
 def _result(e: Expr, exempt: Expr | None = None) -> Expr:
-    """A finished expression tidied, with the declared facts applied (except
-    those about ``exempt``) and tidied again if they changed it."""
-    tidied = tidy(e)
+    """A finished expression with the declared facts applied (except those
+    about ``exempt``) and tidied; the facts are tried again on the tidied form,
+    where some only show ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they
+    changed it."""
+    tidied = tidy(use_facts(e, exempt))
     used = use_facts(tidied, exempt)
     return tidied if used is tidied else tidy(used)
+
+
+def _linear(d_of: Expr, dx: Expr, within: bool, hessian: bool = False) -> Expr:
+    """The differential as the derivative's linear map (index forms are read
+    off it): along symmetric directions only for a symmetric variable, and
+    for a Hessian with a symmetric output too; the declared facts used."""
+    if within:
+        d_of = along_symmetric(d_of, dx)
+        d_of = symmetric_part(d_of) if hessian else d_of
+    return use_facts(d_of)
 
 
 def _gradient(d_of: Expr, dx: Expr, within: bool, exempt: Expr | None = None) -> Expr:
@@ -91,12 +102,6 @@ def _gradient(d_of: Expr, dx: Expr, within: bool, exempt: Expr | None = None) ->
         sym = symmetric_part(grad)
         grad = grad if sym is grad else tidy(sym)
     return grad
-
-
-def _linear(d_of: Expr, dx: Expr, within: bool) -> Expr:
-    """The differential as the derivative's linear map: along symmetric
-    directions only for a symmetric variable, with the declared facts used."""
-    return use_facts(along_symmetric(d_of, dx) if within else d_of)
 
 
 def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, within: bool) -> None:
