@@ -207,6 +207,27 @@ def test_the_cookbook_form_is_diagnosed():
     assert "not a gradient for the Frobenius inner product" in v.diagnosis
 
 
+@pytest.mark.parametrize("layout", ["shape", "numerator", "index", "vec"])
+def test_claims_by_a_symmetric_matrix_in_every_layout(layout):
+    vec = layout == "vec"
+    (g, cookbook) = check_claims(mm.derive(
+        CLAIMS + ("claim ∂J/∂S = vec(a b^T)^T\n" if vec else "claim ∂J/∂S = a b^T\n")
+        + ("claim ∂J/∂S = vec(a b^T + b a^T - diag(diag(a b^T)))^T\n" if vec else
+           "claim ∂J/∂S = a b^T + b a^T - diag(diag(a b^T))\n"), layout))
+    assert g.ok and g.status == "equal", g.diagnosis
+    assert not cookbook.ok and cookbook.status == "independent-entries", cookbook.diagnosis
+
+
+def test_jacobian_and_hessian_claims_count_on_symmetric_directions_only():
+    # K = xᵀ ⊗ I and H = −(S⁻¹ ⊗ S⁻¹) act on symmetric directions as the printed K N and N H N do
+    jac, hess, wrong = check_claims(mm.derive(
+        "S : n x n, spd\nx : n\nclaim ∂(S x)/∂S = x^T ⊗ eye(n)\n"
+        "claim ∂²(logdet(S))/∂S² = -(inv(S) ⊗ inv(S))\nclaim ∂²(logdet(S))/∂S² = -2 (inv(S) ⊗ inv(S))\n", "vec"))
+    assert jac.ok and jac.status == "equal" and "symmetric directions" in jac.diagnosis
+    assert hess.ok and hess.status == "equal"
+    assert not wrong.ok
+
+
 def test_a_wrong_claim_by_a_symmetric_matrix_stays_wrong():
     (v,) = check_claims(mm.derive(CLAIMS + "claim ∂J/∂S = a a^T\n"))
     assert not v.ok
