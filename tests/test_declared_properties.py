@@ -22,8 +22,13 @@ import pytest
 
 import matcalc_magic as mm
 from conftest import check_numerically, draw_values, parse_decls, softmax
+from matcalc_magic import graph as G
+from matcalc_magic.calculus.constraints import use_facts
 from matcalc_magic.claims import check_claims
 from matcalc_magic.display import CellOutput
+from matcalc_magic.evaluate import evaluate
+from matcalc_magic.ops import build as B
+from matcalc_magic.shapes import dim_symbol
 
 SYMMETRIC_NOTE = "S is symmetric: the gradient within symmetric matrices, sym(G) = (G + Gᵀ)/2"
 
@@ -262,3 +267,51 @@ def test_onehot_columns_sum_to_one_in_a_result():
     r = derive_one(cell)
     assert r.view().rhs_text == "P - Y"
     check_numerically(r, lambda v: -np.sum(v["Y"] * np.log(softmax(v["Z"], 0))), cell, "Z")
+
+
+# ====================================================================== the facts pass itself
+N_, C_ = dim_symbol("N"), dim_symbol("C")
+
+
+def _rows_onehot(rng, n, c) -> np.ndarray:
+    y = np.zeros((n, c))
+    y[np.arange(n), rng.integers(c, size=n)] = 1.0
+    return y
+
+
+@pytest.mark.parametrize("props,make,want", [
+    # one-hot by rows (a batch of labels as rows): Y 𝟏 = 𝟏, Σ over a row = 1, Σ Y = N
+    ({"onehot_rows"}, lambda y: B.matmul(y, G.ones(C_, 1)), lambda y: G.ones(N_, 1)),
+    ({"onehot_rows"}, lambda y: B.total(y, axis=1), lambda y: G.ones(N_, 1)),
+    ({"onehot_rows"}, lambda y: B.total(y), lambda y: G.const(N_)),
+    # one-hot by columns: 𝟏ᵀ Y = 𝟏ᵀ, Σ Y = C
+    ({"onehot"}, lambda y: B.matmul(G.ones(1, N_), y), lambda y: G.ones(1, C_)),
+    ({"probability"}, lambda y: B.total(y, axis=0), lambda y: G.ones(1, C_)),
+    ({"onehot"}, lambda y: B.total(y), lambda y: G.const(C_)),
+    # a one-hot matrix is its own elementwise square
+    ({"onehot_rows"}, lambda y: B.epow(y, 2), lambda y: y),
+])
+def test_facts_hold_at_every_allowed_value(props, make, want):
+    y = G.var("Y", (N_, C_), props)
+    e = make(y)
+    used = use_facts(e)
+    assert used is want(y)
+    rng = np.random.default_rng(7)
+    sizes = {N_: 4, C_: 3}
+    for _ in range(3):
+        if "onehot_rows" in props:
+            value = _rows_onehot(rng, 4, 3)
+        elif "onehot" in props:
+            value = _rows_onehot(rng, 3, 4).T
+        else:
+            p = rng.uniform(0.1, 1, (4, 3))
+            value = p / p.sum(axis=0)
+        env = {"Y": value}
+        assert np.allclose(evaluate(used, env, sizes), evaluate(e, env, sizes))
+
+
+def test_no_facts_about_the_variable_still_to_be_differentiated_by():
+    p = G.var("p", (N_, 1), {"probability"})
+    e = B.elementwise("log", B.total(p))
+    assert use_facts(e, exempt=p) is e
+    assert use_facts(e) is G.const(0)

@@ -16,7 +16,8 @@ from ..graph import Expr, var_props
 from ..shapes import ONE
 
 SYMMETRIC_PROPS = frozenset({"symmetric", "spd", "psd"})
-SUMS_TO_ONE = frozenset({"onehot", "probability"})
+ONEHOT_ROWS = "onehot_rows"  # a matrix with a single 1 per row (plain onehot: per column)
+SUMS_TO_ONE = frozenset({"onehot", "probability", ONEHOT_ROWS})
 
 
 _SYMMETRIC: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
@@ -86,18 +87,18 @@ def summing_axis(e: Expr) -> int | None:
     axes (0: down each column, 1: along each row), or None when no
     declaration says so.  A one-hot or probability vector sums along its
     length; a matrix holds one example per column (the convention random data
-    is drawn with).  Sees through a transpose."""
+    is drawn with) unless declared one-hot by rows.  Sees through a transpose."""
     if e.op == "transpose":
         inner = summing_axis(e.args[0])
         return None if inner is None else 1 - inner
     if e.op != "var" or not var_props(e) & SUMS_TO_ONE:
         return None
-    return 1 if e.shape[0] == ONE else 0
+    return 1 if e.shape[0] == ONE or ONEHOT_ROWS in var_props(e) else 0
 
 
 def is_onehot(e: Expr) -> bool:
     """Entries 0 or 1, one 1 along the summing axis (a declared one-hot variable)."""
-    return e.op == "var" and "onehot" in var_props(e)
+    return e.op == "var" and bool({"onehot", ONEHOT_ROWS} & var_props(e))
 
 
 def sums_to_one(e: Expr) -> bool:
