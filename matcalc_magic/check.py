@@ -251,6 +251,10 @@ class Checker:
         if not (same(v.shape[0], wrt.shape[0]) and same(v.shape[1], wrt.shape[1])):
             self.fail(f"the direction {name} of hvp(J, w, v) must be shaped like {item.wrt.id}",
                       item.direction, {item.wrt.id: shape_str(wrt.shape), name: shape_str(v.shape)})
+        symmetric = {"symmetric", "spd", "psd"}
+        if G.var_props(wrt) & symmetric and not G.var_props(v) & symmetric:
+            self.fail(f"{item.wrt.id} is symmetric, so it only moves in symmetric directions: "
+                      f"declare {name} symmetric too", item.direction)
         return v
 
     def as_function_of(self, name: str, variable: Expr, of_node) -> Expr:
