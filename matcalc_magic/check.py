@@ -20,6 +20,7 @@ from . import graph as G
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
 from .ops import build as B
+from .ops.properties import SYMMETRIC_PROPS
 from .ops.registry import MissingRule
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
@@ -251,8 +252,7 @@ class Checker:
         if not (same(v.shape[0], wrt.shape[0]) and same(v.shape[1], wrt.shape[1])):
             self.fail(f"the direction {name} of hvp(J, w, v) must be shaped like {item.wrt.id}",
                       item.direction, {item.wrt.id: shape_str(wrt.shape), name: shape_str(v.shape)})
-        symmetric = {"symmetric", "spd", "psd"}
-        if G.var_props(wrt) & symmetric and not G.var_props(v) & symmetric:
+        if G.var_props(wrt) & SYMMETRIC_PROPS and not G.var_props(v) & SYMMETRIC_PROPS:
             self.fail(f"{item.wrt.id} is symmetric, so it only moves in symmetric directions: "
                       f"declare {name} symmetric too", item.direction)
         return v

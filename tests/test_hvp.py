@@ -30,7 +30,7 @@ CASES = [
     pytest.param(LR, lr_loss, "w", "v", id="logistic-regression"),
     pytest.param("x, u : n; A : n x n\nhvp(x^T A x, x, u)",
                  lambda v: v["x"].T @ v["A"] @ v["x"], "x", "u", id="quadratic"),
-    pytest.param("X, V : n x n, spd; A : n x n\nf = log det(X) + tr(A X^{-1})\nhvp(f, X, V)",
+    pytest.param("X : n x n, invertible; V, A : n x n\nf = log det(X) + tr(A X^{-1})\nhvp(f, X, V)",
                  lambda v: np.linalg.slogdet(v["X"])[1] + np.trace(v["A"] @ np.linalg.inv(v["X"])),
                  "X", "V", id="logdet-matrix"),
     pytest.param("x, u : n; W : m x n\nJ = sum(tanh(W x) ** 2)\nhvp(J, x, u)",
@@ -105,3 +105,11 @@ def test_a_claim_about_an_hvp_is_judged():
                   + "claim hvp(J, w, v) = (1/m) X^T (p ⊙ (X v))\n")
     right, wrong = check_claims(d, "shape")
     assert right.ok and not wrong.ok
+
+
+def test_a_symmetric_variable_needs_a_symmetric_direction():
+    with pytest.raises(mm.MatcalcError, match="declare V symmetric too"):
+        mm.derive("X : n x n, spd; V : n x n\nhvp(log det(X), X, V)")
+    r = mm.derive("X, V : n x n, spd\nhvp(log det(X), X, V)")[0]
+    assert r.view().text == "∇²_X (log det(X)) · V = -X⁻¹ V X⁻¹"
+    assert r.check().ok
