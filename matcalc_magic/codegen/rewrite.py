@@ -11,7 +11,9 @@ node by node, sharing every node as the graph does:
 * ``A⁻¹ M`` is ``solve(A, M)`` when that inverse is used nowhere else, once
   the products are formed and shared (used twice, the inverse is computed
   once and multiplied);
-* ``tr(F₁ … F_k)`` is ``Σ (F₁ … F_{k−1}) ⊙ F_kᵀ``, never the whole product.
+* ``tr(F₁ … F_k)`` is ``Σ (F₁ … F_{k−1}) ⊙ F_kᵀ``, never the whole product;
+* ``softmax(z)`` is ``exp(log_softmax(z))`` where the log-softmax is computed
+  anyway (cross-entropy and its gradient): one normalisation, not two.
 
 The new operators live only here and in the printers:
 
@@ -50,9 +52,13 @@ def lower(roots: list[Expr], labels: dict) -> tuple[list[Expr], dict]:
     """The roots rewritten, and the labels carried over to the new nodes."""
     order = postorder(*roots)
     uses = _uses(order, roots)
+    logs = {(n.args[0], n.params) for n in order if n.op == "logsoftmax"}
     new: dict[Expr, Expr] = {}
     for node in order:
-        if node.op == "matmul":
+        if node.op == "softmax" and (node.args[0], node.params) in logs:
+            log = make("logsoftmax", (new[node.args[0]],), node.params, node.shape)
+            out = make("exp", (log,), (), node.shape)
+        elif node.op == "matmul":
             out = product([_factor(f, new) for f in node.args])
         elif node.op == "trace" and node.args[0].op == "matmul" and uses[node.args[0]] == 1 \
                 and node.args[0] not in labels:
@@ -157,6 +163,8 @@ def _trace_of_product(factors: list[Factor]) -> Expr:
     j = dense[-1]
     rotated = factors[j + 1:] + factors[:j + 1]
     head, last = product(rotated[:-1]), rotated[-1].args[0]
+    if head.op == "transpose":  # Σ Aᵀ ⊙ Bᵀ = Σ A ⊙ B
+        head, last = head.args[0], transpose(last)
     return make("sum", (make("hadamard", (head, transpose(last)), (), head.shape),), (None,), (ONE, ONE))
 
 
