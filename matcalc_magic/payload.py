@@ -1,0 +1,163 @@
+"""A derivation as data, for front ends that need no kernel to switch layouts.
+
+``application/vnd.matcalc.derivation+json`` rides beside the static bundle
+(``text/html``, ``text/latex``, ``text/plain``) of a derivation's output.  The
+JupyterLab extension renders it with a layout toggle and a dimension panel
+(size sliders, the shape of every symbol and sub-term) in a saved notebook
+with no kernel running, in JupyterLab and Notebook 7; a switch of layout
+there also rewrites the static bundle, so an export shows the layout last
+chosen.  Front ends without the extension ignore it and show the bundle.
+
+Fields (``version`` 1):
+
+* ``layout``: the layout shown; ``layouts``: each layout's name, toggle label
+  and description, in toggle order;
+* ``views``: each layout's static bundle, exactly what the magic would print;
+* ``sizes``: each size symbol and its starting value (the user's arrays'
+  sizes when bound, else small distinct numbers);
+* ``symbols``: every declared and defined name with its shape;
+* ``results``: per result its request, check badge and, per layout, the rows
+  of its sub-term table (the result first).
+
+A row is ``{"latex", "kind", "shape", "dims"}``: ``shape`` is the symbolic
+shape as text (``m×n``), ``dims`` each size as a polynomial in the size
+symbols, ``[[coefficient, {symbol: power}], …]`` (null when a size is not
+one), so a front end computes the concrete shape at any slider setting.
+
+The live ipywidget (:mod:`matcalc_magic.widgets`) marks its own output with
+``application/vnd.matcalc.widget+json``: the extension, which already gives
+the derivation's output everything the widget does, hides that output, and
+the server extension (:mod:`matcalc_magic.saving`) keeps a saved notebook
+from pointing at the widget's model once the kernel is gone.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from . import layouts as L
+from ._labextension import DERIVATION_MIME, WIDGET_MIME  # noqa: F401  (re-exported)
+from .display import LAYOUT_NAMES, CellOutput, fix_latex, shape_text
+
+VERSION = 1
+
+#: labels of the layout toggle (the values are the layout names)
+TOGGLE_LABELS = {"numerator": "numerator", "denominator": "denominator", "shape": "shape (CS224n)",
+                 "index": "index", "vec": "vec"}
+
+
+# ====================================================================== sizes and shapes
+def default_sizes(output: CellOutput) -> dict[str, int]:
+    """Size name → int: from the user's arrays where bound, else 3, 4, 5, … in
+    name order (distinct, so a transpose shows)."""
+    cell = output.derivation.cell
+    bound = {str(k): v for k, v in output.binding.sizes.items()}
+    out, used, candidate = {}, set(bound.values()), 3
+    for name in sorted(cell.dims):
+        if name in bound:
+            out[name] = bound[name]
+            continue
+        while candidate in used:
+            candidate += 1
+        out[name] = candidate
+        used.add(candidate)
+    return out
+
+
+def subterm_shapes(view) -> list:
+    """Symbolic shapes of ``view.subterms()``, in the same order."""
+    expr = view.expr
+    if expr is None:
+        return []
+    labels = view.result.labels
+    out, seen = [], set()
+
+    def walk(e, depth):
+        if e in seen or depth > 3:
+            return
+        seen.add(e)
+        if e.op not in ("const", "broadcast"):
+            out.append(e.shape)
+        if e in labels or e.op in ("var", "const", "eye", "ones", "zeros"):
+            return
+        for a in e.args:
+            walk(a, depth + 1)
+
+    walk(expr, 0)
+    return out
+
+
+def symbol_rows(output: CellOutput) -> list[tuple[str, str, tuple]]:
+    """(LaTeX, kind, symbolic shape) of every declared and defined name."""
+    from .render.names import name_latex
+
+    cell = output.derivation.cell
+    return [(name_latex(name), kind, node.shape)
+            for kind, table in (("declared", cell.variables), ("defined", cell.definitions))
+            for name, node in table.items()]
+
+
+def term_rows(output: CellOutput, i: int, layout: str) -> list[tuple[str, str, tuple]]:
+    """(LaTeX, kind, shape) of result ``i`` in ``layout`` and of each of its
+    sub-terms; a shape is symbolic, or a tuple of texts where the engine gave
+    only text."""
+    view = output.results[i].view(layout)
+    terms = view.subterms()
+    shapes = subterm_shapes(view)
+    rows = [(fix_latex(view.lhs_latex), f"result ({LAYOUT_NAMES[layout]})", output.symbolic_shape(i, layout))]
+    for k, (_, latex, text_shape) in enumerate(terms):
+        rows.append((fix_latex(latex), "term", shapes[k] if len(shapes) == len(terms) else text_shape))
+    return rows
+
+
+def is_symbolic(shape) -> bool:
+    return all(not isinstance(d, str) for d in shape)
+
+
+def dims_data(shape) -> list | None:
+    """Each size of ``shape`` as ``[[coefficient, {symbol: power}], …]``, or
+    None when one is not a polynomial in the size symbols."""
+    if not is_symbolic(shape):
+        return None
+    out = []
+    for d in shape:
+        d = sympy.sympify(d)
+        symbols = sorted(d.free_symbols, key=str)
+        try:
+            poly = sympy.Poly(d, *symbols) if symbols else None
+        except sympy.PolynomialError:
+            return None
+        if poly is None:
+            out.append([[float(d), {}]])
+            continue
+        out.append([[float(c), {str(s): int(p) for s, p in zip(symbols, powers) if p}]
+                    for powers, c in poly.terms()])
+    return out
+
+
+def _row(latex: str, kind: str, shape) -> dict:
+    text = shape_text(shape) if is_symbolic(shape) else "×".join(shape) or "scalar"
+    return {"latex": latex, "kind": kind, "shape": text, "dims": dims_data(shape)}
+
+
+# ====================================================================== the payload
+def derivation_payload(output: CellOutput, layout: str) -> dict:
+    """The JSON of ``application/vnd.matcalc.derivation+json`` (module docstring);
+    everything but the layout shown is built once per output."""
+    return {"version": VERSION, "layout": L.check_layout(layout),
+            **output._cached(("payload",), lambda: _every_layout(output))}
+
+
+def _every_layout(output: CellOutput) -> dict:
+    return {
+        "layouts": [{"name": x, "label": TOGGLE_LABELS[x], "description": L.DESCRIPTIONS[x]} for x in L.LAYOUTS],
+        "views": {x: output.bundle(x) for x in L.LAYOUTS},
+        "sizes": [{"name": name, "value": value} for name, value in default_sizes(output).items()],
+        "symbols": [_row(latex, kind, shape) for latex, kind, shape in symbol_rows(output)],
+        "results": [
+            {"request": r.request.text,
+             "badge": {"ok": output.badge(i).ok, "text": output.badge(i).text},
+             "terms": {x: [_row(*row) for row in term_rows(output, i, x)] for x in L.LAYOUTS}}
+            for i, r in enumerate(output.results)
+        ],
+    }
