@@ -26,9 +26,6 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RUN_TIMEOUT_MS = 180_000
-#: the tallest screenshot taken in one piece (Chromium's limit is about 16k px)
-MAX_SHOT_HEIGHT = 16_000
-PIECE_HEIGHT = 1_200
 
 
 def _conftest():
@@ -52,27 +49,6 @@ def _open_stored(page, lab_server, source: Path):
 def _marked_to_raise(cell) -> bool:
     first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
     return first.strip() == "# NBVAL_RAISES_EXCEPTION" or "raises-exception" in cell.metadata.get("tags", [])
-
-
-def _screenshot(nb, path: str) -> None:
-    """The whole notebook in one picture: make the window as tall as the notebook."""
-    page = nb.page
-    if nb.page.locator("#jp-left-stack:visible").count():
-        nb.command("application:toggle-left-area")
-    height = nb.evaluate(
-        "Math.max(...[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
-        ".filter(e => e.scrollHeight > e.clientHeight + 10).map(e => e.scrollHeight), 0)")
-    page.set_viewport_size({"width": 1280, "height": int(min(MAX_SHOT_HEIGHT, height + 200))})
-    nb.select_cell(0)
-    nb.evaluate("[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
-                ".forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
-    page.wait_for_timeout(1500)  # let the layout and MathJax settle at the new size
-    page.screenshot(path=path)
-    # and in pieces of one screen each, easier to look at: <path stem>_1.png, _2.png, ...
-    full = page.viewport_size["height"]
-    for k, top in enumerate(range(0, full, PIECE_HEIGHT), start=1):
-        clip = {"x": 0, "y": top, "width": 1280, "height": min(PIECE_HEIGHT, full - top)}
-        page.screenshot(path=path.replace(".png", f"_{k}.png"), clip=clip)
 
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -111,7 +87,7 @@ def test_notebook_runs_and_renders(page, lab_server, source):
     assert not with_math, f"untypeset math left in Markdown cells {with_math}"
     assert nb.panel.locator(".jp-MarkdownCell mjx-container").count() > 0
 
-    _screenshot(nb, f"/tmp/nb_{source.stem}.png")
+    _conftest().screenshot_notebook(nb, f"/tmp/nb_{source.stem}.png")
     assert not [e for e in nb.page.console_errors if "mathjax" in e.lower()], nb.page.console_errors
 
 
