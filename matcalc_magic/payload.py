@@ -27,8 +27,8 @@ one), so a front end computes the concrete shape at any slider setting.
 The live ipywidget (:mod:`matcalc_magic.widgets`) marks its own output with
 ``application/vnd.matcalc.widget+json``: the extension, which already gives
 the derivation's output everything the widget does, hides that output, and
-the server extension (:mod:`matcalc_magic.saving`) keeps a saved notebook
-from pointing at the widget's model once the kernel is gone.
+the server extension (:mod:`matcalc_magic.saving`) leaves it out of saved
+notebooks, whose widget model dies with the kernel.
 """
 
 from __future__ import annotations

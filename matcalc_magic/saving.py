@@ -1,14 +1,14 @@
-"""A Jupyter server extension: saved notebooks forget the live widget's model.
+"""A Jupyter server extension: saved notebooks keep derivations, not live widgets.
 
 Beside each derivation's output, the magic shows a live ipywidget (its output
 is marked with ``application/vnd.matcalc.widget+json``).  Its model lives in
-the kernel; a notebook saved with a pointer to it shows "Error displaying
-widget: model not found" once reopened, in every front end without
-matcalc_magic's JupyterLab extension.  Before the server writes a notebook,
-this extension blanks that pointer (``model_id: ""``), which is how ipywidgets
-itself marks a view that was closed: a front end then hides the output, and
-the derivation's own output (needing no kernel) is all that shows.  The open
-notebook keeps its live widget: only the file is changed.
+the kernel; a notebook saved with the widget's output in it shows "Error
+displaying widget: model not found" once reopened in every front end without
+matcalc_magic's JupyterLab extension, and its placeholder text in an export.
+Before the server writes a notebook, this extension leaves those outputs
+out: the derivation's own output, which needs no kernel and carries the
+layout last chosen, is what the file keeps.  The open notebook keeps its live
+widget: only the file is changed.
 
 Enabled by ``etc/jupyter/jupyter_server_config.d/matcalc_magic.json``, which
 the package installs.  Imports nothing heavy: it runs in the server.
@@ -18,21 +18,17 @@ from __future__ import annotations
 
 from ._labextension import WIDGET_MIME
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
-
-def forget_widget_models(model: dict, **kwargs) -> None:
-    """Pre-save hook: blank the model id of every matcalc widget output."""
+def drop_live_widgets(model: dict, **kwargs) -> None:
+    """Pre-save hook: leave the outputs of matcalc's live widgets out of the file."""
     if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
         return
     for cell in model["content"].get("cells") or []:
-        for output in cell.get("outputs") or []:
-            data = output.get("data") or {}
-            view = data.get(WIDGET_VIEW)
-            if WIDGET_MIME in data and isinstance(view, dict) and view.get("model_id"):
-                data[WIDGET_VIEW] = {**view, "model_id": ""}
+        outputs = cell.get("outputs")
+        if outputs:
+            cell["outputs"] = [o for o in outputs if WIDGET_MIME not in (o.get("data") or {})]
 
 
 def _load_jupyter_server_extension(serverapp) -> None:
-    serverapp.contents_manager.register_pre_save_hook(forget_widget_models)
-    serverapp.log.info("matcalc_magic: saved notebooks keep derivations, not pointers to live widgets")
+    serverapp.contents_manager.register_pre_save_hook(drop_live_widgets)
+    serverapp.log.info("matcalc_magic: saved notebooks keep derivations, not the live widgets beside them")

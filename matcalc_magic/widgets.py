@@ -17,8 +17,8 @@ extension (VS Code, Colab, JupyterLab or Notebook 7 without it)
 
 Its output carries ``application/vnd.matcalc.widget+json``, by which the
 extension hides it (the extension's renderer already does all of this without
-a kernel) and the server extension keeps a saved notebook from showing "model
-not found" for it (:mod:`matcalc_magic.saving`).
+a kernel) and the server extension leaves it out of a saved notebook, which
+would otherwise show "model not found" for it (:mod:`matcalc_magic.saving`).
 """
 
 from __future__ import annotations

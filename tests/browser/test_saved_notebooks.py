@@ -10,12 +10,14 @@ the toggle the extension renders, saved, and its kernel shut down.  Then:
   static output, in the layout last chosen; the live widget's output hidden);
 * a kernel restart in a live session leaves every derivation in place;
 * without the extension, the live widget's toggle re-publishes the output;
+* ``jupyter nbconvert --to html`` of the saved notebook (and of notebook 02)
+  shows every derivation, typeset, in the layout last chosen;
 * an untrusted notebook shows the ✓ and the claim borders in their colours;
 * a long claim scrolls inside its own box instead of widening the notebook.
 
 Screenshots: ``$MATCALC_SCREENSHOT_DIR`` (default: the test's tmp dir)
 ``reopened_lab.png``, ``reopened_notebook7.png``, ``reopened_plain_lab.png``,
-``untrusted.png``, ``long_claim.png``.
+``export_saved.png``, ``export_02.png``, ``untrusted_*.png``, ``long_claim.png``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ A2 = sigmoid(Z2)
 J = -(1/m) * sum(Y * log(A2) + (1 - Y) * log(1 - A2))
 ∂J/∂W1
 claim ∂J/∂W1 = (1/m) * np.dot(np.dot(W2.T, sigmoid(np.dot(W2, np.tanh(np.dot(W1, X) + b1)) + b2) - Y) * (1 - np.power(np.tanh(np.dot(W1, X) + b1), 2)), X.T)"""
+
+LECTURE_02 = Path(__file__).resolve().parents[2] / "notebooks" / "02_cs224n_gradients.ipynb"
+#: MathJax 3 from the extension's node_modules: the exported pages are typeset offline
+MATHJAX = Path(__file__).resolve().parents[2] / "labextension" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 
 # the text MathJax exposes for a typeset equation (its assistive MathML)
 MATH_TEXT = "el => { const m = el.querySelector('mjx-assistive-mml math'); return m ? m.textContent : null; }"
@@ -121,6 +127,8 @@ def open_in(browser, server, name: str):
 
 
 def shut_down_kernel(nb) -> None:
+    """Shut the notebook's kernel down (once the one JupyterLab starts on opening is up)."""
+    nb.wait_for_kernel_idle()
     nb.page.evaluate(
         """id => { const nb = [...window.jupyterapp.shell.widgets('main')].find(w => w.id === id);
                    return nb.sessionContext.shutdown(); }""", nb.widget_id)
@@ -152,18 +160,18 @@ def saved(browser, lab_server) -> str:
     return SAVED
 
 
-def test_saved_file_has_no_live_widget_pointer_and_keeps_the_layout(saved, lab_server):
+def test_saved_file_keeps_the_derivation_in_the_layout_last_chosen(saved, lab_server):
     import nbformat
 
     nb = nbformat.read(str(lab_server.root_dir / saved), as_version=4)
-    outputs = nb.cells[2].outputs
-    data = [o.get("data", {}) for o in outputs]
-    derivation = next(d for d in data if "application/vnd.matcalc.derivation+json" in d)
+    for i in DERIVATION_CELLS:
+        # the server extension left the live widget out; the derivation is what the file keeps
+        (output,) = nb.cells[i].outputs
+        assert "application/vnd.jupyter.widget-view+json" not in output.data
+    derivation = nb.cells[2].outputs[0].data
     assert derivation["application/vnd.matcalc.derivation+json"]["layout"] == "denominator"
     assert "∂(W x)ᵀ/∂x = Wᵀ" in derivation["text/plain"]
     assert "W^{\\top}" in derivation["text/html"] and "W^{\\top}" in derivation["text/latex"]
-    widget = next(d for d in data if "application/vnd.jupyter.widget-view+json" in d)
-    assert widget["application/vnd.jupyter.widget-view+json"]["model_id"] == ""  # the server extension
 
 
 def test_reopened_without_a_kernel(saved, browser, lab_server, tmp_path):
@@ -257,6 +265,42 @@ def test_without_the_extension_the_live_widget_switches_the_output(browser, plai
         assert out.locator('.mcm-derivation[data-layout="numerator"]').count() == 0
         # its dimension panel followed: the result is n×m = 4×3 at the default sizes
         assert "4×3" in widget.locator(".mcm-subterms .mcm-concrete-shape").first.inner_text()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("which", ["saved", "02"])
+def test_html_export(which, saved, browser, lab_server, tmp_path):
+    import subprocess
+
+    source = lab_server.root_dir / saved if which == "saved" else LECTURE_02
+    options = [f"--HTMLExporter.mathjax_url={MATHJAX.as_uri()}"] if MATHJAX.exists() else []
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--output-dir", str(tmp_path),
+                    *options, str(source)], check=True, capture_output=True, timeout=300)
+    page_html = (tmp_path / (source.stem + ".html")).read_text(encoding="utf-8")
+    assert "model not found" not in page_html
+    if which == "saved":  # the layout last chosen, and the claims as written
+        assert "$$\\frac{\\partial \\left(W x\\right)^{\\top}}{\\partial x} = W^{\\top}$$" in page_html
+        assert "\\delta_{1}^{\\top} h^{\\top}" in page_html
+    if not MATHJAX.exists():
+        pytest.skip("no local MathJax (jlpm install in labextension/) to typeset the page offline")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto((tmp_path / (source.stem + ".html")).as_uri())
+        results = page.locator(".mcm-derivation")
+        assert results.count() == page_html.count('class="mcm-derivation"') > 0
+        for k in range(results.count()):
+            results.nth(k).locator("mjx-container").first.wait_for(state="attached", timeout=TIMEOUT_MS)
+        if which == "saved":
+            d = page.locator('.mcm-derivation[data-layout="denominator"]').first
+            assert math_of(d).endswith("=W⊤"), math_of(d)
+        path = shot(tmp_path, f"export_{which}.png")
+        page.screenshot(path=path, full_page=True)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        for k, top in enumerate(range(0, height, 1200), start=1):  # and screen by screen
+            page.screenshot(path=path.replace(".png", f"_{k}.png"), full_page=True,
+                            clip={"x": 0, "y": top, "width": 1280, "height": min(1200, height - top)})
     finally:
         context.close()
 
