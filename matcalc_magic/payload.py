@@ -33,6 +33,8 @@ notebooks, whose widget model dies with the kernel.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 
 from . import layouts as L
@@ -64,29 +66,6 @@ def default_sizes(output: CellOutput) -> dict[str, int]:
     return out
 
 
-def subterm_shapes(view) -> list:
-    """Symbolic shapes of ``view.subterms()``, in the same order."""
-    expr = view.expr
-    if expr is None:
-        return []
-    labels = view.result.labels
-    out, seen = [], set()
-
-    def walk(e, depth):
-        if e in seen or depth > 3:
-            return
-        seen.add(e)
-        if e.op not in ("const", "broadcast"):
-            out.append(e.shape)
-        if e in labels or e.op in ("var", "const", "eye", "ones", "zeros"):
-            return
-        for a in e.args:
-            walk(a, depth + 1)
-
-    walk(expr, 0)
-    return out
-
-
 def symbol_rows(output: CellOutput) -> list[tuple[str, str, tuple]]:
     """(LaTeX, kind, symbolic shape) of every declared and defined name."""
     from .render.names import name_latex
@@ -98,46 +77,41 @@ def symbol_rows(output: CellOutput) -> list[tuple[str, str, tuple]]:
 
 
 def term_rows(output: CellOutput, i: int, layout: str) -> list[tuple[str, str, tuple]]:
-    """(LaTeX, kind, shape) of result ``i`` in ``layout`` and of each of its
-    sub-terms; a shape is symbolic, or a tuple of texts where the engine gave
-    only text."""
+    """(LaTeX, kind, symbolic shape) of result ``i`` in ``layout`` and of each
+    of its sub-terms (:meth:`~matcalc_magic.api.View.subterm_nodes`)."""
+    return output._cached(("terms", i, layout), lambda: _term_rows(output, i, layout))
+
+
+def _term_rows(output: CellOutput, i: int, layout: str) -> list[tuple[str, str, tuple]]:
+    from .render.latex import to_latex
+
     view = output.results[i].view(layout)
-    terms = view.subterms()
-    shapes = subterm_shapes(view)
     rows = [(fix_latex(view.lhs_latex), f"result ({LAYOUT_NAMES[layout]})", output.symbolic_shape(i, layout))]
-    for k, (_, latex, text_shape) in enumerate(terms):
-        rows.append((fix_latex(latex), "term", shapes[k] if len(shapes) == len(terms) else text_shape))
+    rows += [(fix_latex(to_latex(e, view.names)), "term", e.shape) for e in view.subterm_nodes()]
     return rows
-
-
-def is_symbolic(shape) -> bool:
-    return all(not isinstance(d, str) for d in shape)
 
 
 def dims_data(shape) -> list | None:
     """Each size of ``shape`` as ``[[coefficient, {symbol: power}], …]``, or
     None when one is not a polynomial in the size symbols."""
-    if not is_symbolic(shape):
+    dims = [_polynomial(sympy.sympify(d)) for d in shape]
+    return None if any(d is None for d in dims) else dims
+
+
+@lru_cache(maxsize=1024)
+def _polynomial(d) -> list | None:
+    symbols = sorted(d.free_symbols, key=str)
+    if not symbols:
+        return [[float(d), {}]]
+    try:
+        poly = sympy.Poly(d, *symbols)
+    except sympy.PolynomialError:
         return None
-    out = []
-    for d in shape:
-        d = sympy.sympify(d)
-        symbols = sorted(d.free_symbols, key=str)
-        try:
-            poly = sympy.Poly(d, *symbols) if symbols else None
-        except sympy.PolynomialError:
-            return None
-        if poly is None:
-            out.append([[float(d), {}]])
-            continue
-        out.append([[float(c), {str(s): int(p) for s, p in zip(symbols, powers) if p}]
-                    for powers, c in poly.terms()])
-    return out
+    return [[float(c), {str(s): int(p) for s, p in zip(symbols, powers) if p}] for powers, c in poly.terms()]
 
 
 def _row(latex: str, kind: str, shape) -> dict:
-    text = shape_text(shape) if is_symbolic(shape) else "×".join(shape) or "scalar"
-    return {"latex": latex, "kind": kind, "shape": text, "dims": dims_data(shape)}
+    return {"latex": latex, "kind": kind, "shape": shape_text(shape), "dims": dims_data(shape)}
 
 
 # ====================================================================== the payload

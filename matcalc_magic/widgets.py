@@ -29,7 +29,7 @@ import ipywidgets as W
 
 from . import layouts as L
 from .display import LAYOUT_NAMES, MUTED_STYLE, CellOutput, Shown, concrete_text, shape_text
-from .payload import TOGGLE_LABELS, WIDGET_MIME, default_sizes, is_symbolic, symbol_rows, term_rows
+from .payload import TOGGLE_LABELS, WIDGET_MIME, default_sizes, symbol_rows, term_rows
 
 _TABLE = 'style="border-collapse:collapse;font-size:90%;margin:0.2em 0"'
 _TD = 'style="padding:0.15em 0.8em 0.15em 0;text-align:left;vertical-align:middle"'
@@ -145,14 +145,9 @@ class DerivationWidget(W.VBox):
 
     @staticmethod
     def _row(math: str, kind: str, shape, sizes: dict) -> str:
-        if is_symbolic(shape):
-            symbolic = shape_text(shape)
-            at = concrete_text(shape, sizes) or "—"
-        else:  # only the text of the shape is known
-            symbolic, at = "×".join(shape) or "scalar", "—"
         return (f'<tr><td {_TD}>{math}</td><td {_TD}><span style="{MUTED_STYLE}">{escape(kind)}</span></td>'
-                f'<td {_TD} class="mcm-sym-shape">{escape(symbolic)}</td>'
-                f'<td {_TD} class="mcm-concrete-shape">{escape(at)}</td></tr>')
+                f'<td {_TD} class="mcm-sym-shape">{escape(shape_text(shape))}</td>'
+                f'<td {_TD} class="mcm-concrete-shape">{escape(concrete_text(shape, sizes) or "—")}</td></tr>')
 
     # ------------------------------------------------------------------ output
     def _repr_mimebundle_(self, **kwargs):
