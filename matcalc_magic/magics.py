@@ -38,7 +38,7 @@ from traitlets import Bool, CaselessStrEnum, Int
 from . import layouts as L
 from .display import Binding, CellOutput, Shown, Values
 from .errors import MatcalcError, Span, line_col
-from .shapes import first_empty, sizes_text
+from .shapes import complete_sizes, first_empty, sizes_text
 
 #: options that take a value (the rest are flags)
 _VALUED = {"--layout", "-l", "--name", "-n", "--points"}
@@ -235,23 +235,6 @@ def _decl(shape) -> str:
     return " x ".join(dim_text(d) for d in dims)
 
 
-def complete_sizes(cell, sizes: dict) -> dict:
-    """``sizes`` with every size of the cell: the missing ones small and
-    distinct from the others (deterministic)."""
-    out = dict(sizes)
-    used = set(out.values())
-    candidate = 2
-    for name in sorted(cell.dims):
-        sym = cell.dims[name]
-        if sym in out:
-            continue
-        while candidate in used:
-            candidate += 1
-        out[sym] = candidate
-        used.add(candidate)
-    return out
-
-
 # ====================================================================== --eval
 def evaluate_results(derivation, layout: str, binding: Binding) -> Values:
     """Every derivative of ``derivation`` in ``layout`` at the user's arrays."""
@@ -425,7 +408,7 @@ class MatcalcMagics(Magics):
             check_env = check_sizes = None
             if binding:  # also check at the user's arrays (or at least at their sizes)
                 check_env = dict(binding.env)
-                check_sizes = complete_sizes(derivation.cell, binding.sizes)
+                check_sizes = complete_sizes(derivation.cell.dims, binding.sizes)
             checks = [r.check(points=points, env=check_env, sizes=check_sizes) if args.check else None
                       for r in derivation.results]
             claims = gather(derivation, points=points, env=check_env, sizes=check_sizes)

@@ -40,6 +40,7 @@ import sympy
 from . import layouts as L
 from ._labextension import DERIVATION_MIME, WIDGET_MIME  # noqa: F401  (re-exported)
 from .display import LAYOUT_NAMES, CellOutput, fix_latex, shape_text
+from .shapes import complete_sizes
 
 VERSION = 1
 
@@ -52,18 +53,9 @@ TOGGLE_LABELS = {"numerator": "numerator", "denominator": "denominator", "shape"
 def default_sizes(output: CellOutput) -> dict[str, int]:
     """Size name → int: from the user's arrays where bound, else 3, 4, 5, … in
     name order (distinct, so a transpose shows)."""
-    cell = output.derivation.cell
-    bound = {str(k): v for k, v in output.binding.sizes.items()}
-    out, used, candidate = {}, set(bound.values()), 3
-    for name in sorted(cell.dims):
-        if name in bound:
-            out[name] = bound[name]
-            continue
-        while candidate in used:
-            candidate += 1
-        out[name] = candidate
-        used.add(candidate)
-    return out
+    dims = output.derivation.cell.dims
+    sizes = complete_sizes(dims, output.binding.sizes, start=3)
+    return {name: sizes[dims[name]] for name in sorted(dims)}
 
 
 def symbol_rows(output: CellOutput) -> list[tuple[str, str, tuple]]:

@@ -26,6 +26,10 @@ Fixtures
     A fresh browser context (clipboard read/write granted for the server's
     origin) and a page in it; the page records console errors in
     ``page.console_errors``.
+``lab`` (session)
+    This module, for its helpers (``open_file_in``, ``open_notebook_in``,
+    ``make_notebook``, ``screenshot_notebook``): conftest modules cannot be
+    imported by name.
 ``open_notebook``
     ``open_notebook(cells, name=None)`` writes a notebook (nbformat 4) into
     the server's root directory and opens it, alone, in ``page``; returns a
@@ -48,6 +52,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -225,6 +230,12 @@ def stop_server(server: LabServer) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def lab() -> types.ModuleType:
+    """This module's helpers, for tests (see the module docstring)."""
+    return sys.modules[__name__]
 
 
 @pytest.fixture(scope="session")

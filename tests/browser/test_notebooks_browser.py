@@ -15,9 +15,7 @@ python3 kernel.  Then:
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,22 +26,10 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-
 RUN_TIMEOUT_MS = 180_000
 
 
-def _conftest():
-    """The helpers of this directory's conftest (LabNotebook, timeouts), loaded
-    under a name of their own (two conftest modules share the name "conftest")."""
-    name = "_notebooks_browser_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def _open_stored(page, lab_server, source: Path):
+def _open_stored(page, lab, lab_server, source: Path):
     """Copy ``source`` into the server's root and open it, alone, as stored."""
     shutil.copy(source, lab_server.root_dir / source.name)
-    return _conftest().open_file_in(page, lab_server, source.name)
+    return lab.open_file_in(page, lab_server, source.name)
 
 
 def _marked_to_raise(cell) -> bool:
@@ -52,11 +38,11 @@ def _marked_to_raise(cell) -> bool:
 
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_and_renders(page, lab_server, source):
+def test_notebook_runs_and_renders(page, lab, lab_server, source):
     import nbformat
 
     stored = nbformat.read(str(source), as_version=4)
-    nb = _open_stored(page, lab_server, source)
+    nb = _open_stored(page, lab, lab_server, source)
     assert nb.cell_count() == len(stored.cells)
     nb.run_all(timeout_ms=RUN_TIMEOUT_MS)
 
@@ -87,17 +73,17 @@ def test_notebook_runs_and_renders(page, lab_server, source):
     assert not with_math, f"untypeset math left in Markdown cells {with_math}"
     assert nb.panel.locator(".jp-MarkdownCell mjx-container").count() > 0
 
-    _conftest().screenshot_notebook(nb, f"/tmp/nb_{source.stem}.png")
+    lab.screenshot_notebook(nb, f"/tmp/nb_{source.stem}.png")
     assert not [e for e in nb.page.console_errors if "mathjax" in e.lower()], nb.page.console_errors
 
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_stored_notebook_shows_its_math_before_running(page, lab_server, source):
+def test_stored_notebook_shows_its_math_before_running(page, lab, lab_server, source):
     """A reader who opens a notebook without running it sees the stored derivations typeset."""
     import nbformat
 
     stored = nbformat.read(str(source), as_version=4)
-    nb = _open_stored(page, lab_server, source)
+    nb = _open_stored(page, lab, lab_server, source)
     derivations = [i for i, c in enumerate(stored.cells) if c.cell_type == "code" and "mderive" in c.source]
     for i in derivations:
         out = nb.output(i)

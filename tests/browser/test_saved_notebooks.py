@@ -22,33 +22,20 @@ Screenshots: ``$MATCALC_SCREENSHOT_DIR`` (default: the test's tmp dir)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from cells import CS224N as CS224N_CELL
 
 pytestmark = pytest.mark.browser
 
 SAVED = "saved_derivations.ipynb"
 LOAD = "%load_ext matcalc_magic"
 WX = "%%mderive --layout numerator\nW : m x n\nx : n\n∂(W x)/∂x\nclaim ∂(W x)/∂x = W"
-CS224N = """%%mderive
-x : n
-W : m x n
-b1 : m
-U : k x m
-b2 : k
-y : k, onehot
-z = W x + b1
-h = relu(z)
-θ = U h + b2
-ŷ = softmax(θ)
-J = CE(y, ŷ)
-δ1 = (ŷ - y)^T
-∂J/∂U
-claim ∂J/∂U = δ1^T h^T"""
+# the CS224n network with the note's δ₁, claimed as the note writes it
+CS224N = "%%mderive\n" + CS224N_CELL + "δ1 = (ŷ - y)^T\nclaim ∂J/∂U = δ1^T h^T"
 STATIC = "%%mderive --no-widget\nx : n\nA : n x n\n∂(x^T A x)/∂x\nclaim ∂(x^T A x)/∂x = (A + A^T) x"
 CELLS = [("markdown", "# Saved derivations"), LOAD, WX, CS224N, STATIC]
 DERIVATION_CELLS = (2, 3, 4)
@@ -74,17 +61,6 @@ MATHJAX = Path(__file__).resolve().parents[2] / "labextension" / "node_modules" 
 # the text MathJax exposes for a typeset equation (its assistive MathML)
 MATH_TEXT = "el => { const m = el.querySelector('mjx-assistive-mml math'); return m ? m.textContent : null; }"
 TIMEOUT_MS = 60_000
-
-
-def _conftest():
-    """This directory's conftest helpers, under a name of their own."""
-    name = "_saved_notebooks_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def shot(tmp_path: Path, name: str) -> str:
@@ -117,13 +93,13 @@ def denominator_shown(out) -> None:
     assert "n×m" in d.locator(".mcm-shape").inner_text()
 
 
-def open_in(browser, server, name: str):
+def open_in(lab, browser, server, name: str):
     """A new page of its own showing the notebook ``name`` of ``server``."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.console_errors = []
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
-    return context, _conftest().open_file_in(page, server, name)
+    return context, lab.open_file_in(page, server, name)
 
 
 def shut_down_kernel(nb) -> None:
@@ -136,13 +112,13 @@ def shut_down_kernel(nb) -> None:
 
 
 @pytest.fixture(scope="module")
-def saved(browser, lab_server) -> str:
+def saved(lab, browser, lab_server) -> str:
     """The notebook run in JupyterLab, switched to the denominator layout
     with the extension's toggle, saved, and its kernel shut down."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        nb = _conftest().open_notebook_in(page, lab_server, CELLS, SAVED)
+        nb = lab.open_notebook_in(page, lab_server, CELLS, SAVED)
         nb.run_all()
         every_derivation_typeset(nb)
         out = nb.output(2)
@@ -174,8 +150,8 @@ def test_saved_file_keeps_the_derivation_in_the_layout_last_chosen(saved, lab_se
     assert "W^{\\top}" in derivation["text/html"] and "W^{\\top}" in derivation["text/latex"]
 
 
-def test_reopened_without_a_kernel(saved, browser, lab_server, tmp_path):
-    context, nb = open_in(browser, lab_server, saved)
+def test_reopened_without_a_kernel(lab, saved, browser, lab_server, tmp_path):
+    context, nb = open_in(lab, browser, lab_server, saved)
     try:
         shut_down_kernel(nb)  # the reader opens it with no kernel running
         every_derivation_typeset(nb)
@@ -201,13 +177,13 @@ def test_reopened_without_a_kernel(saved, browser, lab_server, tmp_path):
         # the output's data follows, so saving again keeps the numerator layout
         plain = nb.evaluate("nb.content.widgets[2].model.outputs.get(0).data['text/plain']")
         assert "∂(W x)/∂xᵀ = W" in plain
-        _conftest().screenshot_notebook(nb, shot(tmp_path, "reopened_lab.png"))
+        lab.screenshot_notebook(nb, shot(tmp_path, "reopened_lab.png"))
     finally:
         context.close()
 
 
-def test_reopened_in_notebook_7(saved, browser, notebook_server, tmp_path):
-    context, nb = open_in(browser, notebook_server, saved)
+def test_reopened_in_notebook_7(lab, saved, browser, notebook_server, tmp_path):
+    context, nb = open_in(lab, browser, notebook_server, saved)
     try:
         every_derivation_typeset(nb)
         no_model_not_found(nb.page)
@@ -215,13 +191,13 @@ def test_reopened_in_notebook_7(saved, browser, notebook_server, tmp_path):
         denominator_shown(out)
         out.locator('.mcm-live button[data-layout="numerator"]').click()
         assert math_of(out.locator('.mcm-derivation[data-layout="numerator"]')).endswith("=W")
-        _conftest().screenshot_notebook(nb, shot(tmp_path, "reopened_notebook7.png"))
+        lab.screenshot_notebook(nb, shot(tmp_path, "reopened_notebook7.png"))
     finally:
         context.close()
 
 
-def test_reopened_without_the_extension(saved, browser, plain_lab_server, tmp_path):
-    context, nb = open_in(browser, plain_lab_server, saved)
+def test_reopened_without_the_extension(lab, saved, browser, plain_lab_server, tmp_path):
+    context, nb = open_in(lab, browser, plain_lab_server, saved)
     try:
         every_derivation_typeset(nb)
         no_model_not_found(nb.page)
@@ -229,7 +205,7 @@ def test_reopened_without_the_extension(saved, browser, plain_lab_server, tmp_pa
         assert out.locator(".mcm-live").count() == 0  # the static output, not the extension's
         denominator_shown(out)
         assert out.locator(".jp-OutputArea-child:visible").count() == 1  # the widget's output is hidden
-        _conftest().screenshot_notebook(nb, shot(tmp_path, "reopened_plain_lab.png"))
+        lab.screenshot_notebook(nb, shot(tmp_path, "reopened_plain_lab.png"))
     finally:
         context.close()
 
@@ -249,11 +225,11 @@ def test_kernel_restart_keeps_every_derivation(open_notebook):
     denominator_shown(out)
 
 
-def test_without_the_extension_the_live_widget_switches_the_output(browser, plain_lab_server):
+def test_without_the_extension_the_live_widget_switches_the_output(lab, browser, plain_lab_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        nb = _conftest().open_notebook_in(page, plain_lab_server, [LOAD, WX], "live_widget.ipynb")
+        nb = lab.open_notebook_in(page, plain_lab_server, [LOAD, WX], "live_widget.ipynb")
         nb.run_all()
         out = nb.output(1)
         num = out.locator('.mcm-derivation[data-layout="numerator"]').first
@@ -305,22 +281,22 @@ def test_html_export(which, saved, browser, lab_server, tmp_path):
         context.close()
 
 
-def _untrusted(server_root: Path, name: str, cells) -> None:
+def _untrusted(lab, server_root: Path, name: str, cells) -> None:
     """A notebook executed outside any server (nbclient), so never signed:
     the notebook a student downloads, before they run it."""
     import nbformat
     from nbclient import NotebookClient
 
-    nb = _conftest().make_notebook(cells)
+    nb = lab.make_notebook(cells)
     NotebookClient(nb, timeout=300, kernel_name="python3").execute()
     nbformat.write(nb, str(server_root / name))
 
 
 @pytest.mark.parametrize("server", ["lab_server", "plain_lab_server"])
-def test_untrusted_notebook_keeps_its_colours(server, request, browser, server_root, tmp_path):
+def test_untrusted_notebook_keeps_its_colours(lab, server, request, browser, server_root, tmp_path):
     name = f"untrusted_{server}.ipynb"
-    _untrusted(server_root, name, CELLS)
-    context, nb = open_in(browser, request.getfixturevalue(server), name)
+    _untrusted(lab, server_root, name, CELLS)
+    context, nb = open_in(lab, browser, request.getfixturevalue(server), name)
     try:
         every_derivation_typeset(nb)
         assert nb.evaluate("nb.content.widgets[2].model.trusted") is False
