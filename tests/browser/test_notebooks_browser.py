@@ -77,24 +77,36 @@ def test_notebook_runs_and_renders(page, lab, lab_server, source):
     assert not [e for e in nb.page.console_errors if "mathjax" in e.lower()], nb.page.console_errors
 
 
+@pytest.mark.parametrize("server", ["lab_server", "plain_lab_server"], ids=["extension", "no-extension"])
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_stored_notebook_shows_its_math_before_running(page, lab, lab_server, source):
-    """A reader who opens a notebook without running it sees the stored derivations typeset."""
+def test_stored_notebook_shows_its_math_before_running(lab, browser, source, server, request):
+    """A reader who opens a notebook without running it sees the stored derivations
+    typeset, in JupyterLab with and without matcalc_magic's extension."""
     import nbformat
 
     stored = nbformat.read(str(source), as_version=4)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        _stored_math(lab, page, request.getfixturevalue(server), source, stored, server)
+    finally:
+        context.close()
+
+
+def _stored_math(lab, page, lab_server, source, stored, server) -> None:
     nb = _open_stored(page, lab, lab_server, source)
     derivations = [i for i, c in enumerate(stored.cells) if c.cell_type == "code" and "mderive" in c.source]
     for i in derivations:
         out = nb.output(i)
         math = out.locator("mjx-container")
         math.first.wait_for(state="attached", timeout=60_000)
-        assert "Error displaying widget" not in out.inner_text(), f"cell {i}"
+        assert "Error displaying widget" not in out.inner_text() and "$$" not in out.inner_text(), f"cell {i}"
     counts = nb.evaluate("nb.content.widgets.map(c => c.model.type === 'code' ? c.model.executionCount : null)")
     assert [c for c in counts if c is not None], "stored execution counts are shown"
-    # a picture of the first cell that keeps a widget, as stored: /tmp/nb_<name>_stored.png
+    # a picture of the first cell that keeps a widget, as stored: /tmp/nb_<name>_stored[_plain].png
     widgets = [i for i in derivations if "--no-widget" not in stored.cells[i].source.split("\n", 1)[0]]
     if widgets:
         nb.cell(widgets[0]).evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(1000)
-        page.screenshot(path=f"/tmp/nb_{source.stem}_stored.png")
+        suffix = "" if server == "lab_server" else "_plain"
+        page.screenshot(path=f"/tmp/nb_{source.stem}_stored{suffix}.png")
