@@ -17,7 +17,13 @@ The bundle has ``text/html``, ``text/latex`` and a readable ``text/plain``:
 Everything in it is deterministic, run to run and machine to machine (nbval
 compares these three): no model ids, no timings, no addresses, and no measured
 floating-point errors; a numeric check shows as a pass/fail badge with its
-tolerance, e.g. "✓ checked numerically (3 random points, tol 1e-6)".
+tolerance, e.g. "✓ checked numerically (3 random points, tol 1e-6)".  Colours
+and borders are inline styles that JupyterLab's sanitizer keeps (an untrusted
+notebook looks like a trusted one), on classes the extension's CSS styles too.
+
+:class:`Shown` is that bundle as a notebook output: displayed once with a
+display id, with every layout as data beside it (:mod:`matcalc_magic.payload`),
+and re-published in place when the live widget switches layout.
 """
 
 from __future__ import annotations
@@ -39,7 +45,6 @@ LAYOUT_NAMES = {
     "index": "index notation",
     "vec": "vec layout",
 }
-
 
 
 def themed(prop: str, variable: str, fallback: str, value: str = "{}") -> str:
