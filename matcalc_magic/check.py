@@ -50,6 +50,7 @@ class Request:
     wrt: Expr
     wrt_name: str
     order: int = 1
+    of_node: T.Node | None = None  # what was written: the numeric check evaluates it
 
     @property
     def key(self) -> str:
@@ -78,13 +79,17 @@ class CheckedCell:
     dims: dict[str, sympy.Symbol] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     claims: list[ClaimSpec] = field(default_factory=list)
+    program: T.Program | None = None  # the syntax tree, for the numeric check's witness
+    node_shapes: dict = field(default_factory=dict)  # id(syntax node) → its shape (sizes a bare I or 𝟏)
 
     def properties(self, name: str) -> frozenset:
         return G.var_props(self.variables[name])
 
 
 def check(program: T.Program) -> CheckedCell:
-    return Checker(program.source).run(program)
+    cell = Checker(program.source).run(program)
+    cell.program = program
+    return cell
 
 
 class Checker:
@@ -226,7 +231,7 @@ class Checker:
             inner = of_text[1:-1]
             if inner.count("(") == inner.count(")"):
                 of_text = inner
-        return Request(self.text(item), item.span, of, of_text, wrt, wrt_name, order)
+        return Request(self.text(item), item.span, of, of_text, wrt, wrt_name, order, of_node)
 
     def as_function_of(self, name: str, variable: Expr, of_node) -> Expr:
         """``of`` with the defined ``name`` made a variable: the definitions
@@ -265,7 +270,9 @@ class Checker:
         if method is None:
             self.fail(f"{type(node).__name__.lower()} is not allowed here", node)
         try:
-            return method(node)
+            out = method(node)
+            self.cell.node_shapes[id(node)] = out.shape
+            return out
         except ShapeError as e:  # a rule deeper down: report at this node
             self.fail(e.message, node)
         except MissingRule as e:

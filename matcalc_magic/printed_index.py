@@ -1,0 +1,248 @@
+"""An index-notation result read back: ``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``.
+
+The printed right-hand side is parsed with the cell's grammar and evaluated
+entry-wise by NumPy: ``A[i,k]`` is the matrix ``A`` (evaluated by the witness,
+:mod:`matcalc_magic.reference`) with its axes named i and k, ``δ[i,j]`` the
+identity, ``Σ_ab`` sums the rest of its term over a and b, juxtaposition
+multiplies, and a term that lacks a free index is constant along it.  The
+free indices and their sizes come from the printed left-hand side (``ᵢ`` of
+``∂zᵢ`` runs over z's rows), so a misprinted index is caught too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import MatcalcError
+from .printed import PRINTED, PrintedForm
+from .reference import Reference, ReferenceError, elementwise
+from .syntax import tree as T
+
+_SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
+_SUM = re.compile(r"[Σ∑]_(\w+)")
+
+
+@dataclass
+class Labeled:
+    """An array whose axes are named by index letters."""
+
+    array: np.ndarray
+    letters: tuple[str, ...]
+
+
+@dataclass
+class Marker:
+    """``Σ_ab``: sum what follows in the term over these letters."""
+
+    letters: tuple[str, ...]
+
+
+@dataclass
+class IndexForm:
+    program: T.Program
+    rhs: T.Node
+    free: tuple[str, ...]  # in the order of the view's axes
+    axes: tuple  # the symbolic size of each free index
+    shape: tuple  # the view's symbolic shape
+
+    def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
+        from .shapes import concrete
+
+        lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
+        ref = Reference(self.program, env, sizes, None, given)
+        out = _Evaluator(ref, lengths).expr(self.rhs)
+        out = _arrange(out, self.free, lengths)
+        return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
+
+
+def read_index(view) -> PrintedForm:
+    """The index-notation view ``view`` read back (or why it cannot be)."""
+    from .printed import cell_context
+    from .syntax import parse
+    from .verify import expected_shape
+
+    text = view.rhs_text
+    req = view.result.request
+    try:
+        num, _, den = view.lhs_text.partition("/∂")
+        out_letters = tuple(_SUBSCRIPT_LETTERS[c] for c in num if c in _SUBSCRIPT_LETTERS)
+        var_letters = tuple(_SUBSCRIPT_LETTERS[c] for c in den if c in _SUBSCRIPT_LETTERS)
+        out_axes = tuple(d for d in req.of.shape if d != 1)
+        var_axes = tuple(d for d in req.wrt.shape if d != 1)
+        if req.order == 2:
+            out_axes = var_axes
+            var_letters = var_letters  # ∂xᵢ∂xⱼ: both letters are in the denominator
+        axes = (out_axes + var_axes) if req.order == 1 else var_axes + var_axes
+        free = out_letters + var_letters
+        if len(free) != len(axes) or len(set(free)) != len(free):
+            raise ReferenceError(f"the printed indices {''.join(free)} do not match the shapes")
+        source = cell_context(view.result.cell) + f"\n{PRINTED} = {text}"
+        program = parse(source)
+        rhs = next(s.value for s in program.statements if isinstance(s, T.Define) and s.target.id == PRINTED)
+        shape = expected_shape(view.result.kind, "index", req.of.shape, req.wrt.shape)
+    except (MatcalcError, ReferenceError, KeyError) as e:
+        message = getattr(e, "message", None) or str(e)
+        return PrintedForm(text, error=f"the printed index form does not read back: {message}")
+    return PrintedForm(text, index=IndexForm(program, rhs, free, axes, shape))
+
+
+class _Evaluator:
+    def __init__(self, ref: Reference, lengths: dict):
+        self.ref = ref
+        self.lengths = dict(lengths)
+
+    def expr(self, node) -> Labeled:
+        if isinstance(node, T.BinOp) and node.op in "+-":
+            a, b = self.expr(node.left), self.expr(node.right)
+            return _combine(a, b, np.add if node.op == "+" else np.subtract)
+        if isinstance(node, T.BinOp) and node.op == "/":
+            return _combine(self.expr(node.left), self.expr(node.right), np.divide)
+        if isinstance(node, T.BinOp) and node.op in ("^", "**"):
+            base = self.expr(node.left)
+            p = self.ref.expr(node.right)
+            return Labeled(base.array ** float(p[0, 0]), base.letters)
+        if isinstance(node, T.Neg):
+            inner = self.expr(node.operand)
+            return Labeled(-inner.array, inner.letters)
+        if isinstance(node, T.Inverse):  # x[i]^-1 of a scalar entry: its reciprocal
+            inner = self.expr(node.operand)
+            return Labeled(1.0 / inner.array, inner.letters)
+        if isinstance(node, T.Juxt):
+            sign, factors = _flatten(node)
+            out = self.term(factors)
+            return Labeled(sign * out.array, out.letters)
+        return self.term([node])
+
+    def term(self, factors) -> Labeled:
+        summed: list[str] = []
+        values = []
+        for k, f in enumerate(factors):
+            if isinstance(f, T.Name) and _SUM.fullmatch(f.id):
+                summed += list(_SUM.fullmatch(f.id).group(1))
+                continue
+            fn = None if self.ref.is_value_name(getattr(f, "id", "")) else elementwise(getattr(f, "id", ""))
+            if fn is not None and k + 1 < len(factors):
+                # log softmax(θ)[i]: an elementwise function of the rest of the term
+                rest = self.term(factors[k + 1:])
+                values.append(Labeled(fn(rest.array), rest.letters))
+                break
+            values.append(f)
+        acc = Labeled(np.array(1.0), ())
+        for f in self.ordered(values):
+            acc = _combine(acc, f if isinstance(f, Labeled) else self.factor(f), np.multiply)
+        for letter in summed:
+            if letter in acc.letters:
+                axis = acc.letters.index(letter)
+                acc = Labeled(acc.array.sum(axis=axis), acc.letters[:axis] + acc.letters[axis + 1:])
+        return acc
+
+    def ordered(self, factors):
+        """δ's last: their sizes come from the factors that index the same letters."""
+        return [f for f in factors if not _is_delta(f)] + [f for f in factors if _is_delta(f)]
+
+
+    def factor(self, node) -> Labeled:
+        if isinstance(node, T.Index) and all(isinstance(s, T.Name) for s in node.subscripts):
+            letters = tuple(s.id for s in node.subscripts)
+            if _is_delta(node):
+                if len(letters) != 2:
+                    raise ReferenceError("δ takes two indices")
+                n = [self.lengths.get(l) for l in letters]
+                if None in n or n[0] != n[1]:
+                    raise ReferenceError(f"δ[{','.join(letters)}] joins indices of unknown or different sizes")
+                if letters[0] == letters[1]:
+                    return Labeled(np.ones(n[0]), letters[:1])
+                return Labeled(np.eye(n[0]), letters)
+            return self.indexed(self.ref.expr(node.operand), letters)
+        if isinstance(node, T.Index) and isinstance(node.operand, T.ListLit) and len(node.operand.items) == 1:
+            return self.vec_entry(node)
+        if isinstance(node, (T.BinOp, T.Neg, T.Juxt, T.Inverse)) and _has_index(node):
+            return self.expr(node)
+        if isinstance(node, T.Name) and node.id == "0":
+            return Labeled(np.array(0.0), ())
+        value = self.ref.expr(node)  # a scalar coefficient such as (1/N)
+        if value.shape != (1, 1):
+            raise ReferenceError("a matrix without indices in an index form")
+        return Labeled(np.array(value[0, 0]), ())
+
+    def indexed(self, value: np.ndarray, letters: tuple) -> Labeled:
+        axes = [n for n in value.shape]
+        if len(letters) == 1 and 1 in axes:  # a vector: its one long axis
+            arr = value.reshape(-1)
+        elif len(letters) == 2:
+            arr = value
+        else:
+            raise ReferenceError(f"{len(letters)} indices on a {value.shape[0]}×{value.shape[1]} value")
+        for letter, n in zip(letters, arr.shape):
+            if self.lengths.setdefault(letter, n) != n:
+                raise ReferenceError(f"index {letter} runs over {self.lengths[letter]} and {n} entries")
+        if len(letters) == 2 and letters[0] == letters[1]:
+            return Labeled(np.diagonal(arr).copy(), letters[:1])
+        return Labeled(arr, letters)
+
+    def vec_entry(self, node: T.Index) -> Labeled:
+        """``[K][(i,j),(k,l)]``: the entry of ∂vec Y/∂(vec X)ᵀ at rows vec(i,j), columns vec(k,l)."""
+        matrix = self.ref.expr(node.operand.items[0])
+        groups = []
+        for sub in node.subscripts:
+            items = sub.items if isinstance(sub, T.TupleLit) else (sub,)
+            groups.append(tuple(i.id for i in items))
+        letters = groups[0] + groups[1]
+        shape = tuple(self.lengths[l] for l in letters)
+        return Labeled(matrix.reshape(shape, order="F"), letters)
+
+
+def _is_delta(node) -> bool:
+    return isinstance(node, T.Index) and isinstance(node.operand, T.Name) and node.operand.id == "δ"
+
+
+def _has_index(node) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, T.Index) or (isinstance(n, T.Name) and _SUM.fullmatch(n.id)):
+            return True
+        for v in vars(n).values():
+            if isinstance(v, T.Node):
+                stack.append(v)
+    return False
+
+
+def _flatten(node) -> tuple[float, list]:
+    """The factors of a juxtaposed product, and its sign: ``-Σ_a x[a] y[a]``
+    parses with the minus on its first factor."""
+    out = []
+    while isinstance(node, T.Juxt):
+        out.append(node.right)
+        node = node.left
+    sign = 1.0
+    while isinstance(node, T.Neg):
+        sign, node = -sign, node.operand
+    out.append(node)
+    return sign, out[::-1]
+
+
+def _combine(a: Labeled, b: Labeled, op) -> Labeled:
+    letters = a.letters + tuple(l for l in b.letters if l not in a.letters)
+    return Labeled(op(_expand(a, letters), _expand(b, letters)), letters)
+
+
+def _expand(x: Labeled, letters: tuple) -> np.ndarray:
+    """x's array with an axis per letter (size 1 where x is constant along it)."""
+    order = [x.letters.index(l) for l in letters if l in x.letters]
+    arr = np.transpose(x.array, order) if x.letters else x.array
+    shape = []
+    present = iter(arr.shape)
+    for l in letters:
+        shape.append(next(present) if l in x.letters else 1)
+    return arr.reshape(shape)
+
+
+def _arrange(x: Labeled, free: tuple, lengths: dict) -> np.ndarray:
+    extra = [l for l in x.letters if l not in free]
+    if extra:
+        raise ReferenceError(f"index {extra[0]} is neither free nor summed")
+    return np.broadcast_to(_expand(x, free), tuple(lengths[l] for l in free)).copy()
