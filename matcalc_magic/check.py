@@ -65,6 +65,7 @@ class ClaimSpec:
     value: Expr
     value_text: str
     span: Span
+    value_node: T.Node | None = None  # the claimed expression as written, evaluated by the witness
 
 
 @dataclass
@@ -262,7 +263,7 @@ class Checker:
     def claim(self, stmt: T.Claim) -> None:
         req = self.request(stmt.target)
         value = self.expr(stmt.value)
-        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span))
+        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt.value))
 
     # ================================================================ expressions
     def expr(self, node) -> Expr:

@@ -48,8 +48,8 @@ from fractions import Fraction
 import numpy as np
 
 from . import layouts as L
-from .evaluate import evaluate
 from .graph import Expr, is_zero, substitute
+from .reference import Reference, ReferenceError, node_sizes
 from .shapes import ONE, dim_str, same
 from .verify import DRAW_ATTEMPTS, draw_env, draw_sizes
 
@@ -206,7 +206,7 @@ def gather(derivation, points: int = 3, seed: int | None = None, env: dict | Non
             if point is not None:
                 ev.points.append(point)
         if not ev.points:
-            ev.problem = "no valid random point (values outside the functions' domains)"
+            ev.problem = ev.problem or "no valid random point (values outside the functions' domains)"
         out.append(ev)
     return out
 
@@ -241,9 +241,14 @@ def _measure(ev: ClaimEvidence, values: dict, sizes: dict, user: bool) -> Point 
     env = dict(values)
     with np.errstate(all="ignore"):
         try:
+            # the claim as written, read by the check's witness (not the simplified graph)
+            written = Reference(cell.program, env, sizes, node_sizes(cell))
             if req.wrt_name not in cell.variables:  # ∂J/∂z for a defined z: z's own value
-                env[req.wrt_name] = evaluate(cell.definitions[req.wrt_name], env, sizes)
-            claim = np.asarray(evaluate(spec.value, env, sizes), dtype=float)
+                env[req.wrt_name] = written.name(req.wrt_name)
+            claim = written.expr(spec.value_node)
+        except ReferenceError as e:
+            ev.problem = f"the claim could not be evaluated as written ({e})"
+            return None
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
         if not np.all(np.isfinite(claim)):

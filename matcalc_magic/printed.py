@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MatcalcError
-from .reference import Reference
+from .reference import Reference, node_sizes
 from .syntax import tree as T
 
 #: the name the printed formula is bound to in the program read back
@@ -66,4 +66,4 @@ def read_back(view) -> PrintedForm:
         cell = check(parse(source))
     except MatcalcError as e:
         return PrintedForm(text, error=f"the printed form does not read back as input: {e.message}")
-    return PrintedForm(text, cell.program, {k: tuple(str(d) for d in v) for k, v in cell.node_shapes.items()})
+    return PrintedForm(text, cell.program, node_sizes(cell))

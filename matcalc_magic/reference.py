@@ -91,6 +91,12 @@ def elementwise(name: str):
     return ELEMENTWISE[base][0] if base in ELEMENTWISE else None
 
 
+def node_sizes(cell) -> dict:
+    """The type checker's shapes of a cell's syntax nodes, as size text (what
+    :class:`Reference` reads for an ``I`` or ``𝟏`` written without a size)."""
+    return {k: tuple(str(d) for d in v) for k, v in cell.node_shapes.items()}
+
+
 # ====================================================================== the evaluator
 class Reference:
     """Values of a program's names and expressions at one point.

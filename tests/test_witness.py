@@ -83,3 +83,25 @@ def test_a_defined_name_varies_with_its_inputs_fixed():
     f = Written(prog, prog.statements[-1].value, "z", env, {"m": 3, "n": 4})
     z = rng.standard_normal((3, 1))
     assert f(z)[0, 0] == pytest.approx(np.sum(np.exp(z)) + np.sum(env["W"]))
+
+
+def test_a_claim_is_read_as_written(transpose_of_product_unreversed):
+    """With the broken rule the engine reads the derivative and the claim the
+    same wrong way and would agree with itself; read as written, the claim
+    (which is right) and the derived result (which is not) disagree, and the
+    check fails: no ✓ anywhere."""
+    from matcalc_magic.claims import check_claims
+
+    cell = "Pw, Qw, Cw : n x n\nfw = tr((Pw Qw)^T Cw)\n∂fw/∂Pw\nclaim ∂fw/∂Pw = (Qw Cw^T)^T"
+    d = mm.derive(cell)
+    (verdict,) = check_claims(d, points=2)
+    assert not verdict.ok
+    assert not d[0].check(points=2).ok
+
+
+def test_a_claim_holds_when_written_right():
+    from matcalc_magic.claims import check_claims
+
+    d = mm.derive("Pw, Qw, Cw : n x n\nfw = tr((Pw Qw)^T Cw)\n∂fw/∂Pw\nclaim ∂fw/∂Pw = (Qw Cw^T)^T")
+    (verdict,) = check_claims(d, points=2)
+    assert verdict.ok, verdict.diagnosis
