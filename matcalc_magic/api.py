@@ -245,15 +245,20 @@ class View:
         if not self.where:
             return ""
         from .render.latex import LatexPrinter
-        from .render.text import TextPrinter
 
         if fmt == "latex":
             printer = LatexPrinter(self.names)  # one printer: its name lookups are built once
             parts = [f"{name_latex(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
             return " \\quad\\text{where}\\quad " + ",\\; ".join(parts)
-        printer = TextPrinter(self.names)
-        parts = [f"{name_text(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
-        return ", where " + "; ".join(parts)
+        return ", where " + "; ".join(f"{n} = {text}" for n, text in self.where_text)
+
+    @cached_property
+    def where_text(self) -> list[tuple[str, str]]:
+        """[(name, right-hand side)] of the where-parts as the text prints them."""
+        from .render.text import TextPrinter
+
+        printer = TextPrinter(self.names)  # one printer: its name lookups are built once
+        return [(name_text(n), printer.doprint(e, expand_root=True)) for n, e in self.where]
 
     @cached_property
     def rhs_latex(self) -> str:
