@@ -250,11 +250,11 @@ class View:
             printer = LatexPrinter(self.names)  # one printer: its name lookups are built once
             parts = [f"{name_latex(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
             return " \\quad\\text{where}\\quad " + ",\\; ".join(parts)
-        return ", where " + "; ".join(f"{n} = {e}" for n, e in self.where_text)
+        return ", where " + "; ".join(f"{n} = {text}" for n, text in self.where_text)
 
     @cached_property
     def where_text(self) -> list[tuple[str, str]]:
-        """[(name, formula)] of the where-parts, as printed in ``text``."""
+        """[(name, right-hand side)] of the where-parts as the text prints them."""
         from .render.text import TextPrinter
 
         printer = TextPrinter(self.names)  # one printer: its name lookups are built once

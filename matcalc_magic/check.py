@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -240,6 +241,13 @@ class Checker:
         itself (∂J/∂z holds everything upstream of z fixed).  Rebuilding from
         the text, rather than searching the graph for z's node, also works
         where simplification merged z into its neighbours (uᵀ (W x))."""
+        with self.holding(name, variable):
+            return self.expr(of_node)
+
+    @contextmanager
+    def holding(self, name: str, variable: Expr):
+        """Inside: the definitions as functions of the defined ``name``, which
+        stands for the variable ``variable`` (see :meth:`as_function_of`)."""
         saved = self.cell.definitions
         replayed: dict[str, Expr] = {}
         after = False
@@ -256,7 +264,7 @@ class Checker:
                         self.cell.labels[value] = defined
                 else:
                     replayed[defined] = node
-            return self.expr(of_node)
+            yield
         finally:
             self.cell.definitions = saved
 

@@ -1,69 +1,121 @@
-"""A printed result read back as cell input, for the numeric check.
+"""A printed result read back as input: every printed form is valid input.
 
-Every printed form is valid input: the right-hand side of a view's text (and
-its where-parts, ``δ₁ = …``) is parsed and type-checked together with the
-cell's declarations and definitions, exactly as if the user had typed it, and
-then evaluated by the witness (:mod:`matcalc_magic.reference`).  So the check
-certifies the formula the user reads, not an internal value it was printed
-from.  Index-notation views (``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``) are read by
-:mod:`matcalc_magic.printed_index`.
+A view's printed right-hand side, with its where-parts (``…, where δ₁ = …;
+δ₂ = …``) read as definitions, is parsed and type-checked in the context of
+the cell it came from (its declarations and definitions), exactly as if the
+user had typed it after them.  Two readings:
+
+* :func:`parse_printed` gives the typed graph (a defined name the derivative
+  is taken by, as in ``∂J/∂z``, stands for itself, as it does in the
+  derivative): its value equals ``view.expr``'s wherever both are evaluated
+  with the same arrays;
+* :func:`read_back` keeps the syntax tree, for the numeric check: the witness
+  (:mod:`matcalc_magic.reference`) evaluates it, so the ✓ certifies the
+  formula the user reads, not an internal value it was printed from.
+  Index-notation views (``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``) are read by
+  :mod:`matcalc_magic.printed_index`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from .check import Checker
 from .errors import MatcalcError
+from .graph import Expr
 from .reference import Reference, node_sizes
+from .syntax import parse
 from .syntax import tree as T
 
-#: the name the printed formula is bound to in the program read back
-PRINTED = "__printed__"
+__all__ = ["parse_printed", "printed_source", "read_back", "PrintedForm"]
+
+#: the name the printed right-hand side is defined under (no cell can use it:
+#: names do not start with two underscores in the derivations we print)
+RESULT = "__printed"
 
 
+def printed_source(view) -> str:
+    """The printed right-hand side and its where-parts as cell lines."""
+    lines = [f"{name} = {text}" for name, text in view.where_text]
+    lines.append(f"{RESULT} = {view.rhs_text}")
+    return "\n".join(lines)
+
+
+def parse_printed(view) -> Expr:
+    """The graph of what ``view`` prints (its text), read with its cell's
+    declarations and definitions; MatcalcError if the text cannot be read."""
+    if view.expr is None:
+        raise MatcalcError(f"the {view.layout} layout of {view.result.request.text} has no matrix form to read back")
+    request = view.result.request
+    source = printed_source(view)
+    checker = _checker_after(view.result.cell, source)
+    printed = parse(source)
+    try:
+        if request.wrt_name in checker.cell.variables:
+            return _read(checker, printed)
+        with checker.holding(request.wrt_name, request.wrt):
+            return _read(checker, printed)
+    except MatcalcError as e:
+        raise e.with_source(source) from None
+
+
+def _checker_after(cell, source: str) -> Checker:
+    """A type checker that has read ``cell`` (declarations and definitions,
+    not its requests) and goes on reading ``source``."""
+    checker = Checker(source)
+    checker.cell = dataclasses.replace(
+        cell, source=source, definitions=dict(cell.definitions), definition_text=dict(cell.definition_text),
+        labels=dict(cell.labels), node_shapes=dict(cell.node_shapes), requests=[], claims=[])
+    checker.definition_syntax = {s.target.id: s.value for s in cell.program.statements if isinstance(s, T.Define)}
+    return checker
+
+
+def _read(checker: Checker, printed: T.Program) -> Expr:
+    for stmt in printed.statements:
+        checker.statement(stmt)
+    return checker.cell.definitions[RESULT]
+
+
+# ====================================================================== for the numeric check
 @dataclass
 class PrintedForm:
-    """A view's printed formula as a program, or why it cannot be read."""
+    """A view's printed formula read back, or why it cannot be."""
 
     text: str
-    program: T.Program | None = None
-    shapes: dict | None = None
+    program: T.Program | None = None  # the cell's own syntax tree
+    extra: dict | None = None  # the printed where-parts and the result (name → syntax)
+    shapes: dict | None = None  # sizes of the syntax nodes, for a bare I or 𝟏
     index: object = None  # an index-notation reading (printed_index.IndexForm)
     error: str = ""
 
     def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
+        """The printed formula's value at ``env``/``sizes`` (``given``: a
+        defined name the derivative is taken by, at its varied value)."""
         if self.error:
             raise ValueError(self.error)
         if self.index is not None:
             return self.index.value(env, sizes, given)
-        return Reference(self.program, env, sizes, self.shapes, given).name(PRINTED)
-
-
-def cell_context(cell) -> str:
-    """The cell's declarations and definitions, as written (no requests or claims)."""
-    program = cell.program
-    return "\n".join(program.source[s.span.start:s.span.end] for s in program.statements
-                     if isinstance(s, (T.Decl, T.Define)))
+        return Reference(self.program, env, sizes, self.shapes, given, self.extra).name(RESULT)
 
 
 def read_back(view) -> PrintedForm:
-    """Parse and type-check the printed right-hand side of ``view``."""
-    text = view.rhs_text
+    """``view``'s printed right-hand side and where-parts, parsed and
+    type-checked after its cell, as syntax for the witness."""
     if view.expr is None:
         from .printed_index import read_index
 
         return read_index(view)
-    lines = [cell_context(view.result.cell)]
-    lines += [f"{name} = {formula}" for name, formula in view.where_text]
-    lines.append(f"{PRINTED} = {text}")
-    source = "\n".join(lines)
-    from .check import check
-    from .syntax import parse
-
+    text = view.rhs_text
+    source = printed_source(view)
+    cell = view.result.cell
     try:
-        cell = check(parse(source))
+        printed = parse(source)
+        checker = _checker_after(cell, source)
+        _read(checker, printed)
     except MatcalcError as e:
         return PrintedForm(text, error=f"the printed form does not read back as input: {e.message}")
-    return PrintedForm(text, cell.program, node_sizes(cell))
+    extra = {s.target.id: s.value for s in printed.statements if isinstance(s, T.Define)}
+    return PrintedForm(text, cell.program, extra, node_sizes(checker.cell))

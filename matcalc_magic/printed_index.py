@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MatcalcError
-from .printed import PRINTED, PrintedForm
+from .printed import RESULT as PRINTED, PrintedForm
 from .reference import Reference, ReferenceError, elementwise
 from .syntax import tree as T
 
@@ -60,7 +60,6 @@ class IndexForm:
 
 def read_index(view) -> PrintedForm:
     """The index-notation view ``view`` read back (or why it cannot be)."""
-    from .printed import cell_context
     from .syntax import parse
     from .verify import expected_shape
 
@@ -79,9 +78,8 @@ def read_index(view) -> PrintedForm:
         free = out_letters + var_letters
         if len(free) != len(axes) or len(set(free)) != len(free):
             raise ReferenceError(f"the printed indices {''.join(free)} do not match the shapes")
-        source = cell_context(view.result.cell) + f"\n{PRINTED} = {text}"
-        program = parse(source)
-        rhs = next(s.value for s in program.statements if isinstance(s, T.Define) and s.target.id == PRINTED)
+        (line,) = parse(f"{PRINTED} = {text}").statements
+        program, rhs = view.result.cell.program, line.value
         shape = expected_shape(view.result.kind, "index", req.of.shape, req.wrt.shape)
     except (MatcalcError, ReferenceError, KeyError) as e:
         message = getattr(e, "message", None) or str(e)
