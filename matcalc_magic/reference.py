@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -92,9 +94,27 @@ def elementwise(name: str):
 
 
 def node_sizes(cell) -> dict:
-    """The type checker's shapes of a cell's syntax nodes, as size text (what
-    :class:`Reference` reads for an ``I`` or ``𝟏`` written without a size)."""
-    return {k: tuple(str(d) for d in v) for k, v in cell.node_shapes.items()}
+    """The type checker's shapes of a cell's syntax nodes (what :class:`Reference`
+    reads for an ``I`` or ``𝟏`` written without a size)."""
+    return cell.node_shapes
+
+
+_SCOPES: "OrderedDict[int, tuple]" = OrderedDict()
+
+
+def _scope(program: T.Program) -> tuple[set, dict]:
+    """(declared names, name → definition syntax) of a program, worked out
+    once per program (the check evaluates one cell hundreds of times)."""
+    key = id(program)
+    entry = _SCOPES.get(key)
+    if entry is None or entry[0] is not program:
+        declared = {n.id for s in program.statements if isinstance(s, T.Decl) for n in s.names}
+        definitions = {s.target.id: s.value for s in program.statements if isinstance(s, T.Define)}
+        entry = _SCOPES[key] = (program, declared, definitions)
+        while len(_SCOPES) > 64:
+            _SCOPES.popitem(last=False)
+    _SCOPES.move_to_end(key)
+    return entry[1], entry[2]
 
 
 # ====================================================================== the evaluator
@@ -105,23 +125,20 @@ class Reference:
     ``given`` fixes the value of a *defined* name: ∂J/∂z varies z itself
     with its inputs held fixed, and definitions that do not depend on the
     varying name are evaluated once.  ``shapes`` (id of a syntax node →
-    (rows, cols) as size text, from the type checker) sizes an ``I`` or ``𝟏``
-    written without its size.  ``extra`` adds definitions (a printed
+    (rows, cols), from the type checker) sizes an ``I`` or ``𝟏`` written
+    without its size.  ``extra`` adds definitions (a printed
     result's where-parts, δ₁ = …).
     """
 
     def __init__(self, program: T.Program, env: dict, sizes: dict, shapes: dict | None = None,
                  given: dict | None = None, extra: dict | None = None):
         self.env = env
-        self.sizes = {str(k): int(v) for k, v in sizes.items()}
+        self.sizes = {getattr(k, "name", None) or str(k): int(v) for k, v in sizes.items()}
         self.shapes = shapes or {}
         self.given = given or {}
-        self.declared = {n.id for s in program.statements if isinstance(s, T.Decl) for n in s.names}
-        self.definitions: dict[str, T.Node] = {}
-        for s in program.statements:
-            if isinstance(s, T.Define):
-                self.definitions[s.target.id] = s.value
-        self.definitions.update(extra or {})  # printed where-parts (δ₁ = …)
+        self.declared, self.definitions = _scope(program)
+        if extra:  # printed where-parts (δ₁ = …) and the printed result
+            self.definitions = {**self.definitions, **extra}
         self.values: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------ names
@@ -374,6 +391,7 @@ def _arith(text: str) -> int:
     return expr()
 
 
+@lru_cache(maxsize=4096)
 def _strip(name: str) -> str:
     for p in PREFIXES:
         if name.startswith(p):

@@ -372,11 +372,13 @@ def _projected(arr, view, kind, req, sizes, out_shape, var_shape, dirs, layout=N
     if arr.shape != want:
         return None
     t = to_full_tensor(kind, layout, arr, out_shape, var_shape, req.of.shape, req.wrt.shape)
+    basis = np.stack(dirs)  # (k, r, s)
     if kind == "hessian":
         hess = t.reshape(var_shape + var_shape)
-        sym = np.array([[np.sum(a * np.tensordot(hess, b, axes=([2, 3], [0, 1]))) for b in dirs] for a in dirs])
+        applied = np.tensordot(hess, basis, axes=([2, 3], [1, 2]))  # (r, s, k)
+        sym = np.tensordot(basis, applied, axes=([1, 2], [0, 1]))  # (k, k)
     else:
-        sym = np.stack([np.tensordot(t, e, axes=([2, 3], [0, 1])) for e in dirs])
+        sym = np.moveaxis(np.tensordot(t, basis, axes=([2, 3], [1, 2])), -1, 0)  # (k, p, q)
     return sym if np.all(np.isfinite(sym)) else None
 
 
