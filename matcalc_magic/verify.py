@@ -297,14 +297,15 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
         worst = {}
     max_error = max(worst.values()) if worst else float("inf")
     ok = bool(tried) and max(excess.values()) <= tol and not problems
+    bad = [l for l, e in excess.items() if e > tol and l not in off_as_printed]
+    if tried and bad:
+        problems.append("differs from finite differences in layout(s) " + ", ".join(bad))
+    if tried and off_as_printed:
+        problems.append("the printed formula (read back) differs from finite differences in layout(s) "
+                        + ", ".join(l for l in layouts if l in off_as_printed))
+    if not ok and not problems:
+        problems.append("no point to check at")
     msg = "; ".join(dict.fromkeys(problems))
-    if not ok and not msg:
-        bad = [l for l, e in excess.items() if e > tol and l not in off_as_printed]
-        parts = ["differs from finite differences in layout(s) " + ", ".join(bad)] if bad else []
-        if off_as_printed:
-            parts.append("the printed formula (read back) differs from finite differences in layout(s) "
-                         + ", ".join(l for l in layouts if l in off_as_printed))
-        msg = "; ".join(parts) if tried else "no point to check at"
     given_point = env is not None and not given_skipped
     return CheckReport(req.text, ok, max_error, tol, len(tried), worst, tried, msg, given_point, given_skipped)
 

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from ..evaluate import evaluate
-from ..graph import Expr, const_value, is_const
+from ..graph import Expr, const_value, is_const, ones
 from ..ops.registry import rule
 from ..shapes import ONE, concrete
 from .derivative import Derivative
@@ -102,8 +102,8 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
         return [Term(coef=const_value(e))]
     if op == "zeros":
         return []
-    if op == "ones":
-        return [Term()]
+    if op == "ones":  # kept until the end: a sum over an index only 𝟏 carries counts its size
+        return [Term(factors=[Factor(e, idx)])] if idx else [Term()]
     if op == "eye":
         return [Term(factors=[Factor(None, idx)])]
     if op == "add":
@@ -145,7 +145,9 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
     if op == "broadcast":
         (a,) = e.args
         sub = tuple(by_axis[k] for k in axes_of(a))
-        return entries(a, sub, fresh, labels, False, varying)
+        # the axes it spreads along carry a 𝟏 (see drop_ones: summed over, it counts)
+        spread = [Factor(ones(e.shape[k], ONE), (by_axis[k],)) for k in axes_of(e) if k not in axes_of(a)]
+        return [Term(t.coef, t.factors + spread) for t in entries(a, sub, fresh, labels, False, varying)]
     if op == "sum":
         (a,) = e.args
         (axis,) = e.params
@@ -219,6 +221,22 @@ def eliminate_deltas(term: Term, free: tuple[str, ...]) -> Term:
                 changed = True
                 break
     return Term(term.coef, factors)
+
+
+def drop_ones(term: Term, free: tuple[str, ...]) -> Term:
+    """Remove the 𝟏 factors: each entry is 1, but a summed index that nothing
+    else carries (Σ_c 𝟏_c) contributes its size to the coefficient."""
+    ones = [f for f in term.factors if f.expr is not None and f.expr.op == "ones"]
+    if not ones:
+        return term
+    rest = [f for f in term.factors if f not in ones]
+    carried = {i for f in rest for i in f.indices}
+    coef, counted = term.coef, set()
+    for f in ones:
+        for i, size in zip(f.indices, [x for x in f.expr.shape if x != ONE]):
+            if i not in carried and i not in free and i not in counted:
+                coef, counted = coef * size, counted | {i}
+    return Term(coef, rest)
 
 
 def _subscript(base: str, idx: str) -> str:
@@ -403,7 +421,7 @@ def index_form(d: Derivative, labels: dict) -> IndexForm:
                 else:
                     factors.append(f)
             terms.append(Term(t.coef, factors))
-    terms = [eliminate_deltas(t, free) for t in terms]
+    terms = [drop_ones(eliminate_deltas(t, free), free) for t in terms]
     for t in terms:
         for f in t.factors:
             for i in f.indices:

@@ -309,8 +309,15 @@ class Printer:
     # ------------------------------------------------------------ sums
     def operands(self, e: Expr) -> list:
         """The arguments of an elementwise operation as written: a broadcast
-        is implicit there (W X + b), as in textbooks and NumPy."""
-        return [self.implicit(a) for a in e.args]
+        is implicit there (W X + b), as in textbooks and NumPy, as long as
+        what is written still broadcasts to the full shape (exp(s) ⊙ x, both
+        k×1, spread over n columns, keeps one spread written out: exp(s) 𝟏ᵀ)."""
+        args = [self.implicit(a) for a in e.args]
+        for axis in (0, 1):
+            if all(a.shape[axis] != e.shape[axis] for a in args):
+                k = next(k for k, a in enumerate(e.args) if a.op == "broadcast" and a.shape[axis] == e.shape[axis])
+                args[k] = e.args[k]
+        return args
 
     def implicit(self, e: Expr) -> Expr:
         if e.op == "broadcast" and e not in self.labels:
