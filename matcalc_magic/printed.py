@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from .check import Checker
 from .errors import MatcalcError, Span
-from .graph import Expr
+from .graph import Expr, is_zero, zeros
+from .shapes import shape_str
 from .syntax import parse
 from .syntax import tree as T
 
@@ -42,11 +43,14 @@ def parse_printed(view) -> Expr:
     checker.run(T.Program(Span(0, len(cell.source)), _context(parse(cell.source)), cell.source))
     printed = parse(source)
     checker.src = source
+    checker.close_each_statement = False  # a where-part's I may be sized where it is used
     try:
         if request.wrt_name in checker.cell.variables:
-            return _read(checker, printed)
-        with checker.holding(request.wrt_name, request.wrt):
-            return _read(checker, printed)
+            value = _read(checker, printed)
+        else:
+            with checker.holding(request.wrt_name, request.wrt):
+                value = _read(checker, printed)
+        return _fit(checker, printed.statements[-1], value, view.expr.shape)
     except MatcalcError as e:
         raise e.with_source(source) from None
 
@@ -60,3 +64,14 @@ def _read(checker: Checker, printed: T.Program) -> Expr:
     for stmt in printed.statements:
         checker.statement(stmt)
     return checker.cell.definitions[RESULT]
+
+
+def _fit(checker: Checker, stmt: T.Define, value: Expr, shape) -> Expr:
+    """The value as the view's shape: a bare 0 is the zero of that shape, and
+    sizes the text leaves open (I ⊗ x, 𝟏 𝟏ᵀ) are the view's."""
+    if is_zero(value) and value.shape != shape:
+        return zeros(*shape)
+    if not all(checker.unify(mine, theirs) for mine, theirs in zip(value.shape, shape)):
+        checker.fail(f"the printed form is {shape_str(value.shape)}, but the view is {shape_str(shape)}",
+                     stmt.value)
+    return checker.closed(value)
