@@ -21,7 +21,7 @@ from . import graph as G
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
 from .ops import build as B
-from .ops.registry import MissingRule
+from .ops.registry import MissingRule, apply
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
 
@@ -94,11 +94,104 @@ def check(program: T.Program) -> CheckedCell:
     return cell
 
 
+NO_IDENTITY_SIZE = "the identity needs its size: write I_n (n a declared size) or eye(n)"
+NO_ONES_SIZE = "the length of 𝟏 does not follow from its neighbours: write 𝟏_n or ones(n)"
+
+
+class OpenSizes:
+    """Sizes a cell leaves open, as a bare ``I`` or ``𝟏`` does, until a
+    neighbour fixes them: ``I − K H`` makes I as large as K H, ``(A − Y) 𝟏``
+    makes 𝟏 as long as A − Y is wide.  Each open size is a fresh symbol; where
+    two sizes must agree and one is open, the open one is solved for and every
+    leaf carrying it is rebuilt with the solution."""
+
+    def __init__(self):
+        self.written: dict[sympy.Symbol, T.Node] = {}  # open size -> the I or 𝟏 it belongs to
+        self.default: dict[sympy.Symbol, int] = {}  # what an open size is if nothing fixes it
+        self.solved: dict[sympy.Symbol, sympy.Expr] = {}  # kept free of solved symbols
+
+    def new(self, node: T.Node, default: int | None = None) -> sympy.Symbol:
+        size = sympy.Dummy(f"k{len(self.written)}", positive=True, integer=True)
+        self.written[size] = node
+        if default is not None:
+            self.default[size] = default
+        return size
+
+    def value(self, d: sympy.Expr) -> sympy.Expr:
+        return d.xreplace(self.solved) if self.solved else d
+
+    def unify(self, x: sympy.Expr, y: sympy.Expr) -> bool:
+        """Whether sizes x and y agree, solving an open size in them if need be."""
+        if same(x, y):
+            return True
+        if not self.written:
+            return False
+        diff = sympy.expand(self.value(x) - self.value(y))
+        if diff == 0:
+            return True
+        for size in sorted(diff.free_symbols & self.written.keys(), key=str):
+            roots = [r for r in sympy.solve(diff, size) if _is_size(r)]
+            if len(roots) == 1:
+                self.solved = {k: v.xreplace({size: roots[0]}) for k, v in self.solved.items()}
+                self.solved[size] = roots[0]
+                return True
+        return False
+
+    def resolve(self, e: Expr) -> Expr:
+        """``e`` with the sizes solved so far filled in."""
+        if not self.solved:
+            return e
+
+        def refill(node, args):
+            sizes = node.shape + tuple(p for p in node.params if isinstance(p, sympy.Basic))
+            if not any(d.free_symbols & self.solved.keys() for d in sizes):
+                return None
+            params = tuple(self.value(p) if isinstance(p, sympy.Basic) else p for p in node.params)
+            rows, cols = (self.value(d) for d in node.shape)
+            if node.op == "const":  # tr(I) is a number
+                return G.const(params[0])
+            if node.op in ("eye", "ones", "zeros"):
+                return G.eye(rows) if node.op == "eye" else getattr(G, node.op)(rows, cols)
+            if node.op == "commutation":
+                return B.commutation(*params)
+            return apply(node.op, args, params)
+
+        return G.rebuild(e, refill)
+
+    def close(self, e: Expr) -> tuple[Expr, T.Node | None]:
+        """``e`` with the open sizes that have a default set to it, and where
+        an open size without one was written (None if there is none left)."""
+        left = self.left_open(e)
+        for size in left:
+            if size in self.default:
+                self.unify(size, sympy.Integer(self.default[size]))
+        e = self.resolve(e)
+        left = [size for size in left if size not in self.solved]
+        return e, (self.written[left[0]] if left else None)
+
+    def left_open(self, e: Expr) -> list:
+        """The open sizes ``e`` still carries (in its shapes or in its numbers:
+        tr(I) is a number)."""
+        if not self.written:
+            return []
+        found: dict = {}
+        for node in G.postorder(e):
+            for d in node.shape + tuple(p for p in node.params if isinstance(p, sympy.Basic)):
+                for size in d.free_symbols & self.written.keys():
+                    if size not in self.solved:
+                        found[size] = None
+        return list(found)
+
+
 class Checker:
     def __init__(self, source: str):
         self.src = source
         self.cell = CheckedCell(source)
         self.definition_syntax: dict[str, T.Node] = {}
+        self.open = OpenSizes()
+        # sizes left open by a definition may be fixed where it is used (as in
+        # a printed result's where-parts); by default each statement fixes its own
+        self.close_each_statement = True
 
     # ================================================================ helpers
     def text(self, node) -> str:
@@ -115,9 +208,20 @@ class Checker:
         return list(self.cell.variables) + list(self.cell.definitions) + list(self.cell.dims)
 
     def suggest(self, name: str, pool) -> str | None:
-        pool = list(pool)
-        close = [p for p in pool if p.lower() == name.lower() and p != name]  # X for x
-        close += [p for p in difflib.get_close_matches(name, pool, n=3, cutoff=0.5) if p not in close]
+        """The closest known names: fewest edits first (rleu → relu, a swap),
+        only the closest of them, then by similarity."""
+        pool = [p for p in dict.fromkeys(pool) if p != name]
+        close = [p for p in pool if p.lower() == name.lower()]  # X for x
+        limit = max(1, len(name) // 3)
+        candidates = {p for p in pool if edit_distance(name.lower(), p.lower()) <= limit}
+        candidates.update(difflib.get_close_matches(name, pool, n=3, cutoff=0.5))
+        if candidates:
+            distance = {p: edit_distance(name.lower(), p.lower()) for p in candidates}
+            best = min(distance.values())
+            ranked = sorted((p for p in candidates if distance[p] == best),
+                            key=lambda p: -difflib.SequenceMatcher(None, name, p).ratio())
+            close += [p for p in ranked if p not in close]
+        close = list({p.lower(): p for p in reversed(close)}.values())[::-1]  # relu, not relu and ReLU
         return f"did you mean {', '.join(close[:3])}?" if close else None
 
     # ================================================================ program
@@ -130,7 +234,24 @@ class Checker:
                 self.statement(stmt)
             except RecursionError:
                 self.fail(TOO_DEEP, stmt)
+        self.cell.node_shapes = self.settled_shapes()
         return self.cell
+
+    def settled_shapes(self) -> dict:
+        """The shapes of the syntax nodes read so far, with the sizes that a
+        bare I or 𝟏 left open filled in where they are known by now."""
+        return {k: tuple(self.open.value(d) for d in v) for k, v in self.cell.node_shapes.items()}
+
+    def closed(self, e: Expr) -> Expr:
+        """``e`` with its open sizes filled in; an error if one is still open."""
+        e, node = self.open.close(e)
+        if node is not None:
+            is_ones = isinstance(node, T.Name) and node.id == "𝟏"
+            self.fail(NO_ONES_SIZE if is_ones else NO_IDENTITY_SIZE, node)
+        return e
+
+    def unify(self, x, y) -> bool:
+        return self.open.unify(x, y)
 
     def statement(self, stmt) -> None:
         if isinstance(stmt, T.Define):
@@ -199,6 +320,8 @@ class Checker:
         if name in self.cell.dims:
             self.fail(f"{name} is a size; it cannot also be defined", stmt.target)
         value = self.expr(stmt.value)
+        if self.close_each_statement:
+            value = self.closed(value)
         self.cell.definitions[name] = value
         self.cell.definition_text[name] = self.text(stmt.value)
         self.definition_syntax[name] = stmt.value
@@ -225,6 +348,7 @@ class Checker:
         else:
             self.fail(f"cannot differentiate by {wrt_name}: it is not a declared or defined name", wrt_node,
                       hint=self.suggest(wrt_name, list(self.cell.variables) + list(self.cell.definitions)))
+        of = self.closed(of)
         if order == 2 and not of.is_scalar:
             self.fail(f"a Hessian needs a scalar function, but {self.text(of_node)} is {shape_str(of.shape)}",
                       of_node)
@@ -270,7 +394,7 @@ class Checker:
 
     def claim(self, stmt: T.Claim) -> None:
         req = self.request(stmt.target)
-        value = self.expr(stmt.value)
+        value = self.closed(self.expr(stmt.value))
         self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt.value))
 
     # ================================================================ expressions
@@ -291,7 +415,7 @@ class Checker:
         name = node.id
         cell = self.cell
         if name in cell.definitions:
-            return cell.definitions[name]
+            return self.open.resolve(cell.definitions[name])
         if name in cell.variables:
             return cell.variables[name]
         if name in cell.dims:
@@ -302,8 +426,15 @@ class Checker:
         if m and (m.group(1) in cell.dims or m.group(1).isdigit()):
             size = cell.dims.get(m.group(1)) or sympy.Integer(int(m.group(1)))
             return G.eye(size)
-        if name == "I":
-            self.fail("the identity needs its size: write I_n (n a declared size) or eye(n)", node)
+        if name == "I":  # its size follows from its neighbours
+            return G.eye(self.open.new(node))
+        if name == "𝟏":
+            return G.ones(self.open.new(node), ONE)
+        if name.startswith("𝟏_"):  # 𝟏_n, 1_n
+            size = name[2:]
+            if size in cell.dims or size.isdigit():
+                return G.ones(cell.dims.get(size) or sympy.Integer(int(size)), ONE)
+            self.fail(f"{size} is not a declared size", node)
         if self.function_spec(name) is not None:
             self.fail(f"{name} is a function; call it as {name}(…)", node)
         self.fail(f"unknown name {name!r}", node, hint=self.suggest(name, self.known_names()))
@@ -353,8 +484,38 @@ class Checker:
 
     x_Hessian = x_Deriv
 
-    def x_ListLit(self, node) -> Expr:
-        self.fail("a list is only allowed as an argument (as in np.hstack([a, b]))", node)
+    def x_ListLit(self, node: T.ListLit) -> Expr:
+        return self.block(node, (node.items,))
+
+    def x_Block(self, node: T.Block) -> Expr:
+        return self.block(node, node.rows)
+
+    def block(self, node, rows) -> Expr:
+        """``[a, b; c, d]``: rows side by side, then one above the other.  A 0
+        is a zero block whose size follows from its neighbours (one row or
+        column where nothing else fixes it), as printed in ``[0; θ[1:]]``."""
+        if not any(rows):
+            self.fail("an empty block", node)
+        if len(rows) == 1 and len(rows[0]) == 1:
+            self.fail("a block needs two or more parts", node,
+                      hint="to take an entry write x[0], with no space before '['")
+        stacked = []
+        for row in rows:
+            parts = [G.zeros(self.open.new(i, 1), self.open.new(i, 1)) if _is_zero(i) else self.expr(i)
+                     for i in row]
+            stacked.append(self.stack("a block", parts, row, 1) if len(parts) > 1 else parts[0])
+        return self.stack("a block", stacked, [r[0] for r in rows], 0) if len(stacked) > 1 else stacked[0]
+
+    def stack(self, name: str, items: list, nodes, axis: int) -> Expr:
+        """Blocks side by side (axis 1) or one above the other (axis 0)."""
+        other = 1 - axis
+        for i, it in enumerate(items[1:], 1):
+            if not self.unify(it.shape[other], items[0].shape[other]):
+                what = "columns" if axis == 0 else "rows"
+                self.fail(f"{name}: the numbers of {what} differ ({shape_str(items[0].shape)} and "
+                          f"{shape_str(it.shape)})", nodes[i],
+                          self.shapes_of((nodes[0], items[0]), (nodes[i], it)))
+        return B.concat([self.open.resolve(it) for it in items], axis)
 
     def x_TupleLit(self, node) -> Expr:
         if len(node.items) == 1:
@@ -411,19 +572,57 @@ class Checker:
         self.fail(f"unknown operator {op}", node)
 
     def x_Juxt(self, node: T.Juxt) -> Expr:
-        left = node.left
-        if isinstance(left, T.Name) and self.is_function_name(left.id):
-            return self.apply_function(node, left.id, (node.right,), (), left.span)
-        a = self.expr(left)
-        b = self.expr(node.right)
+        operands = self.juxtaposed(node)
+        left = operands[0]
+        acc = self.operand(left)
+        for right in operands[1:]:
+            pair = T.Juxt(Span(left.span.start, right.span.end), left, right)
+            if isinstance(right, T.ListLit) and self.is_subscript_list(right):
+                acc = self.index(pair, acc, list(right.items))  # x [0] subscripts x, as x[0] does
+            else:
+                acc = self.product(pair, acc, self.operand(right))
+            left = pair
+        return acc
+
+    def juxtaposed(self, node: T.Juxt) -> list:
+        """The operands of ``a b c …`` (written left-deep), a function name
+        taking the operand right after it: ``-1/2 log det(Σ)`` is
+        ``(-1/2) · log(det(Σ))``, ``2 tr A B`` is ``2 · tr(A) · B``."""
+        items = []
+        while isinstance(node, T.Juxt):
+            items.append(node.right)
+            node = node.left
+        items.append(node)
+        operands: list = []  # right to left
+        for item in items:
+            negated = isinstance(item, T.Neg)  # - log det(K)
+            name = item.operand if negated else item
+            if isinstance(name, T.Name) and operands and self.is_function_name(name.id):
+                arg = operands.pop()
+                item = T.Juxt(Span(name.span.start, arg.span.end), name, arg)
+                if negated:
+                    item = T.Neg(Span(name.span.start - 1, arg.span.end), item)
+            operands.append(item)
+        operands.reverse()
+        return operands
+
+    def operand(self, node) -> Expr:
+        if isinstance(node, T.Neg) and isinstance(node.operand, T.Juxt):
+            return B.neg(self.operand(node.operand))
+        if isinstance(node, T.Juxt) and isinstance(node.left, T.Name) and self.is_function_name(node.left.id):
+            return self.apply_function(node, node.left.id, (node.right,), (), node.left.span)
+        return self.expr(node)
+
+    def product(self, node: T.Juxt, a: Expr, b: Expr) -> Expr:
+        """``a b``: a scalar multiple, else a matrix product."""
         if a.is_scalar or b.is_scalar:
             return B.smul(a, b) if a.is_scalar else B.smul(b, a)
         return self.matmul(node, a, b)
 
     def matmul(self, node, a: Expr, b: Expr) -> Expr:
-        if not same(a.shape[1], b.shape[0]):
+        if not self.unify(a.shape[1], b.shape[0]):
             self.matmul_error(node, a, b)
-        return B.matmul(a, b)
+        return B.matmul(self.open.resolve(a), self.open.resolve(b))
 
     def matmul_error(self, node, a: Expr, b: Expr, hint: str | None = None):
         lt, rt = self.text(node.left), self.text(node.right)
@@ -434,10 +633,40 @@ class Checker:
             hint = f"did you mean {lp}ᵀ {rt}?"
         elif hint is None and same(a.shape[1], b.shape[1]):
             hint = f"did you mean {lt} {rp}ᵀ?"
+        elif hint is None:
+            hint = self.equal_sizes_hint((node.left, 1, b.shape[0]), (node.right, 0, a.shape[1]))
         self.fail(
             f"{self.text(node)}: {lt} is {shape_str(a.shape)}, {rt} is {shape_str(b.shape)}: {reason}",
             node, self.shapes_of((node.left, a), (node.right, b)), hint,
         )
+
+    def equal_sizes_hint(self, *sides) -> str | None:
+        """For sizes that must be equal but are named apart (Theta1 : s2 x n1
+        times an (n + 1)-row matrix): how to declare them equal.  ``sides`` are
+        (operand, axis, the size it must equal)."""
+        options = []
+        for operand, axis, other in sides:
+            var = self.cell.variables.get(operand.id) if isinstance(operand, T.Name) else None
+            mine = var.shape[axis] if var is not None else None
+            if mine is not None and mine.is_Symbol and mine != ONE and not same(mine, other):
+                options.append((other.is_Symbol, operand.id, var.shape, axis, other))
+        if not options:
+            return None
+        _, name, shape, axis, other = min(options, key=lambda o: o[0])  # n1 is n + 1 before n1 is n
+        sizes = [other if k == axis else d for k, d in enumerate(shape)]
+        declared = _size_text(sizes[0]) if sizes[1] == ONE else " x ".join(_size_text(d, True) for d in sizes)
+        return f"if {shape[axis]} is {_size_text(other)}, declare {name} : {declared}"
+
+    def row_bias_hint(self, column_node, column: Expr, matrix: Expr) -> str | None:
+        """A column b : M meeting an N×M matrix: NumPy would broadcast b as a row."""
+        cols = matrix.shape[1]
+        if not (column.shape[1] == ONE and matrix.shape[0] != ONE and cols != ONE and same(column.shape[0], cols)):
+            return None
+        if isinstance(column_node, T.Name) and column_node.id in self.cell.variables:
+            name, size = column_node.id, _size_text(cols)
+            return (f"write {name} : 1 x {_size_text(cols, True)} or {name} : ({size},) for a row, "
+                    f"as NumPy broadcasts a 1-D array")
+        return f"a column does not broadcast over rows; for a row write ({self.text(column_node)})ᵀ"
 
     def broadcast_shape(self, node, a: Expr, b: Expr, verb: str, hint=None):
         out = []
@@ -447,8 +676,12 @@ class Checker:
                 out.append(x)
             elif x == ONE:
                 out.append(y)
+            elif self.unify(x, y):
+                out.append(self.open.value(x))
             else:
                 lt, rt = self.text(node.left), self.text(node.right)
+                hint = (self.row_bias_hint(node.right, b, a) or self.row_bias_hint(node.left, a, b)
+                        or hint)
                 self.fail(
                     f"cannot {verb} {lt} ({shape_str(a.shape)}) and {rt} ({shape_str(b.shape)}): "
                     f"the {'rows' if k == 0 else 'columns'} differ ({x} vs {y})",
@@ -458,6 +691,8 @@ class Checker:
 
     def elementwise2(self, node, a, b, verb, combine, hint=None) -> Expr:
         shape = self.broadcast_shape(node, a, b, verb, hint)
+        a, b = self.open.resolve(a), self.open.resolve(b)
+        shape = tuple(self.open.value(d) for d in shape)
         return combine(B.broadcast(a, shape), B.broadcast(b, shape))
 
     def power(self, node, a: Expr, p: Expr, elementwise: bool) -> Expr:
@@ -477,8 +712,19 @@ class Checker:
 
     # ---------------------------------------------------------------- indexing
     def x_Index(self, node: T.Index) -> Expr:
-        a = self.expr(node.operand)
-        subs = list(node.subscripts)
+        return self.index(node, self.expr(node.operand), list(node.subscripts))
+
+    def is_subscript_list(self, node: T.ListLit) -> bool:
+        """Whether ``[…]`` holds one or two integers or sizes, as a subscript does."""
+        def index_like(item):
+            if isinstance(item, T.Neg):
+                item = item.operand
+            return (isinstance(item, T.Number) and isinstance(item.value, int)
+                    or isinstance(item, T.Name) and item.id in self.cell.dims)
+
+        return 1 <= len(node.items) <= 2 and all(index_like(i) for i in node.items)
+
+    def index(self, node, a: Expr, subs: list) -> Expr:
         if len(subs) == 1 and a.shape[0] == ONE and a.shape[1] != ONE:
             subs = [None, subs[0]]  # a row vector is indexed along its columns
         if len(subs) > 2:
@@ -552,6 +798,43 @@ class Checker:
 
             self.fail(f"unknown function {name!r}", name_span, hint=self.suggest(_base_name(name), all_names()))
         return spec(self, node, tuple(args), dict(kwargs), primes)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from a to b."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            row.append(cost)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _is_size(d: sympy.Expr) -> bool:
+    """Whether ``d`` can be a size: a polynomial in sizes with integer
+    coefficients, not below 1 when it is a number (k m = m n gives k = n;
+    k (m + p) = m n gives no size)."""
+    if not d.free_symbols:
+        return d.is_Integer and d >= 1
+    try:
+        poly = sympy.Poly(d, *sorted(d.free_symbols, key=str))
+    except sympy.PolynomialError:
+        return False
+    return all(c.is_Integer for c in poly.coeffs())
+
+
+def _size_text(d, bracket: bool = False) -> str:
+    """A size as a declaration writes it: n + 1, or (n + 1) beside another."""
+    text = str(d).replace("*", " ")
+    return f"({text})" if bracket and isinstance(d, sympy.Add) else text
+
+
+def _is_zero(node) -> bool:
+    return isinstance(node, T.Number) and node.value == 0
 
 
 def _base_name(name: str) -> str:

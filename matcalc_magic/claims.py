@@ -49,7 +49,7 @@ import numpy as np
 
 from . import layouts as L
 from .graph import Expr, is_zero, substitute
-from .reference import Reference, ReferenceError, node_sizes
+from .reference import Reference, ReferenceError
 from .shapes import ONE, dim_str, same
 from .verify import DRAW_ATTEMPTS, draw_env, draw_sizes
 
@@ -242,7 +242,7 @@ def _measure(ev: ClaimEvidence, values: dict, sizes: dict, user: bool) -> Point 
     with np.errstate(all="ignore"):
         try:
             # the claim as written, read by the check's witness (not the simplified graph)
-            written = Reference(cell.program, env, sizes, node_sizes(cell))
+            written = Reference(cell.program, env, sizes, cell.node_shapes)
             if req.wrt_name not in cell.variables:  # ∂J/∂z for a defined z: z's own value
                 env[req.wrt_name] = written.name(req.wrt_name)
             claim = written.expr(spec.value_node)

@@ -234,6 +234,17 @@ def _vec(ck, node, args, kwargs, primes):
     return B.vec(ck.expr(args[0]))
 
 
+@define("unvec")
+def _unvec(ck, node, args, kwargs, primes):
+    """unvec(v, m, n): the m×n matrix whose vec is v (as printed)."""
+    _arity(ck, node, args, 3, "unvec")
+    v = ck.expr(args[0])
+    rows, cols = ck.size_value(args[1]), ck.size_value(args[2])
+    if not (v.shape[1] == ONE and ck.unify(v.shape[0], rows * cols)):
+        ck.fail(f"unvec: {ck.text(args[0])} ({shape_str(v.shape)}) does not have {rows * cols} entries", node)
+    return B.unvec(ck.open.resolve(v), (rows, cols))
+
+
 @define("transpose")
 def _transpose(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 1, "transpose")
@@ -353,6 +364,13 @@ def _zeros(ck, node, args, kwargs, primes):
     return G.zeros(*_size_args(ck, node, args))
 
 
+@define("commutation", "K")
+def _commutation(ck, node, args, kwargs, primes):
+    """K(m, n), the commutation matrix: K vec(A) = vec(Aᵀ) for an m×n A (as printed)."""
+    _arity(ck, node, args, 2, "commutation")
+    return B.commutation(ck.size_value(args[0]), ck.size_value(args[1]))
+
+
 @define("eye", "identity", "I")
 def _eye(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 1, "eye")
@@ -363,15 +381,10 @@ def _stack(axis: int, name: str):
     def spec(ck, node, args, kwargs, primes):
         if len(args) != 1 or not isinstance(args[0], (T.ListLit, T.TupleLit)):
             ck.fail(f"{name} takes a list: {name}([a, b])", node)
+        if not args[0].items:
+            ck.fail(f"{name} needs at least one array", node)
         items = [ck.expr(i) for i in args[0].items]
-        other = 1 - axis
-        for i, it in enumerate(items[1:], 1):
-            if not same(it.shape[other], items[0].shape[other]):
-                what = "columns" if axis == 0 else "rows"
-                ck.fail(f"{name}: the numbers of {what} differ ({shape_str(items[0].shape)} and "
-                        f"{shape_str(it.shape)})", args[0].items[i],
-                        ck.shapes_of((args[0].items[0], items[0]), (args[0].items[i], it)))
-        return B.concat(items, axis)
+        return ck.stack(name, items, args[0].items, axis)
     return spec
 
 

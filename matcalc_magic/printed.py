@@ -25,8 +25,9 @@ import numpy as np
 
 from .check import Checker
 from .errors import MatcalcError
-from .graph import Expr
-from .reference import Reference, node_sizes
+from .graph import Expr, is_zero, zeros
+from .reference import Reference
+from .shapes import shape_str
 from .syntax import parse
 from .syntax import tree as T
 
@@ -49,15 +50,23 @@ def parse_printed(view) -> Expr:
     declarations and definitions; MatcalcError if the text cannot be read."""
     if view.expr is None:
         raise MatcalcError(f"the {view.layout} layout of {view.result.request.text} has no matrix form to read back")
+    return _read_view(view)[2]
+
+
+def _read_view(view) -> tuple[Checker, T.Program, Expr]:
+    """(the checker after reading, the printed lines, their typed value)."""
     request = view.result.request
     source = printed_source(view)
     checker = _checker_after(view.result.cell, source)
+    checker.close_each_statement = False  # a where-part's I may be sized where it is used
     printed = parse(source)
     try:
         if request.wrt_name in checker.cell.variables:
-            return _read(checker, printed)
-        with checker.holding(request.wrt_name, request.wrt):
-            return _read(checker, printed)
+            value = _read(checker, printed)
+        else:
+            with checker.holding(request.wrt_name, request.wrt):
+                value = _read(checker, printed)
+        return checker, printed, _fit(checker, printed.statements[-1], value, view.expr.shape)
     except MatcalcError as e:
         raise e.with_source(source) from None
 
@@ -77,6 +86,18 @@ def _read(checker: Checker, printed: T.Program) -> Expr:
     for stmt in printed.statements:
         checker.statement(stmt)
     return checker.cell.definitions[RESULT]
+
+
+def _fit(checker: Checker, stmt: T.Define, value: Expr, shape) -> Expr:
+    """The value as the view's shape (which the printed left-hand side says):
+    a bare 0 is the zero of that shape, and sizes the text leaves open (I ⊗ x,
+    𝟏 𝟏ᵀ) are the view's."""
+    if is_zero(value) and value.shape != shape:
+        return zeros(*shape)
+    if not all(checker.unify(mine, theirs) for mine, theirs in zip(value.shape, shape)):
+        checker.fail(f"the printed form is {shape_str(value.shape)}, but the view is {shape_str(shape)}",
+                     stmt.value)
+    return checker.closed(value)
 
 
 # ====================================================================== for the numeric check
@@ -108,14 +129,9 @@ def read_back(view) -> PrintedForm:
         from .printed_index import read_index
 
         return read_index(view)
-    text = view.rhs_text
-    source = printed_source(view)
-    cell = view.result.cell
     try:
-        printed = parse(source)
-        checker = _checker_after(cell, source)
-        _read(checker, printed)
+        checker, printed, _ = _read_view(view)
     except MatcalcError as e:
-        return PrintedForm(text, error=f"the printed form does not read back as input: {e.message}")
+        return PrintedForm(view.rhs_text, error=f"the printed form does not read back as input: {e.message}")
     extra = {s.target.id: s.value for s in printed.statements if isinstance(s, T.Define)}
-    return PrintedForm(text, cell.program, extra, node_sizes(checker.cell))
+    return PrintedForm(view.rhs_text, view.result.cell.program, extra, checker.settled_shapes())

@@ -93,12 +93,6 @@ def elementwise(name: str):
     return ELEMENTWISE[base][0] if base in ELEMENTWISE else None
 
 
-def node_sizes(cell) -> dict:
-    """The type checker's shapes of a cell's syntax nodes (what :class:`Reference`
-    reads for an ``I`` or ``𝟏`` written without a size)."""
-    return cell.node_shapes
-
-
 _SCOPES: "OrderedDict[int, tuple]" = OrderedDict()
 
 

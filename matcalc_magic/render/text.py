@@ -6,7 +6,7 @@ import re
 
 import sympy
 
-from ..graph import Expr, const_value, is_const
+from ..graph import Expr, const_value, is_all_ones, is_const, postorder
 from ..ops.registry import FUNC, MUL
 from ..shapes import ONE, dim_str
 from .base import Printer, squared_norm_of
@@ -29,6 +29,7 @@ def superscript(value) -> str:
 
 
 class TextPrinter(Printer):
+    _open_parts = None  # how many parts of the formula print without their size
     def name(self, name: str) -> str:
         return name_text(name)
 
@@ -55,6 +56,31 @@ class TextPrinter(Printer):
 
     def _print_eye(self, e: Expr) -> str:
         return "I"
+
+    def doprint(self, e: Expr, expand_root: bool = False) -> str:
+        # a formula whose only unsized part is one I or 𝟏 gets it from its own
+        # shape when read back; with more, or in a where-part, they show sizes
+        self._open_parts = None if expand_root else sum(1 for n in postorder(e) if n.op in _UNSIZED)
+        return super().doprint(e, expand_root)
+
+    def identity(self, e: Expr) -> str:
+        """An identity whose size no neighbour fixes (a factor of ⊗, inside vec)."""
+        if e.op == "eye" and e not in self.labels and self._open_parts != 1:
+            return sized_identity(e.shape[0])
+        return self._print(e)
+
+    def _print_kron(self, e: Expr) -> str:
+        return " ⊗ ".join(self.identity(a) if a.op == "eye" else self.paren(a, MUL, strict=True) for a in e.args)
+
+    def _print_vec(self, e: Expr) -> str:
+        (a,) = e.args
+        if is_all_ones(a) and a not in self.labels:  # vec(𝟏 𝟏ᵀ) is 𝟏
+            return "𝟏"
+        return f"vec({self.identity(a)})"
+
+    def _print_unvec(self, e: Expr) -> str:
+        rows, cols = e.shape
+        return f"unvec({self._print(e.args[0])}, {rows}, {cols})"
 
     def _print_ones(self, e: Expr) -> str:
         if e.shape[0] != ONE and e.shape[1] != ONE:
@@ -97,6 +123,16 @@ class TextPrinter(Printer):
         if axis == 1:
             return f"{body} 𝟏"
         return f"𝟏ᵀ {body} 𝟏"
+
+
+def sized_identity(n) -> str:
+    """I_n, I_3, or eye(n + 1) where the size is not a single name."""
+    text = str(n)
+    return f"I_{text}" if re.fullmatch(r"\w+", text) else f"eye({text})"
+
+
+#: what prints without its size (I, 𝟏, 0), which only its neighbours tell
+_UNSIZED = frozenset({"eye", "ones", "zeros", "broadcast", "pad_rows", "pad_cols"})
 
 
 def to_text(e: Expr, labels: dict | None = None, expand_root: bool = False, aliases: bool = True) -> str:

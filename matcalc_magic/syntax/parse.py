@@ -90,13 +90,13 @@ def _get_parser():
 # =========================================================================
 # post-lexer: bracket continuation lines, and which bars open or close
 # =========================================================================
-_OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
-_CLOSERS = {v: k for k, v in _OPENERS.items()}
+_OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LSQB_INDEX": "RSQB", "LBRACE": "RBRACE"}
+_CLOSERS = {"RPAR": ("LPAR",), "RSQB": ("LSQB", "LSQB_INDEX"), "RBRACE": ("LBRACE",)}
 
 # Token types after which a '‖' or '|' can close a norm / absolute value
 # (they end an operand).
 _ENDS_OPERAND = frozenset({
-    "NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
+    "NAME", "NUMBER", "ONES", "RPAR", "RSQB", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
     "PRIME", "DOT_T", "SUP_T", "SUP_TB", "SUPER_T", "SUPER_INV_T", "SUPNUM", "NORM_SUB",
 })
 
@@ -112,7 +112,7 @@ class _LexState:
 
 
 class _PostLex:
-    always_accept = ("_NL", "NORMBAR", "ABSBAR")
+    always_accept = ("_NL", "NORMBAR", "ABSBAR", "LSQB")
 
     def process(self, stream):
         st = getattr(_TLS, "state", None)
@@ -121,8 +121,12 @@ class _PostLex:
         stack, seen = st.stack, st.tokens
         depth = 0  # open (), [] and {} on the stack
         prev_type = None
+        prev_end = -1
         for tok in stream:
             ty = tok.type
+            if ty == "LSQB" and prev_type in _ENDS_OPERAND and tok.start_pos == prev_end:
+                tok = tok.new_borrow_pos("LSQB_INDEX", tok.value, tok)  # θ[1:], not θ [1:]
+                ty = tok.type
             if ty == "_NL":
                 if depth:
                     continue
@@ -130,7 +134,7 @@ class _PostLex:
                 stack.append(tok)
                 depth += 1
             elif ty in _CLOSERS:
-                if stack and stack[-1].type == _CLOSERS[ty]:
+                if stack and stack[-1].type in _CLOSERS[ty]:
                     stack.pop()
                     depth -= 1
             elif ty == "NORMBAR" or ty == "ABSBAR":
@@ -147,6 +151,7 @@ class _PostLex:
                     stack.append(tok)
                 ty = tok.type
             prev_type = ty
+            prev_end = tok.end_pos
             seen.append(tok)
             yield tok
 
@@ -161,6 +166,8 @@ _DESCRIBE = {
     "STRING": "a quoted word",
     "CALLEE": "a function call",
     "NUMBER": "a number",
+    "ONES": "'𝟏'",
+    "LSQB_INDEX": "'['",
     "MINUS": "'-'",
     "PARTIAL": "'∂'",
     "SUP_T": "'T'",
@@ -314,7 +321,7 @@ def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
         if tok.type in _CLOSERS or tok.type in ("NORM_CLOSE", "ABS_CLOSE"):
             if opener.type in ("NORM_OPEN", "ABS_OPEN"):
                 return MatcalcError(f"unclosed {_quote(opener.value)} opened here", _tok_span(opener), text)
-            if tok.type in _CLOSERS and opener.type != _CLOSERS[tok.type]:
+            if tok.type in _CLOSERS and opener.type not in _CLOSERS[tok.type]:
                 return MatcalcError(
                     f"{_quote(tok.value)} does not match {_quote(opener.value)} "
                     f"opened at {_where(text, opener.start_pos)}",
@@ -541,6 +548,10 @@ class _Builder:
 
     def STRING(self, tok):
         return T.Name(Span(tok.start_pos, tok.end_pos), str(tok)[1:-1])
+
+    def ONES(self, tok):
+        # 𝟏, 𝟏_n, 1_n, 1_{n}: the name 𝟏 or 𝟏_n
+        return T.Name(Span(tok.start_pos, tok.end_pos), _canon("𝟏" + str(tok)[1:]))
 
     def NUMBER(self, tok):
         s = str(tok)
@@ -785,8 +796,8 @@ class _Builder:
         return T.BinOp(_sp(base, tok), "^", _e(base), exp)
 
     def index(self, c):
-        # postfix subscripts RSQB
-        return T.Index(_sp(c[0], c[2]), _e(c[0]), c[1])
+        # postfix LSQB_INDEX subscripts RSQB
+        return T.Index(_sp(c[0], c[3]), _e(c[0]), c[2])
 
     def subscripts(self, c):
         return tuple(_e(x) for x in c)
@@ -832,7 +843,17 @@ class _Builder:
         return T.TupleLit(_sp(c[0], c[-1]), tuple(_e(x) for x in c[1:-1]))
 
     def list(self, c):
-        return T.ListLit(_sp(c[0], c[-1]), tuple(_e(x) for x in c[1:-1]))
+        span = _sp(c[0], c[-1])
+        rows, row = [], []
+        for x in c[1:-1]:
+            if isinstance(x, str):  # ';' ends a row of a block
+                rows.append(tuple(row))
+                row = []
+            else:
+                row.append(_e(x))
+        if not rows:
+            return T.ListLit(span, tuple(row))
+        return T.Block(span, tuple(rows) + (tuple(row),))
 
     def abs(self, c):
         return T.Abs(_sp(c[0], c[2]), _e(c[1]))

@@ -154,6 +154,13 @@ class ListLit(Node):
 
 
 @dataclass(frozen=True)
+class Block(Node):
+    """``[a; b]``, ``[A, B; C, D]``: a block matrix, rows separated by ';'."""
+
+    rows: tuple[tuple["Expr", ...], ...]
+
+
+@dataclass(frozen=True)
 class TupleLit(Node):
     """``(m, 1)`` (as in ``np.ones((m, 1))``)."""
 
@@ -183,7 +190,7 @@ class Hessian(Node):
 
 Expr = (
     Name | Number | BinOp | Juxt | Neg | Transpose | Inverse | Call | Norm | Abs
-    | Index | ListLit | TupleLit | Deriv | Hessian
+    | Index | ListLit | Block | TupleLit | Deriv | Hessian
 )
 Request = Deriv | Hessian
 
