@@ -501,10 +501,14 @@ class Checker:
                       hint="to take an entry write x[0], with no space before '['")
         stacked = []
         for row in rows:
-            parts = [G.zeros(self.open.new(i, 1), self.open.new(i, 1)) if _is_zero(i) else self.expr(i)
-                     for i in row]
+            parts = [self.zero_block(i) if _is_zero(i) else self.expr(i) for i in row]
             stacked.append(self.stack("a block", parts, row, 1) if len(parts) > 1 else parts[0])
         return self.stack("a block", stacked, [r[0] for r in rows], 0) if len(stacked) > 1 else stacked[0]
+
+    def zero_block(self, node) -> Expr:
+        zero = G.zeros(self.open.new(node, 1), self.open.new(node, 1))
+        self.cell.node_shapes[id(node)] = zero.shape  # the numeric check's witness sizes it from this
+        return zero
 
     def stack(self, name: str, items: list, nodes, axis: int) -> Expr:
         """Blocks side by side (axis 1) or one above the other (axis 0)."""

@@ -23,6 +23,8 @@ from collections import OrderedDict
 from fractions import Fraction
 from functools import lru_cache
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .syntax import tree as T
@@ -262,10 +264,68 @@ class Reference:
         raise ReferenceError(f"unknown operator {op}")
 
     def x_Juxt(self, node: T.Juxt) -> np.ndarray:
-        left = node.left
-        if isinstance(left, T.Name) and not self.is_value_name(left.id) and function(left.id):
-            return self.call(left.id, (node.right,), {}, 0)
-        return product(self.expr(left), self.expr(node.right))
+        """``a b c``: products, left to right; a function name takes the operand
+        right after it (``-1/2 log det(Σ)``, ``2 tr A B`` = 2 tr(A) B), and
+        ``x [0]`` subscripts x as ``x[0]`` does."""
+        items = []
+        while isinstance(node, T.Juxt):
+            items.append(node.right)
+            node = node.left
+        items.append(node)
+        operands: list = []  # right to left, each a node or an evaluated array
+        for item in items:
+            negated = isinstance(item, T.Neg)
+            name = item.operand if negated else item
+            if isinstance(name, T.Name) and operands and self.is_function(name.id):
+                value = self.call(name.id, (_Evaluated(None, self.operand(operands.pop())),), {}, 0)
+                item = -value if negated else value
+            operands.append(item)
+        operands.reverse()
+        acc = self.operand(operands[0])
+        for right in operands[1:]:
+            if isinstance(right, T.ListLit) and self.is_subscript_list(right):
+                acc = self.subscript(acc, list(right.items))
+            else:
+                acc = product(acc, self.operand(right))
+        return acc
+
+    def operand(self, item) -> np.ndarray:
+        return item if isinstance(item, np.ndarray) else self.expr(item)
+
+    def is_function(self, name: str) -> bool:
+        return not self.is_value_name(name) and name not in self.sizes and bool(function(name))
+
+    def is_subscript_list(self, node: T.ListLit) -> bool:
+        def index_like(item):
+            if isinstance(item, T.Neg):
+                item = item.operand
+            return (isinstance(item, T.Number) and isinstance(item.value, int)
+                    or isinstance(item, T.Name) and item.id in self.sizes)
+
+        return 1 <= len(node.items) <= 2 and all(index_like(i) for i in node.items)
+
+    def x__Evaluated(self, node: "_Evaluated") -> np.ndarray:
+        return node.array
+
+    def x_ListLit(self, node: T.ListLit) -> np.ndarray:
+        return self.block(node, (node.items,))
+
+    def x_Block(self, node) -> np.ndarray:
+        return self.block(node, node.rows)
+
+    def block(self, node, rows) -> np.ndarray:
+        """``[a, b; c, d]``; a 0 is a zero block of the size the type checker
+        worked out for it."""
+        out = []
+        for row in rows:
+            parts = []
+            for item in row:
+                if isinstance(item, T.Number) and item.value == 0 and id(item) in self.shapes:
+                    parts.append(np.zeros(tuple(self.size(str(d)) for d in self.shapes[id(item)])))
+                else:
+                    parts.append(self.expr(item))
+            out.append(np.concatenate(parts, axis=1))
+        return np.concatenate(out, axis=0)
 
     def x_Call(self, node: T.Call) -> np.ndarray:
         if self.is_value_name(node.func):  # W(x + b): a product; x'(y) a transposed one
@@ -276,8 +336,9 @@ class Reference:
         return self.call(node.func, node.args, dict(node.kwargs), node.primes)
 
     def x_Index(self, node: T.Index) -> np.ndarray:
-        a = self.expr(node.operand)
-        subs = list(node.subscripts)
+        return self.subscript(self.expr(node.operand), list(node.subscripts))
+
+    def subscript(self, a: np.ndarray, subs: list) -> np.ndarray:
         if len(subs) == 1 and a.shape[0] == 1 and a.shape[1] != 1:
             subs = [None, subs[0]]  # a row vector is indexed along its columns
         for axis, sub in enumerate(subs):
@@ -332,6 +393,13 @@ class Reference:
             items = list(items[0].items)
         dims = [_integer(self.expr(a)) for a in items]
         return (dims[0], 1) if len(dims) == 1 else (dims[0], dims[1])
+
+
+@dataclass(frozen=True, eq=False)
+class _Evaluated(T.Node):
+    """An operand already evaluated (the argument of ``log det(Σ)``)."""
+
+    array: np.ndarray = None
 
 
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -582,6 +650,24 @@ def _ones(ref, args, kw):
 @defines("zeros")
 def _zeros(ref, args, kw):
     return np.zeros(ref.sizes_of(args))
+
+
+@defines("commutation", "K")
+def _commutation(ref, args, kw):
+    """K(m, n) vec(A) = vec(Aᵀ) for an m×n A."""
+    m, n = (_integer(ref.expr(a)) for a in args)
+    k = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            k[i * n + j, j * m + i] = 1.0
+    return k
+
+
+@defines("unvec")
+def _unvec(ref, args, kw):
+    """unvec(v, m, n): the m×n matrix whose vec (columns stacked) is v."""
+    m, n = (_integer(ref.expr(a)) for a in args[1:])
+    return ref.expr(args[0]).reshape((m, n), order="F")
 
 
 @defines("eye", "identity", "I")

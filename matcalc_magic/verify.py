@@ -126,7 +126,7 @@ def written_function(result, env: dict, sizes: dict):
     """The request's function as the cell writes it (the witness): evaluated
     from the syntax tree, never from the simplified graph."""
     req, cell = result.request, result.cell
-    return Written(cell.program, req.of_node, req.wrt_name, env, sizes)
+    return Written(cell.program, req.of_node, req.wrt_name, env, sizes, cell.node_shapes)
 
 
 def first_directional(f, x: np.ndarray, e: np.ndarray, h: float = FIRST_ORDER_STEP) -> np.ndarray:
