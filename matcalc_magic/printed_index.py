@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import MatcalcError
 from .printed import RESULT as PRINTED, PrintedForm
-from .reference import Reference, ReferenceError, elementwise
+from .reference import Reference, ReferenceError, elementwise, syntax_nodes
 from .syntax import tree as T
 
 _SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
@@ -47,12 +47,13 @@ class IndexForm:
     free: tuple[str, ...]  # in the order of the view's axes
     axes: tuple  # the symbolic size of each free index
     shape: tuple  # the view's symbolic shape
+    shapes: dict  # sizes of the syntax nodes of bare I's, 𝟏's and 0 blocks
 
     def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
         from .shapes import concrete
 
         lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
-        ref = Reference(self.program, env, sizes, None, given)
+        ref = Reference(self.program, env, sizes, self.shapes, given)
         out = _Evaluator(ref, lengths).expr(self.rhs)
         out = _arrange(out, self.free, lengths)
         return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
@@ -78,13 +79,43 @@ def read_index(view) -> PrintedForm:
         free = out_letters + var_letters
         if len(free) != len(axes) or len(set(free)) != len(free):
             raise ReferenceError(f"the printed indices {''.join(free)} do not match the shapes")
-        (line,) = parse(f"{PRINTED} = {text}").statements
+        source = f"{PRINTED} = {text}"
+        (line,) = parse(source).statements
         program, rhs = view.result.cell.program, line.value
         shape = expected_shape(view.result.kind, "index", req.of.shape, req.wrt.shape)
+        shapes = _operand_shapes(view.result.cell, source, rhs, dict(zip(free, axes)))
     except (MatcalcError, ReferenceError, KeyError) as e:
         message = getattr(e, "message", None) or str(e)
         return PrintedForm(text, error=f"the printed index form does not read back: {message}")
-    return PrintedForm(text, index=IndexForm(program, rhs, free, axes, shape))
+    return PrintedForm(text, index=IndexForm(program, rhs, free, axes, shape, shapes))
+
+
+_UNSIZED = ("I", "𝟏")
+
+
+def _operand_shapes(cell, source: str, rhs, sizes: dict) -> dict:
+    """The sizes of the bare I's, 𝟏's and 0 blocks inside indexed operands
+    (``(I[1:, :])[i,j]``), type-checked after the cell: the letters a free
+    index runs over fix an operand's shape, as the left-hand side says."""
+    from .printed import _checker_after
+
+    checker = None
+    for node in syntax_nodes(rhs):
+        if not (isinstance(node, T.Index) and all(isinstance(s, T.Name) for s in node.subscripts)):
+            continue
+        unsized = any(isinstance(n, T.Name) and n.id in _UNSIZED or isinstance(n, (T.Block, T.ListLit))
+                      for n in syntax_nodes(node.operand))
+        if not unsized:
+            continue
+        checker = checker or _checker_after(cell, source)
+        checker.close_each_statement = False
+        value = checker.expr(node.operand)
+        long_axes = [k for k in (0, 1) if value.shape[k] != 1] if len(node.subscripts) == 1 else [0, 1]
+        for axis, letter in zip(long_axes, (s.id for s in node.subscripts)):
+            if letter in sizes and not checker.unify(value.shape[axis], sizes[letter]):
+                raise ReferenceError(f"{letter} runs over {sizes[letter]} entries, not {value.shape[axis]}")
+        checker.closed(value)
+    return checker.settled_shapes() if checker is not None else {}
 
 
 class _Evaluator:
@@ -198,15 +229,8 @@ def _is_delta(node) -> bool:
 
 
 def _has_index(node) -> bool:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, T.Index) or (isinstance(n, T.Name) and _SUM.fullmatch(n.id)):
-            return True
-        for v in vars(n).values():
-            if isinstance(v, T.Node):
-                stack.append(v)
-    return False
+    return any(isinstance(n, T.Index) or (isinstance(n, T.Name) and _SUM.fullmatch(n.id))
+               for n in syntax_nodes(node))
 
 
 def _flatten(node) -> tuple[float, list]:

@@ -694,24 +694,24 @@ def _concatenate(ref, args, kw):
 def names_read(node) -> set[str]:
     """The names an expression reads directly (not through definitions)."""
     out: set[str] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
+    for n in syntax_nodes(node):
         if isinstance(n, T.Name):
             out.add(n.id)
         elif isinstance(n, T.Call):
             out.add(n.func)
-        if isinstance(n, T.Node):
-            for value in vars(n).values():
-                if isinstance(value, T.Node):
-                    stack.append(value)
-                elif isinstance(value, tuple):
-                    for v in value:
-                        if isinstance(v, T.Node):
-                            stack.append(v)
-                        elif isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], T.Node):
-                            stack.append(v[1])  # keyword argument
     return out
+
+
+def syntax_nodes(node):
+    """Every syntax node under ``node`` (itself included), in no set order."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, T.Node):
+            yield n
+            stack.extend(vars(n).values())
+        elif isinstance(n, tuple):  # arguments, block rows, (keyword, value) pairs
+            stack.extend(n)
 
 
 class Written:
