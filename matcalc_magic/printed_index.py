@@ -99,21 +99,32 @@ def _operand_shapes(cell, source: str, rhs, sizes: dict) -> dict:
     index runs over fix an operand's shape, as the left-hand side says."""
     from .printed import _checker_after
 
+    import math
+
     checker = None
     for node in syntax_nodes(rhs):
-        if not (isinstance(node, T.Index) and all(isinstance(s, T.Name) for s in node.subscripts)):
+        if not isinstance(node, T.Index):
             continue
-        unsized = any(isinstance(n, T.Name) and n.id in _UNSIZED or isinstance(n, (T.Block, T.ListLit))
-                      for n in syntax_nodes(node.operand))
-        if not unsized:
+        operand, subs = node.operand, node.subscripts
+        if isinstance(operand, T.ListLit) and len(operand.items) == 1:  # [K][(i,j),(k,l)]
+            operand = operand.items[0]
+            groups = [s.items if isinstance(s, T.TupleLit) else (s,) for s in subs]
+            letters = [tuple(i.id for i in g if isinstance(i, T.Name)) for g in groups]
+            want = [math.prod(sizes[l] for l in g) if all(l in sizes for l in g) else None for g in letters]
+        elif all(isinstance(s, T.Name) for s in subs):
+            want = [sizes.get(s.id) for s in subs]
+        else:
+            continue
+        if not any(isinstance(n, T.Name) and n.id in _UNSIZED or isinstance(n, (T.Block, T.ListLit))
+                   for n in syntax_nodes(operand)):
             continue
         checker = checker or _checker_after(cell, source)
         checker.close_each_statement = False
-        value = checker.expr(node.operand)
-        long_axes = [k for k in (0, 1) if value.shape[k] != 1] if len(node.subscripts) == 1 else [0, 1]
-        for axis, letter in zip(long_axes, (s.id for s in node.subscripts)):
-            if letter in sizes and not checker.unify(value.shape[axis], sizes[letter]):
-                raise ReferenceError(f"{letter} runs over {sizes[letter]} entries, not {value.shape[axis]}")
+        value = checker.expr(operand)
+        long_axes = [k for k in (0, 1) if value.shape[k] != 1] if len(want) == 1 else [0, 1]
+        for axis, size in zip(long_axes, want):
+            if size is not None and not checker.unify(value.shape[axis], size):
+                raise ReferenceError(f"an operand has {value.shape[axis]} entries where the indices run over {size}")
         checker.closed(value)
     return checker.settled_shapes() if checker is not None else {}
 
