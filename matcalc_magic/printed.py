@@ -111,6 +111,7 @@ class PrintedForm:
     shapes: dict | None = None  # sizes of the syntax nodes, for a bare I or 𝟏
     index: object = None  # an index-notation reading (printed_index.IndexForm)
     error: str = ""
+    shape: tuple = ()  # the view's (symbolic) shape: a bare 0 is the zero of that shape
 
     def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
         """The printed formula's value at ``env``/``sizes`` (``given``: a
@@ -119,7 +120,12 @@ class PrintedForm:
             raise ValueError(self.error)
         if self.index is not None:
             return self.index.value(env, sizes, given)
-        return Reference(self.program, env, sizes, self.shapes, given, self.extra).name(RESULT)
+        out = Reference(self.program, env, sizes, self.shapes, given, self.extra).name(RESULT)
+        if out.shape == (1, 1) and out[0, 0] == 0 and self.shape:
+            from .shapes import concrete_shape
+
+            return np.zeros(concrete_shape(self.shape, sizes))
+        return out
 
 
 def read_back(view) -> PrintedForm:
@@ -134,4 +140,5 @@ def read_back(view) -> PrintedForm:
     except MatcalcError as e:
         return PrintedForm(view.rhs_text, error=f"the printed form does not read back as input: {e.message}")
     extra = {s.target.id: s.value for s in printed.statements if isinstance(s, T.Define)}
-    return PrintedForm(view.rhs_text, view.result.cell.program, extra, checker.settled_shapes())
+    return PrintedForm(view.rhs_text, view.result.cell.program, extra, checker.settled_shapes(),
+                       shape=view.expr.shape)

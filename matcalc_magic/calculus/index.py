@@ -322,7 +322,7 @@ class IndexForm:
         if f.is_delta:
             return f"\\delta_{{{''.join(idx)}}}" if latex else f"δ[{','.join(idx)}]"
         e = f.expr
-        from ..ops.registry import ATOM, FUNC
+        from ..ops.registry import ATOM, FUNC, MUL
 
         base = printer._print(e)
         if idx and printer.precedence(e) < ATOM and rule(e.op).notation.kind != "func":
@@ -331,7 +331,7 @@ class IndexForm:
             pass
         if idx:
             base = _subscript(base, "".join(idx)) if latex else f"{base}[{','.join(idx)}]"
-        elif printer.precedence(e) < FUNC and f.power != 1:
+        elif printer.precedence(e) < (FUNC if f.power != 1 else MUL):  # (a − y) x[i], not a − y x[i]
             base = printer.wrap(base)
         if f.power != 1:
             if f.power == -1:
