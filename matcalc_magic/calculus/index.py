@@ -336,7 +336,10 @@ class IndexForm:
         if f.power != 1:
             if f.power == -1:
                 return f"\\frac{{1}}{{{base}}}" if latex else f"1/{base}"
-            return f"{base}^{{{sympy.latex(f.power)}}}" if latex else f"{base}^{f.power}"
+            if latex:
+                return f"{base}^{{{sympy.latex(f.power)}}}"
+            power = sympy.sympify(f.power)
+            return f"{base}^{power}" if power.is_Integer and power > 0 else f"{base}^({power})"  # x^(-1/2)
         return base
 
     # ------------------------------------------------------------ evaluation
