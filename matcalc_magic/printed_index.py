@@ -159,17 +159,19 @@ class _Evaluator:
     def term(self, factors) -> Labeled:
         summed: list[str] = []
         values = []
-        for k, f in enumerate(factors):
+        for f in factors:
             if isinstance(f, T.Name) and _SUM.fullmatch(f.id):
                 summed += list(_SUM.fullmatch(f.id).group(1))
                 continue
-            fn = None if self.ref.is_value_name(getattr(f, "id", "")) else elementwise(getattr(f, "id", ""))
-            if fn is not None and k + 1 < len(factors):
-                # log softmax(θ)[i]: an elementwise function of the rest of the term
-                rest = self.term(factors[k + 1:])
-                values.append(Labeled(fn(rest.array), rest.letters))
-                break
             values.append(f)
+        # a function name takes the operand right after it: log det(S) x[i] is log(det(S)) x[i]
+        for k in range(len(values) - 2, -1, -1):
+            f = values[k]
+            fn = None if self.ref.is_value_name(getattr(f, "id", "")) else elementwise(getattr(f, "id", ""))
+            if fn is not None:
+                arg = values.pop(k + 1)
+                arg = arg if isinstance(arg, Labeled) else self.factor(arg)
+                values[k] = Labeled(fn(arg.array), arg.letters)
         acc = Labeled(np.array(1.0), ())
         for f in self.ordered(values):
             acc = _combine(acc, f if isinstance(f, Labeled) else self.factor(f), np.multiply)

@@ -302,7 +302,7 @@ class Printer:
     def paren(self, e: Expr, level: int, strict: bool = False) -> str:
         text = self._print(e)
         p = self.precedence(e)
-        if p < level or (strict and p == level):
+        if p < level or (strict and p == level) or (level >= POW and _applied_by_name(e)):
             return self.wrap(text)
         return text
 
@@ -465,6 +465,13 @@ class Printer:
     @staticmethod
     def is_vector(e: Expr) -> bool:
         return (e.shape[0] == ONE) != (e.shape[1] == ONE)
+
+
+def _applied_by_name(e: Expr) -> bool:
+    """``log det(S)``: a function written as words before its argument, which a
+    power or a transpose after it would bind to the argument: (log det(S))²."""
+    notation = rule(e.op).notation
+    return notation.kind == "func" and " " in notation.text
 
 
 __all__ = ["Printer", "negative_part", "ADD", "MUL", "NEG", "POW", "FUNC", "ATOM"]
