@@ -122,6 +122,7 @@ class Result:
     request: Request
     derivative: Derivative
     _views: dict = field(default_factory=dict, repr=False)
+    _read_back: dict = field(default_factory=dict, repr=False)  # printed text → its reading (View.printed)
 
     @property
     def kind(self) -> str:
@@ -266,7 +267,12 @@ class View:
         is valid input): what the numeric check evaluates, see printed.py."""
         from .printed import read_back
 
-        return read_back(self)
+        # layouts that print the same text (shape and denominator, often) share one reading
+        key = (self.lhs_text if self.expr is None else self.expr.shape, self.rhs_text, tuple(self.where_text))
+        cache = self.result._read_back
+        if key not in cache:
+            cache[key] = read_back(self)
+        return cache[key]
 
     @cached_property
     def rhs_latex(self) -> str:
