@@ -138,8 +138,6 @@ class _Evaluator:
         if isinstance(node, T.BinOp) and node.op in "+-":
             a, b = self.expr(node.left), self.expr(node.right)
             return _combine(a, b, np.add if node.op == "+" else np.subtract)
-        if isinstance(node, T.BinOp) and node.op == "/":
-            return _combine(self.expr(node.left), self.expr(node.right), np.divide)
         if isinstance(node, T.BinOp) and node.op in ("^", "**"):
             base = self.expr(node.left)
             p = self.ref.expr(node.right)
@@ -150,19 +148,24 @@ class _Evaluator:
         if isinstance(node, T.Inverse):  # x[i]^-1 of a scalar entry: its reciprocal
             inner = self.expr(node.operand)
             return Labeled(1.0 / inner.array, inner.letters)
-        if isinstance(node, T.Juxt):
+        if isinstance(node, T.Juxt) or isinstance(node, T.BinOp) and node.op == "/":
             sign, factors = _flatten(node)
             out = self.term(factors)
             return Labeled(sign * out.array, out.letters)
-        return self.term([node])
+        return self.term([(node, False)])
 
     def term(self, factors) -> Labeled:
+        """A product of factors (node, reciprocal?): ``Σ_a`` sums the whole term,
+        as a reader takes it (Σ_a A[i,a] 1/y[a] divides inside the sum)."""
         summed: list[str] = []
         values = []
-        for f in factors:
+        for f, reciprocal in factors:
             if isinstance(f, T.Name) and _SUM.fullmatch(f.id):
                 summed += list(_SUM.fullmatch(f.id).group(1))
                 continue
+            if reciprocal:
+                f = self.factor(f)
+                f = Labeled(1.0 / f.array, f.letters)
             values.append(f)
         # a function name takes the operand right after it: log det(S) x[i] is log(det(S)) x[i]
         for k in range(len(values) - 2, -1, -1):
@@ -247,17 +250,24 @@ def _has_index(node) -> bool:
 
 
 def _flatten(node) -> tuple[float, list]:
-    """The factors of a juxtaposed product, and its sign: ``-Σ_a x[a] y[a]``
-    parses with the minus on its first factor."""
-    out = []
-    while isinstance(node, T.Juxt):
-        out.append(node.right)
-        node = node.left
+    """The factors of a product written by juxtaposition and '/', each with
+    whether it divides, and the product's sign (``-Σ_a x[a] y[a]`` parses
+    with the minus on its first factor)."""
+    out: list = []
     sign = 1.0
-    while isinstance(node, T.Neg):
-        sign, node = -sign, node.operand
-    out.append(node)
-    return sign, out[::-1]
+    stack = [(node, False)]
+    while stack:
+        n, reciprocal = stack.pop()
+        if isinstance(n, T.Juxt):
+            stack += [(n.right, reciprocal), (n.left, reciprocal)]
+        elif isinstance(n, T.BinOp) and n.op == "/":
+            stack += [(n.right, not reciprocal), (n.left, reciprocal)]
+        elif isinstance(n, T.Neg):
+            sign = -sign
+            stack.append((n.operand, reciprocal))
+        else:
+            out.append((n, reciprocal))
+    return sign, out
 
 
 def _combine(a: Labeled, b: Labeled, op) -> Labeled:

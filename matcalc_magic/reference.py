@@ -130,6 +130,7 @@ class Reference:
                  given: dict | None = None, extra: dict | None = None):
         self.env = env
         self.sizes = {getattr(k, "name", None) or str(k): int(v) for k, v in sizes.items()}
+        self.symbol_sizes = {k: v for k, v in sizes.items() if not isinstance(k, str)}
         self.shapes = shapes or {}
         self.given = given or {}
         self.declared, self.definitions = _scope(program)
@@ -164,9 +165,20 @@ class Reference:
         if ones:
             return np.ones((self.size(ones.group(1)), 1))
         if name in ONES_NAMES + ("I",) and node is not None and id(node) in self.shapes:
-            rows, cols = (self.size(str(d)) for d in self.shapes[id(node)])
+            rows, cols = (self.dim(d) for d in self.shapes[id(node)])
             return np.eye(rows) if name == "I" else np.ones((rows, cols))
         raise ReferenceError(f"no value for {name!r}")
+
+    def dim(self, d) -> int:
+        """A size the type checker worked out (a SymPy expression of size symbols)."""
+        if isinstance(d, int):
+            return d
+        value = d.xreplace(self.symbol_sizes) if self.symbol_sizes else d
+        if isinstance(value, int):
+            return value
+        if not value.is_Integer:
+            raise ReferenceError(f"no size for {d}")
+        return int(value)
 
     def size(self, text: str) -> int:
         """A size written as a number, a size name or an expression of them."""
@@ -321,7 +333,7 @@ class Reference:
             parts = []
             for item in row:
                 if isinstance(item, T.Number) and item.value == 0 and id(item) in self.shapes:
-                    parts.append(np.zeros(tuple(self.size(str(d)) for d in self.shapes[id(item)])))
+                    parts.append(np.zeros(tuple(self.dim(d) for d in self.shapes[id(item)])))
                 else:
                     parts.append(self.expr(item))
             out.append(np.concatenate(parts, axis=1))
