@@ -34,6 +34,12 @@ PROPERTIES = {
     "onehot": "vector",
     "probability": "vector",
 }
+#: numbers by name; e only with a module prefix (np.e, math.e): a bare e is a name
+CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
+#: a matrix whose rows each hold a single 1 (Y : N x C, onehot rows); plain
+#: ``onehot`` is a vector with a single 1, or a matrix whose columns each hold one
+ONEHOT_ROWS = "onehot_rows"
+AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
@@ -279,15 +285,16 @@ class Checker:
             self.fail("a variable has at most two sizes (rows x columns)", decl)
         props = []
         for p in decl.props:
-            word = PROPERTY_ALIASES.get(p.id.lower(), p.id.lower())
+            word, _, axis = p.id.lower().partition(" ")  # onehot rows, onehot axis=1
+            word = PROPERTY_ALIASES.get(word, word)
             if word not in PROPERTIES:
                 self.fail(f"unknown property {p.id!r}", p, hint=self.suggest(word, PROPERTIES) or
                           "known properties: " + ", ".join(PROPERTIES))
             need = PROPERTIES[word]
             if need == "square" and not same(shape[0], shape[1]):
                 self.fail(f"{word} needs a square matrix, but the shape is {shape_str(shape)}", p)
-            if need == "vector" and not (shape[0] == ONE or shape[1] == ONE) and word == "probability":
-                pass  # a matrix of probability columns is allowed
+            if axis:
+                word = self.property_axis(p, word, axis, shape)
             props.append(word)
         if "spd" in props:
             props += ["symmetric", "invertible", "positive_definite"]
@@ -297,6 +304,22 @@ class Checker:
             if n.id in self.cell.dims:
                 self.fail(f"{n.id} is already used as a size", n)
             self.cell.variables[n.id] = G.var(n.id, shape, props)
+
+    def property_axis(self, p: T.Name, word: str, axis: str, shape) -> str:
+        """``onehot rows`` / ``onehot(axis=1)`` (each row has a single 1) is the
+        property ONEHOT_ROWS; ``onehot columns`` / ``onehot(axis=0)`` is plain
+        ``onehot``, which for a matrix means each column has a single 1."""
+        along = AXIS_WORDS.get(axis.replace(" ", ""))
+        if word != "onehot":
+            self.fail(f"{word} takes no axis", p)
+        if along is None:
+            self.fail(f"unknown axis {axis!r} for onehot", p,
+                      hint="write onehot rows, onehot columns, onehot(axis=1) or onehot(axis=0)")
+        if shape[along] == ONE and shape[1 - along] != ONE:  # a k×1 column's rows are single entries
+            kind = "column" if along == 1 else "row"
+            self.fail(f"each {'row' if along == 1 else 'column'} of a {shape_str(shape)} {kind} is one entry",
+                      p, hint="write onehot: a vector has a single 1")
+        return ONEHOT_ROWS if along == 1 and shape[0] != ONE else "onehot"
 
     # ================================================================ definitions
     def define(self, stmt: T.Define) -> None:
@@ -406,8 +429,9 @@ class Checker:
             return cell.variables[name]
         if name in cell.dims:
             return G.const(cell.dims[name])
-        if name in ("pi", "π"):
-            return G.const(sympy.pi)
+        base = _base_name(name)
+        if name in ("pi", "π") or (base != name and base in CONSTANTS):  # π, np.pi, np.e
+            return G.const(CONSTANTS[base])
         m = re.fullmatch(r"I_(\w+)", name)  # I_n: the identity of a declared size
         if m and (m.group(1) in cell.dims or m.group(1).isdigit()):
             size = cell.dims.get(m.group(1)) or sympy.Integer(int(m.group(1)))
@@ -682,6 +706,8 @@ class Checker:
         return combine(B.broadcast(a, shape), B.broadcast(b, shape))
 
     def power(self, node, a: Expr, p: Expr, elementwise: bool) -> Expr:
+        if elementwise and a.is_scalar and not p.is_scalar:  # np.e ** x, 2 ** x: exp(log(a) x)
+            return B.elementwise("exp", B.smul(B.elementwise("log", a), p))
         if not p.is_scalar:
             self.fail(f"the exponent must be a scalar, not {shape_str(p.shape)}", node.right)
         if elementwise or a.is_scalar:

@@ -17,7 +17,11 @@ _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 def scalar_text(value) -> str:
     """A SymPy number or size formula as text: m**2 → m², m**(-2) → m⁻², 2*m → 2 m, pi → π."""
-    text = re.sub(r"\*\*\(?(-?\d+)\b\)?", lambda m: superscript(m.group(1)), sympy.sstr(value))
+    if isinstance(value, sympy.Basic) and value.has(sympy.E):  # Euler's number reads back as exp(1)
+        value = value.xreplace({sympy.E: sympy.Symbol("exp(1)")})
+    # m**2 → m², m**(-2) → m⁻²; m**(-3/2) stays a power (m^(-3/2)), brackets balanced
+    text = re.sub(r"\*\*(?:\((-?\d+)\)|(\d+)\b)", lambda m: superscript(m.group(1) or m.group(2)),
+                  sympy.sstr(value))
     return text.replace("**", "^").replace("*", " ").replace("pi", "π")
 
 
