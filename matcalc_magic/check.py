@@ -40,6 +40,8 @@ CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
 #: ``onehot`` is a vector with a single 1, or a matrix whose columns each hold one
 ONEHOT_ROWS = "onehot_rows"
 AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
@@ -345,7 +347,7 @@ class Checker:
             order, of_node, wrt_node = 2, item.of, item.wrt
         else:
             order, of_node, wrt_node = item.order, item.of, item.wrt
-        wrt_name = wrt_node.id
+        wrt_name = self.spelled(wrt_node.id)
         if wrt_name in self.cell.variables:
             of = self.expr(of_node)
             wrt = self.cell.variables[wrt_name]
@@ -405,7 +407,11 @@ class Checker:
 
     def claim(self, stmt: T.Claim) -> None:
         req = self.request(stmt.target)
-        value = self.closed(self.expr(stmt.value))
+        value = self.expr(stmt.value)
+        if self.open.left_open(value):  # claim ∂J/∂X = 𝟏 𝟏ᵀ: sized as the derivative is
+            for mine, theirs in zip(value.shape, _shape_convention(req)):
+                self.unify(mine, theirs)
+        value = self.closed(value)
         self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span))
 
     # ================================================================ expressions
@@ -420,8 +426,21 @@ class Checker:
         except MissingRule as e:
             self.fail(str(e), node)
 
+    def spelled(self, name: str) -> str:
+        """The cell's own spelling of a name written the other way: b₁ for a
+        declared b_1 (as results print it), b_1 for a declared b₁."""
+        cell = self.cell
+        if name in cell.variables or name in cell.definitions or name in cell.dims:
+            return name
+        m = re.fullmatch(r"(.+?)_(\d+)", name)
+        other = (m.group(1) + m.group(2).translate(_SUBSCRIPT_DIGITS) if m
+                 else re.sub(r"([₀-₉]+)$", lambda d: "_" + d.group(1).translate(_PLAIN_DIGITS), name))
+        if other in cell.variables or other in cell.definitions or other in cell.dims:
+            return other
+        return name
+
     def x_Name(self, node: T.Name) -> Expr:
-        name = node.id
+        name = self.spelled(node.id)
         cell = self.cell
         if name in cell.definitions:
             return self.open.resolve(cell.definitions[name])
@@ -810,6 +829,20 @@ class Checker:
 
             self.fail(f"unknown function {name!r}", name_span, hint=self.suggest(_base_name(name), all_names()))
         return spec(self, node, tuple(args), dict(kwargs), primes)
+
+
+def _shape_convention(req: Request) -> tuple:
+    """The derivative's shape in the shape convention: a gradient the shape of
+    the variable, a Jacobian len(y)×len(x), a tensor ∂vec Y/∂(vec X)ᵀ."""
+    of, wrt = req.of.shape, req.wrt.shape
+    if req.order == 2:
+        n = sympy.expand(wrt[0] * wrt[1])
+        return (n, n)
+    if of == (ONE, ONE):
+        return wrt
+    if wrt == (ONE, ONE):
+        return of
+    return (sympy.expand(of[0] * of[1]), sympy.expand(wrt[0] * wrt[1]))  # a Jacobian; a tensor's vec form
 
 
 def edit_distance(a: str, b: str) -> int:

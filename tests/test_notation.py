@@ -309,3 +309,19 @@ def test_a_fractional_power_prints_balanced_and_reads_back():
     text = r.view("shape").rhs_text
     assert text.count("(") == text.count(")") and "n^(-3/2)" in text
     assert parse_printed(r.view("shape")) is not None
+
+
+def test_a_printed_result_pasted_into_a_claim_is_checked():
+    """𝟏 𝟏ᵀ has no size of its own: in a claim it takes the derivative's."""
+    from matcalc_magic.claims import check_claims
+
+    cells = [
+        "X : m x n\nclaim ∂(sum(X))/∂X = 𝟏 𝟏ᵀ",
+        "A : m x k; Y : m x k; b : m\nJ = b^T (A - Y) 𝟏\nclaim ∂J/∂b = (A - Y) 𝟏",
+        "K : n x m; H : m x n; P : n x n\nclaim ∂(tr((I - K H) P))/∂K = -Pᵀ Hᵀ",
+    ]
+    for cell in cells:
+        (verdict,) = check_claims(mm.derive(cell))
+        assert verdict.ok, (cell, verdict)
+    (wrong,) = check_claims(mm.derive("X : m x n\nclaim ∂(sum(X))/∂X = 2 𝟏 𝟏ᵀ"))
+    assert not wrong.ok

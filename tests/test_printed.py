@@ -108,3 +108,13 @@ def test_the_round_trip_covers_hundreds_of_views_and_their_where_parts():
     assert len(views) >= 500
     where = [v for cell in WHERE_CELLS for v in matrix_views(cell) if v.where]
     assert len(where) >= 6 and all(len(v.where_text) >= 1 for v in where)
+
+
+def test_subscripted_names_read_back_in_either_spelling():
+    """b_1 prints as b₁; b₁ reads as the declared b_1 (and ∂J/∂W₂ asks for W_2)."""
+    res = mm.derive("x : n; b_1 : n; W_2 : n x n\nJ = sum(b_1 ⊙ (W_2 x))\n∂J/∂x, ∂J/∂W₂")
+    assert res[1].request.wrt_name == "W_2"
+    for r in res:
+        for layout in LAYOUTS:
+            assert "₁" in r.view(layout).text or "₂" in r.view(layout).text
+            assert round_trip_error(r.view(layout)) < 1e-9
