@@ -145,10 +145,9 @@ class OpenSizes:
             return e
 
         def refill(node, args):
-            sizes = node.shape + tuple(p for p in node.params if isinstance(p, sympy.Basic))
-            if not any(d.free_symbols & self.solved.keys() for d in sizes):
+            if not any(d.free_symbols & self.solved.keys() for d in node.shape + _sizes_in(node.params)):
                 return None
-            params = tuple(self.value(p) if isinstance(p, sympy.Basic) else p for p in node.params)
+            params = self._filled(node.params)
             rows, cols = (self.value(d) for d in node.shape)
             if node.op == "const":  # tr(I) is a number
                 return G.const(params[0])
@@ -159,6 +158,11 @@ class OpenSizes:
             return apply(node.op, args, params)
 
         return G.rebuild(e, refill)
+
+    def _filled(self, params):
+        if isinstance(params, tuple):
+            return tuple(self._filled(p) for p in params)
+        return self.value(params) if isinstance(params, sympy.Basic) else params
 
     def close(self, e: Expr) -> tuple[Expr, T.Node | None]:
         """``e`` with the open sizes that have a default set to it, and where
@@ -178,7 +182,7 @@ class OpenSizes:
             return []
         found: dict = {}
         for node in G.postorder(e):
-            for d in node.shape + tuple(p for p in node.params if isinstance(p, sympy.Basic)):
+            for d in node.shape + _sizes_in(node.params):
                 for size in d.free_symbols & self.written.keys():
                     if size not in self.solved:
                         found[size] = None
@@ -248,6 +252,10 @@ class Checker:
 
     def unify(self, x, y) -> bool:
         return self.open.unify(x, y)
+
+    def square(self, a: Expr) -> Expr | None:
+        """``a`` if it is square (an open size made to fit), else None."""
+        return self.open.resolve(a) if self.unify(a.shape[0], a.shape[1]) else None
 
     def statement(self, stmt) -> None:
         if isinstance(stmt, T.Define):
@@ -483,8 +491,9 @@ class Checker:
         return B.transpose(self.expr(node.operand))
 
     def x_Inverse(self, node: T.Inverse) -> Expr:
-        a = self.expr(node.operand)
-        if not same(a.shape[0], a.shape[1]):
+        a = self.square(self.expr(node.operand))
+        if a is None:
+            a = self.expr(node.operand)
             self.fail(f"only a square matrix has an inverse; {self.text(node.operand)} is {shape_str(a.shape)}",
                       node, self.shapes_of((node.operand, a)))
         out = B.inv(a)
@@ -616,7 +625,8 @@ class Checker:
     def juxtaposed(self, node: T.Juxt) -> list:
         """The operands of ``a b c …`` (written left-deep), a function name
         taking the operand right after it: ``-1/2 log det(Σ)`` is
-        ``(-1/2) · log(det(Σ))``, ``2 tr A B`` is ``2 · tr(A) · B``."""
+        ``(-1/2) · log(det(Σ))``, ``2 tr A B`` is ``2 · tr(A) · B``.  A bare
+        ``I`` is the identity, not a call of eye: ``I 𝟏``."""
         items = []
         while isinstance(node, T.Juxt):
             items.append(node.right)
@@ -626,7 +636,7 @@ class Checker:
         for item in items:
             negated = isinstance(item, T.Neg)  # - log det(K)
             name = item.operand if negated else item
-            if isinstance(name, T.Name) and operands and self.is_function_name(name.id):
+            if isinstance(name, T.Name) and operands and name.id != "I" and self.is_function_name(name.id):
                 arg = operands.pop()
                 item = T.Juxt(Span(name.span.start, arg.span.end), name, arg)
                 if negated:
@@ -731,7 +741,7 @@ class Checker:
             self.fail(f"the exponent must be a scalar, not {shape_str(p.shape)}", node.right)
         if elementwise or a.is_scalar:
             return B.epow(a, p)
-        if not same(a.shape[0], a.shape[1]):
+        if self.square(a) is None:
             self.fail(
                 f"{self.text(node)}: a matrix power needs a square matrix, {self.text(node.left)} is "
                 f"{shape_str(a.shape)}", node, self.shapes_of((node.left, a)),
@@ -739,7 +749,7 @@ class Checker:
             )
         if not (G.is_const(p) and G.const_value(p).is_Integer):
             self.fail("a matrix power needs an integer exponent", node.right)
-        return B.matpow(a, int(G.const_value(p)))
+        return B.matpow(self.square(a), int(G.const_value(p)))
 
     # ---------------------------------------------------------------- indexing
     def x_Index(self, node: T.Index) -> Expr:
@@ -829,6 +839,18 @@ class Checker:
 
             self.fail(f"unknown function {name!r}", name_span, hint=self.suggest(_base_name(name), all_names()))
         return spec(self, node, tuple(args), dict(kwargs), primes)
+
+
+def _sizes_in(params) -> tuple:
+    """The sizes among an operator's parameters (a broadcast's target shape,
+    a slice's bounds, tr(I)'s number)."""
+    out = []
+    for p in params:
+        if isinstance(p, tuple):
+            out.extend(_sizes_in(p))
+        elif isinstance(p, sympy.Basic):
+            out.append(p)
+    return tuple(out)
 
 
 def _shape_convention(req: Request) -> tuple:

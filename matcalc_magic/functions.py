@@ -215,19 +215,19 @@ def _std(ck, node, args, kwargs, primes):
 def _trace(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 1, "tr")
     x = ck.expr(args[0])
-    if not same(x.shape[0], x.shape[1]):
+    if ck.square(x) is None:
         ck.fail(f"the trace needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node,
                 ck.shapes_of((args[0], x)))
-    return B.trace(x)
+    return B.trace(ck.square(x))
 
 
 def _square_arg(ck, node, args, what):
     _arity(ck, node, args, 1, what)
     x = ck.expr(args[0])
-    if not same(x.shape[0], x.shape[1]):
+    if ck.square(x) is None:
         ck.fail(f"{what} needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node,
                 ck.shapes_of((args[0], x)))
-    return x
+    return ck.square(x)
 
 
 @define("det")
@@ -250,11 +250,11 @@ def _matrix_power(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 2, "matrix_power")
     x = ck.expr(args[0])
     k = ck.expr(args[1])
-    if not same(x.shape[0], x.shape[1]):
+    if ck.square(x) is None:
         ck.fail(f"matrix_power needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node)
     if not (G.is_const(k) and G.const_value(k).is_Integer):
         ck.fail("matrix_power needs an integer exponent", args[1])
-    return B.matpow(x, int(G.const_value(k)))
+    return B.matpow(ck.square(x), int(G.const_value(k)))
 
 
 @define("diag")
@@ -263,8 +263,8 @@ def _diag(ck, node, args, kwargs, primes):
     x = ck.expr(args[0])
     if x.shape[0] == ONE or x.shape[1] == ONE:
         return B.diag(x)
-    if same(x.shape[0], x.shape[1]):
-        return B.diagvec(x)
+    if ck.square(x) is not None:
+        return B.diagvec(ck.square(x))
     ck.fail(f"diag needs a vector or a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node)
 
 
