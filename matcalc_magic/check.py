@@ -113,7 +113,8 @@ class OpenSizes:
         self.solved: dict[sympy.Symbol, sympy.Expr] = {}  # kept free of solved symbols
 
     def new(self, node: T.Node, default: int | None = None) -> sympy.Symbol:
-        size = sympy.Dummy(f"k{len(self.written)}", positive=True, integer=True)
+        # "?1" is no name a cell can declare; it reads so in a message: ?1×n
+        size = sympy.Symbol(f"?{len(self.written) + 1}", positive=True, integer=True)
         self.written[size] = node
         if default is not None:
             self.default[size] = default
@@ -491,12 +492,11 @@ class Checker:
         return B.transpose(self.expr(node.operand))
 
     def x_Inverse(self, node: T.Inverse) -> Expr:
-        a = self.square(self.expr(node.operand))
-        if a is None:
-            a = self.expr(node.operand)
+        a = self.expr(node.operand)
+        if self.square(a) is None:
             self.fail(f"only a square matrix has an inverse; {self.text(node.operand)} is {shape_str(a.shape)}",
                       node, self.shapes_of((node.operand, a)))
-        out = B.inv(a)
+        out = B.inv(self.square(a))
         return B.transpose(out) if node.transpose else out
 
     def x_Abs(self, node: T.Abs) -> Expr:
