@@ -508,8 +508,12 @@ def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     if not props or not np.all(np.isfinite(arr)):
         return None
     columns = arr.reshape(-1, 1) if (arr.shape[0] == 1 or arr.shape[1] == 1) else arr
-    if "onehot" in props and not (np.all((columns == 0) | (columns == 1)) and np.all(columns.sum(axis=0) == 1)):
-        return "onehot, but the array given is not one-hot (0s and a single 1 per column)"
+    binary = np.all((arr == 0) | (arr == 1))
+    if "onehot" in props and not (binary and np.all(columns.sum(axis=0) == 1)):
+        per = "per column" if columns is arr else "in all"
+        return f"onehot, but the array given is not one-hot (0s and a single 1 {per})"
+    if "onehot_rows" in props and not (binary and np.all(arr.sum(axis=1) == 1)):
+        return "onehot rows, but the array given is not one-hot by rows (0s and a single 1 per row)"
     if "probability" in props and not (np.all(columns >= 0) and np.allclose(columns.sum(axis=0), 1)):
         return "probability, but the array given is not non-negative with entries summing to 1"
     if "positive" in props and not np.all(arr > 0):

@@ -21,6 +21,7 @@ from . import graph as G
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
 from .ops import build as B
+from .ops.properties import ONEHOT_ROWS  # Y : N x C, onehot rows (plain onehot: per column)
 from .ops.registry import MissingRule, apply
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
@@ -34,6 +35,11 @@ PROPERTIES = {
     "onehot": "vector",
     "probability": "vector",
 }
+#: numbers by name; e only with a module prefix (np.e, math.e): a bare e is a name
+CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
+AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
@@ -111,7 +117,8 @@ class OpenSizes:
         self.solved: dict[sympy.Symbol, sympy.Expr] = {}  # kept free of solved symbols
 
     def new(self, node: T.Node, default: int | None = None) -> sympy.Symbol:
-        size = sympy.Dummy(f"k{len(self.written)}", positive=True, integer=True)
+        # "?1" is no name a cell can declare; it reads so in a message: ?1×n
+        size = sympy.Symbol(f"?{len(self.written) + 1}", positive=True, integer=True)
         self.written[size] = node
         if default is not None:
             self.default[size] = default
@@ -143,10 +150,9 @@ class OpenSizes:
             return e
 
         def refill(node, args):
-            sizes = node.shape + tuple(p for p in node.params if isinstance(p, sympy.Basic))
-            if not any(d.free_symbols & self.solved.keys() for d in sizes):
+            if not any(d.free_symbols & self.solved.keys() for d in node.shape + _sizes_in(node.params)):
                 return None
-            params = tuple(self.value(p) if isinstance(p, sympy.Basic) else p for p in node.params)
+            params = self._filled(node.params)
             rows, cols = (self.value(d) for d in node.shape)
             if node.op == "const":  # tr(I) is a number
                 return G.const(params[0])
@@ -157,6 +163,11 @@ class OpenSizes:
             return apply(node.op, args, params)
 
         return G.rebuild(e, refill)
+
+    def _filled(self, params):
+        if isinstance(params, tuple):
+            return tuple(self._filled(p) for p in params)
+        return self.value(params) if isinstance(params, sympy.Basic) else params
 
     def close(self, e: Expr) -> tuple[Expr, T.Node | None]:
         """``e`` with the open sizes that have a default set to it, and where
@@ -176,7 +187,7 @@ class OpenSizes:
             return []
         found: dict = {}
         for node in G.postorder(e):
-            for d in node.shape + tuple(p for p in node.params if isinstance(p, sympy.Basic)):
+            for d in node.shape + _sizes_in(node.params):
                 for size in d.free_symbols & self.written.keys():
                     if size not in self.solved:
                         found[size] = None
@@ -253,6 +264,10 @@ class Checker:
     def unify(self, x, y) -> bool:
         return self.open.unify(x, y)
 
+    def square(self, a: Expr) -> Expr | None:
+        """``a`` if it is square (an open size made to fit), else None."""
+        return self.open.resolve(a) if self.unify(a.shape[0], a.shape[1]) else None
+
     def statement(self, stmt) -> None:
         if isinstance(stmt, T.Define):
             self.define(stmt)
@@ -291,15 +306,16 @@ class Checker:
             self.fail("a variable has at most two sizes (rows x columns)", decl)
         props = []
         for p in decl.props:
-            word = PROPERTY_ALIASES.get(p.id.lower(), p.id.lower())
+            word, _, axis = p.id.lower().partition(" ")  # onehot rows, onehot axis=1
+            word = PROPERTY_ALIASES.get(word, word)
             if word not in PROPERTIES:
                 self.fail(f"unknown property {p.id!r}", p, hint=self.suggest(word, PROPERTIES) or
                           "known properties: " + ", ".join(PROPERTIES))
             need = PROPERTIES[word]
             if need == "square" and not same(shape[0], shape[1]):
                 self.fail(f"{word} needs a square matrix, but the shape is {shape_str(shape)}", p)
-            if need == "vector" and not (shape[0] == ONE or shape[1] == ONE) and word == "probability":
-                pass  # a matrix of probability columns is allowed
+            if axis:
+                word = self.property_axis(p, word, axis, shape)
             props.append(word)
         if "spd" in props:
             props += ["symmetric", "invertible", "positive_definite"]
@@ -309,6 +325,22 @@ class Checker:
             if n.id in self.cell.dims:
                 self.fail(f"{n.id} is already used as a size", n)
             self.cell.variables[n.id] = G.var(n.id, shape, props)
+
+    def property_axis(self, p: T.Name, word: str, axis: str, shape) -> str:
+        """``onehot rows`` / ``onehot(axis=1)`` (each row has a single 1) is the
+        property ONEHOT_ROWS; ``onehot columns`` / ``onehot(axis=0)`` is plain
+        ``onehot``, which for a matrix means each column has a single 1."""
+        along = AXIS_WORDS.get(axis.replace(" ", ""))
+        if word != "onehot":
+            self.fail(f"{word} takes no axis", p)
+        if along is None:
+            self.fail(f"unknown axis {axis!r} for onehot", p,
+                      hint="write onehot rows, onehot columns, onehot(axis=1) or onehot(axis=0)")
+        if shape[along] == ONE and shape[1 - along] != ONE:  # a k×1 column's rows are single entries
+            kind = "column" if along == 1 else "row"
+            self.fail(f"each {'row' if along == 1 else 'column'} of a {shape_str(shape)} {kind} is one entry",
+                      p, hint="write onehot: a vector has a single 1")
+        return ONEHOT_ROWS if along == 1 and shape[0] != ONE else "onehot"
 
     # ================================================================ definitions
     def define(self, stmt: T.Define) -> None:
@@ -334,7 +366,7 @@ class Checker:
             order, of_node, wrt_node = 2, item.of, item.wrt
         else:
             order, of_node, wrt_node = item.order, item.of, item.wrt
-        wrt_name = wrt_node.id
+        wrt_name = self.spelled(wrt_node.id)
         if wrt_name in self.cell.variables:
             of = self.expr(of_node)
             wrt = self.cell.variables[wrt_name]
@@ -394,7 +426,11 @@ class Checker:
 
     def claim(self, stmt: T.Claim) -> None:
         req = self.request(stmt.target)
-        value = self.closed(self.expr(stmt.value))
+        value = self.expr(stmt.value)
+        if self.open.left_open(value):  # claim ∂J/∂X = 𝟏 𝟏ᵀ: sized as the derivative is
+            for mine, theirs in zip(value.shape, _shape_convention(req)):
+                self.unify(mine, theirs)
+        value = self.closed(value)
         self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt.value))
 
     # ================================================================ expressions
@@ -411,8 +447,21 @@ class Checker:
         except MissingRule as e:
             self.fail(str(e), node)
 
+    def spelled(self, name: str) -> str:
+        """The cell's own spelling of a name written the other way: b₁ for a
+        declared b_1 (as results print it), b_1 for a declared b₁."""
+        cell = self.cell
+        if name in cell.variables or name in cell.definitions or name in cell.dims:
+            return name
+        m = re.fullmatch(r"(.+?)_(\d+)", name)
+        other = (m.group(1) + m.group(2).translate(_SUBSCRIPT_DIGITS) if m
+                 else re.sub(r"([₀-₉]+)$", lambda d: "_" + d.group(1).translate(_PLAIN_DIGITS), name))
+        if other in cell.variables or other in cell.definitions or other in cell.dims:
+            return other
+        return name
+
     def x_Name(self, node: T.Name) -> Expr:
-        name = node.id
+        name = self.spelled(node.id)
         cell = self.cell
         if name in cell.definitions:
             return self.open.resolve(cell.definitions[name])
@@ -420,8 +469,9 @@ class Checker:
             return cell.variables[name]
         if name in cell.dims:
             return G.const(cell.dims[name])
-        if name in ("pi", "π"):
-            return G.const(sympy.pi)
+        base = _base_name(name)
+        if name in ("pi", "π") or (base != name and base in CONSTANTS):  # π, np.pi, np.e
+            return G.const(CONSTANTS[base])
         m = re.fullmatch(r"I_(\w+)", name)  # I_n: the identity of a declared size
         if m and (m.group(1) in cell.dims or m.group(1).isdigit()):
             size = cell.dims.get(m.group(1)) or sympy.Integer(int(m.group(1)))
@@ -455,10 +505,10 @@ class Checker:
 
     def x_Inverse(self, node: T.Inverse) -> Expr:
         a = self.expr(node.operand)
-        if not same(a.shape[0], a.shape[1]):
+        if self.square(a) is None:
             self.fail(f"only a square matrix has an inverse; {self.text(node.operand)} is {shape_str(a.shape)}",
                       node, self.shapes_of((node.operand, a)))
-        out = B.inv(a)
+        out = B.inv(self.square(a))
         return B.transpose(out) if node.transpose else out
 
     def x_Abs(self, node: T.Abs) -> Expr:
@@ -591,7 +641,8 @@ class Checker:
     def juxtaposed(self, node: T.Juxt) -> list:
         """The operands of ``a b c …`` (written left-deep), a function name
         taking the operand right after it: ``-1/2 log det(Σ)`` is
-        ``(-1/2) · log(det(Σ))``, ``2 tr A B`` is ``2 · tr(A) · B``."""
+        ``(-1/2) · log(det(Σ))``, ``2 tr A B`` is ``2 · tr(A) · B``.  A bare
+        ``I`` is the identity, not a call of eye: ``I 𝟏``."""
         items = []
         while isinstance(node, T.Juxt):
             items.append(node.right)
@@ -601,7 +652,7 @@ class Checker:
         for item in items:
             negated = isinstance(item, T.Neg)  # - log det(K)
             name = item.operand if negated else item
-            if isinstance(name, T.Name) and operands and self.is_function_name(name.id):
+            if isinstance(name, T.Name) and operands and name.id != "I" and self.is_function_name(name.id):
                 arg = operands.pop()
                 item = T.Juxt(Span(name.span.start, arg.span.end), name, arg)
                 if negated:
@@ -700,11 +751,13 @@ class Checker:
         return combine(B.broadcast(a, shape), B.broadcast(b, shape))
 
     def power(self, node, a: Expr, p: Expr, elementwise: bool) -> Expr:
+        if elementwise and a.is_scalar and not p.is_scalar:  # np.e ** x, 2 ** x: exp(log(a) x)
+            return B.elementwise("exp", B.smul(B.elementwise("log", a), p))
         if not p.is_scalar:
             self.fail(f"the exponent must be a scalar, not {shape_str(p.shape)}", node.right)
         if elementwise or a.is_scalar:
             return B.epow(a, p)
-        if not same(a.shape[0], a.shape[1]):
+        if self.square(a) is None:
             self.fail(
                 f"{self.text(node)}: a matrix power needs a square matrix, {self.text(node.left)} is "
                 f"{shape_str(a.shape)}", node, self.shapes_of((node.left, a)),
@@ -712,7 +765,7 @@ class Checker:
             )
         if not (G.is_const(p) and G.const_value(p).is_Integer):
             self.fail("a matrix power needs an integer exponent", node.right)
-        return B.matpow(a, int(G.const_value(p)))
+        return B.matpow(self.square(a), int(G.const_value(p)))
 
     # ---------------------------------------------------------------- indexing
     def x_Index(self, node: T.Index) -> Expr:
@@ -802,6 +855,32 @@ class Checker:
 
             self.fail(f"unknown function {name!r}", name_span, hint=self.suggest(_base_name(name), all_names()))
         return spec(self, node, tuple(args), dict(kwargs), primes)
+
+
+def _sizes_in(params) -> tuple:
+    """The sizes among an operator's parameters (a broadcast's target shape,
+    a slice's bounds, tr(I)'s number)."""
+    out = []
+    for p in params:
+        if isinstance(p, tuple):
+            out.extend(_sizes_in(p))
+        elif isinstance(p, sympy.Basic):
+            out.append(p)
+    return tuple(out)
+
+
+def _shape_convention(req: Request) -> tuple:
+    """The derivative's shape in the shape convention: a gradient the shape of
+    the variable, a Jacobian len(y)×len(x), a tensor ∂vec Y/∂(vec X)ᵀ."""
+    of, wrt = req.of.shape, req.wrt.shape
+    if req.order == 2:
+        n = sympy.expand(wrt[0] * wrt[1])
+        return (n, n)
+    if of == (ONE, ONE):
+        return wrt
+    if wrt == (ONE, ONE):
+        return of
+    return (sympy.expand(of[0] * of[1]), sympy.expand(wrt[0] * wrt[1]))  # a Jacobian; a tensor's vec form
 
 
 def edit_distance(a: str, b: str) -> int:

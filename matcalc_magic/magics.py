@@ -389,7 +389,8 @@ class MatcalcMagics(Magics):
 
         A false claim fails the cell with a diagnosis (transposed — which
         layout it is right in —, off by a constant factor, wrong shape, or
-        different).
+        different).  Results print in the cell's own language (𝟏, I, ⊙, ^∘2,
+        δ₁ = …), so a printed result can be pasted back, e.g. into a claim.
         """
         opt_text, rest = _split_options(line)
         args = parse_argstring(self.mderive, opt_text)  # a UsageError is shown as one line by IPython

@@ -78,6 +78,10 @@ def draw_value(var: Expr, sizes: dict, rng: np.random.Generator, attempt: int = 
         else:
             out[rng.integers(r, size=c), np.arange(c)] = 1.0
         return out
+    if "onehot_rows" in props:
+        out = np.zeros((r, c))
+        out[np.arange(r), rng.integers(c, size=r)] = 1.0
+        return out
     if "probability" in props:
         p = rng.random((r, c)) + 0.1
         return p / p.sum() if (c == 1 or r == 1) else p / p.sum(axis=0, keepdims=True)

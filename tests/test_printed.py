@@ -108,3 +108,59 @@ def test_the_round_trip_covers_hundreds_of_views_and_their_where_parts():
     assert len(views) >= 500
     where = [v for cell in WHERE_CELLS for v in matrix_views(cell) if v.where]
     assert len(where) >= 6 and all(len(v.where_text) >= 1 for v in where)
+
+
+def test_subscripted_names_read_back_in_either_spelling():
+    """b_1 prints as b₁; b₁ reads as the declared b_1 (and ∂J/∂W₂ asks for W_2)."""
+    res = mm.derive("x : n; b_1 : n; W_2 : n x n\nJ = sum(b_1 ⊙ (W_2 x))\n∂J/∂x, ∂J/∂W₂")
+    assert res[1].request.wrt_name == "W_2"
+    for r in res:
+        for layout in LAYOUTS:
+            assert "₁" in r.view(layout).text or "₂" in r.view(layout).text
+            assert round_trip_error(r.view(layout)) < 1e-9
+
+
+# ====================================================================== printers: forms that read back
+# (declarations, function, variable, layout, the printed right-hand side): each was
+# ambiguous or unreadable as printed before and now reads back with its value
+PRINTED_AS_INPUT = [
+    # an identity or 𝟏 whose size no neighbour fixes shows it (a factor of ⊗, sliced)
+    ("a : m x n; b : p x n", "np.vstack([a, b])", "a", "vec", "I_n ⊗ [I_m; 0]"),
+    ("A : m x n; B : p x q", "kron(A, B)", "B", "vec", "((I_n ⊗ K(q,m)) ⊗ I_p) (vec(A) ⊗ eye(p*q))"),
+    ("X : m x n; b : m", "(X + b)[1:, 0]", "b", "shape", "(I_n[0, :] 𝟏) I_m[1:, :]"),
+    ("A : n x n; S : n x n", "S + I ⊙ A S", "A", "vec", "(Sᵀ ⊗ I_n) diag(vec(I_n))"),
+    # …but not where the result's own shape fixes it
+    ("X : m x n; A : n x k", "X A", "X", "vec", "Aᵀ ⊗ I"),
+    # vec(𝟏 𝟏ᵀ) is 𝟏, whose length the result fixes; a slice of 𝟏 𝟏ᵀ is 𝟏 𝟏ᵀ
+    ("X : m x n", "sum(X)", "X", "vec", "𝟏ᵀ"),
+    ("W : m x n; c : scalar", "c sum(W)", "W", "vec", "c 𝟏ᵀ"),
+    ("X : m x n", "sum([0, X])", "X", "shape", "𝟏 𝟏ᵀ"),
+    # unvec with its shape; Euler's number; a fractional power, balanced
+    ("X : m x n; a : m*n", "a^T vec(X)", "X", "shape", "unvec(a, m, n)"),
+    ("x : n", "np.e x", "x", "shape", "exp(1) I"),
+    ("x : n", "std(x)", "x", "shape", "(n^(-3/2)) (n x - (𝟏ᵀ x) 𝟏 - (𝟏ᵀ δ₁) 𝟏) / ‖δ₁‖"),
+    # a broadcast under a one-operand function is written out: (𝟏 pᵀ)^∘(-1), not (pᵀ)^∘(-1)
+    ("x : n; y : n; p : n, positive", "(p ⊙ y) / p^T x", "y", "numerator",
+     "(xᵀ ⊗ I_n) diag(vec((𝟏 pᵀ)^∘(-1))) (𝟏_n ⊗ I_n) diag(p)"),
+]
+
+
+@pytest.mark.parametrize("decls, expr, wrt, layout, text", PRINTED_AS_INPUT,
+                         ids=[f"{p[1]}-{p[3]}" for p in PRINTED_AS_INPUT])
+def test_printed_forms_that_needed_a_printer_fix(decls, expr, wrt, layout, text):
+    view = mm.derive(f"{decls}\n∂({expr})/∂{wrt}")[0].view(layout)
+    assert view.rhs_text == text
+    for seed in (0, 1):
+        assert round_trip_error(view, seed) < 1e-9
+
+
+def test_a_broadcast_is_bracketed_where_it_is_an_operand_and_written_out_under_a_function():
+    from matcalc_magic.graph import var
+    from matcalc_magic.ops import build as B
+    from matcalc_magic.render.text import to_text
+    from matcalc_magic.shapes import ONE, dim_symbol
+
+    m, n = dim_symbol("m"), dim_symbol("n")
+    b = var("b", (m, ONE))
+    assert to_text(B.rows(B.broadcast(b, (m, n)), 1, m)) == "(b 𝟏ᵀ)[1:, :]"  # not b (𝟏ᵀ[1:, :])
+    assert to_text(B.elementwise("exp", B.broadcast(b, (m, n)))) == "exp(b 𝟏ᵀ)"  # m×n, not exp(b)

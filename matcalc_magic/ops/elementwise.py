@@ -79,6 +79,21 @@ TABLE = [
     Elementwise("abs", np.abs, lambda x, y, dx: B.hadamard(B.elementwise("sign", x), dx),
                 "\\operatorname{abs}", "abs", "np.abs", sympy.Abs, rule_name="d |X| = sign(X) ⊙ dX"),
     Elementwise("sign", np.sign, None, "\\operatorname{sign}", "sign", "np.sign", sympy.sign),
+    Elementwise("cosh", np.cosh, lambda x, y, dx: B.hadamard(B.elementwise("sinh", x), dx),
+                "\\cosh", "cosh", "np.cosh", sympy.cosh, rule_name="d cosh(X) = sinh(X) ⊙ dX"),
+    Elementwise("sinh", np.sinh, lambda x, y, dx: B.hadamard(B.elementwise("cosh", x), dx),
+                "\\sinh", "sinh", "np.sinh", sympy.sinh, rule_name="d sinh(X) = cosh(X) ⊙ dX"),
+    # drawn positive (0.5 to 1.5): inside (−π/2, π/2), away from tan's poles
+    Elementwise("tan", np.tan, lambda x, y, dx: B.hadamard(B.add(B.fill(1, y.shape), B.epow(y, 2)), dx),
+                "\\tan", "tan", "np.tan", sympy.tan, "positive", "d tan(X) = (1 + tan(X)^∘2) ⊙ dX"),
+    Elementwise("arctan", np.arctan, lambda x, y, dx: B.hdiv(dx, B.add(B.fill(1, x.shape), B.epow(x, 2))),
+                "\\arctan", "arctan", "np.arctan", sympy.atan, rule_name="d arctan(X) = dX ⊘ (1 + X^∘2)"),
+    Elementwise("log1p", np.log1p, lambda x, y, dx: B.hdiv(dx, B.add(B.fill(1, x.shape), x)),
+                "\\operatorname{log1p}", "log1p", "np.log1p", lambda a: sympy.log(1 + a), "positive",
+                "d log1p(X) = dX ⊘ (1 + X)"),
+    Elementwise("expm1", np.expm1, lambda x, y, dx: B.hadamard(B.elementwise("exp", x), dx),
+                "\\operatorname{expm1}", "expm1", "np.expm1", lambda a: sympy.exp(a) - 1,
+                rule_name="d expm1(X) = exp(X) ⊙ dX"),
 ]
 BY_NAME = {row.name: row for row in TABLE}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..graph import Expr, const_value, is_const
+from ..graph import Expr, const_value, is_all_ones, is_const
 from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
 from ..shapes import ONE
 
@@ -155,7 +155,11 @@ class Printer:
             parts = parts[:1]  # a column's rows
         elif len(parts) == 2 and a.shape[0] == ONE and parts[0] == ":":
             parts = parts[1:]  # a row's columns
-        return self.subscripted(self.paren(a, FUNC + 1), self.slice_sep.join(parts))
+        return self.subscripted(self.sliced(a), self.slice_sep.join(parts))
+
+    def sliced(self, a: Expr) -> str:
+        """The operand of a subscript."""
+        return self.paren(a, FUNC + 1)
 
     def _range(self, start, stop, length) -> str:
         if stop - start == 1:  # one row or column: its index
@@ -292,8 +296,13 @@ class Printer:
             return MUL
         if e.op == "sum" and squared_norm_of(e) is not None:
             return POW  # ‖x‖² binds like a power
-        if e.op == "broadcast":
-            return self.precedence(e.args[0])
+        if e.op == "broadcast":  # printed out as in _print_broadcast: b 𝟏ᵀ, c 𝟏, 𝟏
+            if e.args[0].is_scalar:
+                from ..graph import ones
+                from ..ops import build as B
+
+                return self.precedence(B.smul(e.args[0], ones(*e.shape)))
+            return MUL
         return rule(e.op).notation.precedence
 
     def wrap(self, text: str) -> str:
@@ -395,7 +404,11 @@ class Printer:
                     i += k
                     break
             else:
-                parts.append(self.paren(factors[i], MUL + 1))
+                f = factors[i]
+                # b 𝟏ᵀ and 𝟏 𝟏ᵀ are products themselves: A (b 𝟏ᵀ) is A b 𝟏ᵀ
+                flat = f not in self.labels and f.op in ("ones", "broadcast") and (
+                    is_all_ones(f) or not f.args[0].is_scalar)
+                parts.append(self._print(f) if flat else self.paren(f, MUL + 1))
                 i += 1
         return self.mul_sep.join(parts)
 
@@ -412,8 +425,9 @@ class Printer:
         return f"{self.symbol(notation)}({', '.join(self.printed_args(e))})"
 
     def function_args(self, e: Expr) -> list:
-        elementwise = "elementwise" in rule(e.op).extra
-        return self.operands(e) if elementwise else list(e.args)
+        # one operand: nothing beside it gives a broadcast its shape, so it is
+        # written out (exp(b 𝟏ᵀ) is m×n, exp(b) would read m×1)
+        return list(e.args)
 
     def printed_args(self, e: Expr) -> list[str]:
         """A function's arguments as printed, with its axis when the operand's

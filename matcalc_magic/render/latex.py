@@ -56,7 +56,6 @@ class LatexPrinter(Printer):
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args
-        a = self.implicit(a)
         exponent = self._print(p)
         if e.is_scalar:
             if is_const(p) and const_value(p) < 0:

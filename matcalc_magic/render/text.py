@@ -17,7 +17,11 @@ _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 def scalar_text(value) -> str:
     """A SymPy number or size formula as text: m**2 → m², m**(-2) → m⁻², 2*m → 2 m, pi → π."""
-    text = re.sub(r"\*\*\(?(-?\d+)\b\)?", lambda m: superscript(m.group(1)), sympy.sstr(value))
+    if isinstance(value, sympy.Basic) and value.has(sympy.E):  # Euler's number reads back as exp(1)
+        value = value.xreplace({sympy.E: sympy.Symbol("exp(1)")})
+    # m**2 → m², m**(-2) → m⁻²; m**(-3/2) stays a power (m^(-3/2)), brackets balanced
+    text = re.sub(r"\*\*(?:\((-?\d+)\)|(\d+)\b)", lambda m: superscript(m.group(1) or m.group(2)),
+                  sympy.sstr(value))
     return text.replace("**", "^").replace("*", " ").replace("pi", "π")
 
 
@@ -30,6 +34,7 @@ def superscript(value) -> str:
 
 class TextPrinter(Printer):
     _open_parts = None  # how many parts of the formula print without their size
+    _kron_depth = 0  # inside a factor of ⊗, whose size no neighbour fixes
     def name(self, name: str) -> str:
         return name_text(name)
 
@@ -55,34 +60,63 @@ class TextPrinter(Printer):
         return "d" + self.name(e.params[0][1:])
 
     def _print_eye(self, e: Expr) -> str:
-        return "I"
+        return (self._kron_depth and self.sized(e)) or "I"
 
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
         # a formula whose only unsized part is one I or 𝟏 gets it from its own
         # shape when read back; with more, or in a where-part, they show sizes
-        self._open_parts = None if expand_root else sum(1 for n in postorder(e) if n.op in _UNSIZED)
+        self._open_parts = None if expand_root else (
+            (e.op in _UNSIZED) + sum(a.op in _UNSIZED for n in postorder(e) for a in n.args))
         return super().doprint(e, expand_root)
 
-    def identity(self, e: Expr) -> str:
-        """An identity whose size no neighbour fixes (a factor of ⊗, inside vec)."""
-        if e.op == "eye" and e not in self.labels and self._open_parts != 1:
+    def sized(self, e: Expr) -> str | None:
+        """I or 𝟏 with its size (I_n, 𝟏_m, ones(m, n)) where no neighbour fixes
+        it (a factor of ⊗, inside vec, sliced) and the formula has other parts
+        whose size it leaves open; None where the bare form reads back."""
+        if e.op not in ("eye", "ones") or e in self.labels or self._open_parts == 1:
+            return None
+        if e.op == "eye":
             return sized_identity(e.shape[0])
-        return self._print(e)
+        rows, cols = e.shape
+        if cols == ONE:
+            return sized_ones(rows)
+        if rows == ONE:
+            return sized_ones(cols) + "ᵀ"
+        return f"ones({rows}, {cols})"
+
+    def sliced(self, a: Expr) -> str:
+        return self.sized(a) or super().sliced(a)
+
+    def precedence(self, e: Expr) -> int:
+        if (e.op == "ones" and e.shape[0] != ONE and e.shape[1] != ONE and e not in self.labels
+                and not (self._kron_depth and self.sized(e))):
+            return MUL  # 𝟏 𝟏ᵀ is a product: (𝟏 𝟏ᵀ)[:, 1:]
+        return super().precedence(e)
 
     def _print_kron(self, e: Expr) -> str:
-        return " ⊗ ".join(self.identity(a) if a.op == "eye" else self.paren(a, MUL, strict=True) for a in e.args)
+        self._kron_depth += 1
+        try:
+            return " ⊗ ".join(self.paren(a, MUL, strict=True) for a in e.args)
+        finally:
+            self._kron_depth -= 1
 
     def _print_vec(self, e: Expr) -> str:
         (a,) = e.args
         if is_all_ones(a) and a not in self.labels:  # vec(𝟏 𝟏ᵀ) is 𝟏
             return "𝟏"
-        return f"vec({self.identity(a)})"
+        if a.op == "broadcast" and a.args[0].is_scalar and a not in self.labels:  # vec(c 𝟏 𝟏ᵀ) is c 𝟏
+            from ..ops import build as B
+
+            return self._print(B.fill(a.args[0], (e.shape[0], ONE)))
+        return f"vec({self.sized(a) or self._print(a)})"
 
     def _print_unvec(self, e: Expr) -> str:
         rows, cols = e.shape
         return f"unvec({self._print(e.args[0])}, {rows}, {cols})"
 
     def _print_ones(self, e: Expr) -> str:
+        if self._kron_depth and self.sized(e):
+            return self.sized(e)
         if e.shape[0] != ONE and e.shape[1] != ONE:
             return "𝟏 𝟏ᵀ"  # the all-ones matrix
         return "𝟏ᵀ" if e.shape[0] == ONE else "𝟏"
@@ -96,7 +130,6 @@ class TextPrinter(Printer):
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args
-        a = self.implicit(a)
         if e.is_scalar:
             if is_const(p) and const_value(p) < 0:
                 k = -const_value(p)
@@ -129,6 +162,12 @@ def sized_identity(n) -> str:
     """I_n, I_3, or eye(n + 1) where the size is not a single name."""
     text = str(n)
     return f"I_{text}" if re.fullmatch(r"\w+", text) else f"eye({text})"
+
+
+def sized_ones(n) -> str:
+    """𝟏_n, 𝟏_3, or ones(n + 1)."""
+    text = str(n)
+    return f"𝟏_{text}" if re.fullmatch(r"\w+", text) else f"ones({text})"
 
 
 #: what prints without its size (I, 𝟏, 0), which only its neighbours tell

@@ -568,6 +568,22 @@ class _Builder:
     def props(self, c):
         return _Wrap(tuple(T.Name(n.span, n.id.lower()) for n in c), _lo(c[0]), _hi(c[-1]))
 
+    def prop_words(self, c):
+        # onehot rows: one property with its qualifier, "onehot rows"
+        word, qualifier = c
+        return T.Name(_sp(word, qualifier), f"{word.id} {qualifier.id}")
+
+    def prop_call(self, c):
+        # onehot(axis=1): "onehot axis=1"
+        (call,) = c
+        if isinstance(call, T.Call) and not call.args and len(call.kwargs) == 1:
+            key, value = call.kwargs[0]
+            negative = isinstance(value, T.Neg)
+            number = value.operand if negative else value
+            if isinstance(number, T.Number) and isinstance(number.value, int):
+                return T.Name(call.span, f"{call.func} {key}={'-' if negative else ''}{number.value}")
+        raise MatcalcError("a property takes one number, as in onehot(axis=1)", call.span)
+
     def decl(self, c):
         c = [x for x in c if not isinstance(x, str)]  # drop the '∈' token
         names, typ = c[0], c[1]
@@ -588,6 +604,15 @@ class _Builder:
 
     def scalar_type(self, c):
         return _Wrap((), _lo(c[0]), _hi(c[0]))
+
+    def numpy_1d(self, c):
+        # b : (M,): a NumPy 1-D array, which broadcasts as a row, 1×M
+        lpar, size, rpar = c
+        return _Wrap((T.DimNum(_tspan(lpar), 1), _e(size)), _lo(lpar), _hi(rpar))
+
+    def numpy_2d(self, c):
+        # X : (N, D), a NumPy shape
+        return _Wrap((_e(c[1]), _e(c[2])), _lo(c[0]), _hi(c[-1]))
 
     def dims(self, c):
         return _Wrap(tuple(_e(d) for d in c), _lo(c[0]), _hi(c[-1]))
