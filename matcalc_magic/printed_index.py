@@ -11,6 +11,7 @@ free indices and their sizes come from the printed left-hand side (``ᵢ`` of
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -94,39 +95,49 @@ _UNSIZED = ("I", "𝟏")
 
 
 def _operand_shapes(cell, source: str, rhs, sizes: dict) -> dict:
-    """The sizes of the bare I's, 𝟏's and 0 blocks inside indexed operands
-    (``(I[1:, :])[i,j]``), type-checked after the cell: the letters a free
-    index runs over fix an operand's shape, as the left-hand side says."""
-    from .printed import _checker_after
-
-    import math
-
+    """The sizes of the bare I's, 𝟏's and 0 blocks in an index form, type-checked
+    after the cell: an indexed operand (``(I[1:, :])[i,j]``) is as long as
+    the letters on it run (the left-hand side says how far a free one runs),
+    a scalar factor (``‖X − (1/n) 𝟏 𝟏ᵀ X‖_F``) sizes itself."""
     checker = None
     for node in syntax_nodes(rhs):
-        if not isinstance(node, T.Index):
-            continue
-        operand, subs = node.operand, node.subscripts
-        if isinstance(operand, T.ListLit) and len(operand.items) == 1:  # [K][(i,j),(k,l)]
-            operand = operand.items[0]
-            groups = [s.items if isinstance(s, T.TupleLit) else (s,) for s in subs]
-            letters = [tuple(i.id for i in g if isinstance(i, T.Name)) for g in groups]
-            want = [math.prod(sizes[l] for l in g) if all(l in sizes for l in g) else None for g in letters]
-        elif all(isinstance(s, T.Name) for s in subs):
-            want = [sizes.get(s.id) for s in subs]
+        if isinstance(node, T.Index):
+            operand, subs = node.operand, node.subscripts
+            if isinstance(operand, T.ListLit) and len(operand.items) == 1:  # [K][(i,j),(k,l)]
+                operand = operand.items[0]
+                groups = [s.items if isinstance(s, T.TupleLit) else (s,) for s in subs]
+                letters = [tuple(i.id for i in g if isinstance(i, T.Name)) for g in groups]
+                want = [math.prod(sizes[l] for l in g) if all(l in sizes for l in g) else None for g in letters]
+            elif all(isinstance(s, T.Name) for s in subs):
+                want = [sizes.get(s.id) for s in subs]
+            else:
+                continue
+        elif isinstance(node, (T.Norm, T.Call, T.Abs)) and not _has_index(node):
+            operand, want = node, []
         else:
             continue
-        if not any(isinstance(n, T.Name) and n.id in _UNSIZED or isinstance(n, (T.Block, T.ListLit))
-                   for n in syntax_nodes(operand)):
-            continue
-        checker = checker or _checker_after(cell, source)
-        checker.close_each_statement = False
-        value = checker.expr(operand)
-        long_axes = [k for k in (0, 1) if value.shape[k] != 1] if len(want) == 1 else [0, 1]
-        for axis, size in zip(long_axes, want):
-            if size is not None and not checker.unify(value.shape[axis], size):
-                raise ReferenceError(f"an operand has {value.shape[axis]} entries where the indices run over {size}")
-        checker.closed(value)
+        checker = _size_operand(checker, cell, source, operand, want)
     return checker.settled_shapes() if checker is not None else {}
+
+
+def _size_operand(checker, cell, source: str, operand, want: list):
+    """Type-check ``operand`` if it holds a bare I, 𝟏 or block, its axes as long
+    as ``want`` says where known; returns the checker (made on first use)."""
+    from .printed import _checker_after
+
+    if not any(isinstance(n, T.Name) and n.id in _UNSIZED or isinstance(n, (T.Block, T.ListLit))
+               for n in syntax_nodes(operand)):
+        return checker
+    if checker is None:
+        checker = _checker_after(cell, source)
+        checker.close_each_statement = False
+    value = checker.expr(operand)
+    long_axes = [k for k in (0, 1) if value.shape[k] != 1] if len(want) == 1 else [0, 1]
+    for axis, size in zip(long_axes, want):
+        if size is not None and not checker.unify(value.shape[axis], size):
+            raise ReferenceError(f"an operand has {value.shape[axis]} entries where the indices run over {size}")
+    checker.closed(value)
+    return checker
 
 
 class _Evaluator:

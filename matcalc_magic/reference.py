@@ -340,6 +340,8 @@ class Reference:
         return np.concatenate(out, axis=0)
 
     def x_Call(self, node: T.Call) -> np.ndarray:
+        if node.func == "K" and len(node.args) == 2 and not node.kwargs:  # K(m, n), even beside a variable K
+            return _commutation(self, list(node.args), {})
         if self.is_value_name(node.func):  # W(x + b): a product; x'(y) a transposed one
             a = self.name(node.func)
             if node.primes % 2:
@@ -509,7 +511,8 @@ def _mean(ref, args, kw):
 @defines("var")
 def _var(ref, args, kw):
     x, axis = ref.expr(args[0]), ref.axis(args, kw)
-    return _scalar(x.var()) if axis is None else x.var(axis=axis, keepdims=True)
+    ddof = _integer(ref.expr(kw["ddof"])) if "ddof" in kw else 0
+    return _scalar(x.var(ddof=ddof)) if axis is None else x.var(axis=axis, keepdims=True, ddof=ddof)
 
 
 @defines("std")
