@@ -179,8 +179,20 @@ class Printer:
         before, total = e.params
         a = e.args[0]
         after = sympy.expand(total - before - a.shape[axis])
-        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
+        blocks = ([self.zero_block(before, a, axis)] if before != 0 else []) + [self._print(a)]
+        blocks += [self.zero_block(after, a, axis)] if after != 0 else []
         return self.block(blocks, axis)
+
+    def zero_block(self, length, beside: Expr, axis: int) -> str:
+        """A zero block ``length`` long along ``axis`` beside ``beside``: a bare 0
+        reads back only where that length is 1 ([0; θ[1:]]); else it says its size."""
+        if length == 1:
+            return "0"
+        rows, cols = (length, beside.shape[1]) if axis == 0 else (beside.shape[0], length)
+        return self.sized_zeros(rows, cols)
+
+    def sized_zeros(self, rows, cols) -> str:
+        return f"zeros({self.size(rows)}, {self.size(cols)})"
 
     def _print_pad_rows(self, e: Expr) -> str:
         return self._pad(e, 0)

@@ -116,6 +116,9 @@ class LatexPrinter(Printer):
     def subscripted(self, base: str, rng: str) -> str:
         return f"{base}_{{[{rng}]}}"
 
+    def sized_zeros(self, rows, cols) -> str:
+        return f"0_{{{self.size(rows)} \\times {self.size(cols)}}}"
+
     def block(self, items: list[str], axis: int) -> str:
         sep = " \\\\ " if axis == 0 else " & "
         return "\\begin{bmatrix} " + sep.join(items) + " \\end{bmatrix}"
