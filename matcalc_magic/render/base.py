@@ -179,14 +179,17 @@ class Printer:
         before, total = e.params
         a = e.args[0]
         after = sympy.expand(total - before - a.shape[axis])
-        blocks = ([self.zero_block(before, a, axis)] if before != 0 else []) + [self._print(a)]
-        blocks += [self.zero_block(after, a, axis)] if after != 0 else []
+        alone = (before == 0) != (after == 0)  # one zero block, sized by the block's own length
+        blocks = ([self.zero_block(before, a, axis, alone)] if before != 0 else []) + [self._print(a)]
+        blocks += [self.zero_block(after, a, axis, alone)] if after != 0 else []
         return self.block(blocks, axis)
 
-    def zero_block(self, length, beside: Expr, axis: int) -> str:
-        """A zero block ``length`` long along ``axis`` beside ``beside``: a bare 0
-        reads back only where that length is 1 ([0; θ[1:]]); else it says its size."""
-        if length == 1:
+    def zero_block(self, length, beside: Expr, axis: int, alone: bool) -> str:
+        """A zero block ``length`` long along ``axis`` beside ``beside``.  A bare 0
+        reads back where that length is 1 ([0; θ[1:]]), or where it is the
+        formula's only part of open size and the only zero of its block (then the
+        result's shape fixes it: I_n ⊗ [I_m; 0]); else it says its size."""
+        if length == 1 or (alone and getattr(self, "_open_parts", None) == 1):
             return "0"
         rows, cols = (length, beside.shape[1]) if axis == 0 else (beside.shape[0], length)
         return self.sized_zeros(rows, cols)
