@@ -125,7 +125,7 @@ def test_subscripted_names_read_back_in_either_spelling():
 # ambiguous or unreadable as printed before and now reads back with its value
 PRINTED_AS_INPUT = [
     # an identity or 𝟏 whose size no neighbour fixes shows it (a factor of ⊗, sliced)
-    ("a : m x n; b : p x n", "np.vstack([a, b])", "a", "vec", "I_n ⊗ [I_m; 0]"),
+    ("a : m x n; b : p x n", "np.vstack([a, b])", "a", "vec", "I_n ⊗ [I_m; zeros(p, m)]"),
     ("A : m x n; B : p x q", "kron(A, B)", "B", "vec", "((I_n ⊗ K(q,m)) ⊗ I_p) (vec(A) ⊗ eye(p*q))"),
     ("X : m x n; b : m", "(X + b)[1:, 0]", "b", "shape", "(I_n[0, :] 𝟏) I_m[1:, :]"),
     ("A : n x n; S : n x n", "S + I ⊙ A S", "A", "vec", "(Sᵀ ⊗ I_n) diag(vec(I_n))"),
