@@ -72,7 +72,11 @@ class ClaimSpec:
     value: Expr
     value_text: str
     span: Span
-    value_node: T.Node | None = None  # the claimed expression as written, evaluated by the witness
+    # what was written, to typeset it as written and for the numeric check's
+    # witness to evaluate: the syntax of both sides, and which operands of its
+    # products and quotients are scalars
+    written: T.Claim | None = None
+    scalars: frozenset = frozenset()
 
 
 @dataclass
@@ -431,7 +435,17 @@ class Checker:
             for mine, theirs in zip(value.shape, _shape_convention(req)):
                 self.unify(mine, theirs)
         value = self.closed(value)
-        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt.value))
+        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt,
+                                          self.scalar_operands(stmt.value)))
+
+    def scalar_operands(self, root) -> frozenset:
+        """The operands of ``*``, ``/`` and ``**`` under ``root`` that are
+        scalars (``2 * x`` is a multiple, ``a * b`` a Hadamard product)."""
+        out = set()
+        for node in T.walk(root):
+            if isinstance(node, T.BinOp) and node.op in ("*", "/", "**"):
+                out.update(side for side in (node.left, node.right) if self.expr(side).is_scalar)
+        return frozenset(out)
 
     # ================================================================ expressions
     def expr(self, node) -> Expr:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import MatcalcError
 from .printed import RESULT as PRINTED, PrintedForm
-from .reference import Reference, ReferenceError, elementwise, syntax_nodes
+from .reference import Reference, ReferenceError, elementwise
 from .syntax import tree as T
 
 _SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
@@ -100,7 +100,7 @@ def _operand_shapes(cell, source: str, rhs, sizes: dict) -> dict:
     the letters on it run (the left-hand side says how far a free one runs),
     a scalar factor (``‖X − (1/n) 𝟏 𝟏ᵀ X‖_F``) sizes itself."""
     checker = None
-    for node in syntax_nodes(rhs):
+    for node in T.walk(rhs):
         if isinstance(node, T.Index):
             operand, subs = node.operand, node.subscripts
             if isinstance(operand, T.ListLit) and len(operand.items) == 1:  # [K][(i,j),(k,l)]
@@ -126,7 +126,7 @@ def _size_operand(checker, cell, source: str, operand, want: list):
     from .printed import _checker_after
 
     if not any(isinstance(n, T.Name) and n.id in _UNSIZED or isinstance(n, (T.Block, T.ListLit))
-               for n in syntax_nodes(operand)):
+               for n in T.walk(operand)):
         return checker
     if checker is None:
         checker = _checker_after(cell, source)
@@ -257,7 +257,7 @@ def _is_delta(node) -> bool:
 
 def _has_index(node) -> bool:
     return any(isinstance(n, T.Index) or (isinstance(n, T.Name) and _SUM.fullmatch(n.id))
-               for n in syntax_nodes(node))
+               for n in T.walk(node))
 
 
 def _flatten(node) -> tuple[float, list]:

@@ -709,24 +709,12 @@ def _concatenate(ref, args, kw):
 def names_read(node) -> set[str]:
     """The names an expression reads directly (not through definitions)."""
     out: set[str] = set()
-    for n in syntax_nodes(node):
+    for n in T.walk(node):
         if isinstance(n, T.Name):
             out.add(n.id)
         elif isinstance(n, T.Call):
             out.add(n.func)
     return out
-
-
-def syntax_nodes(node):
-    """Every syntax node under ``node`` (itself included), in no set order."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, T.Node):
-            yield n
-            stack.extend(vars(n).values())
-        elif isinstance(n, tuple):  # arguments, block rows, (keyword, value) pairs
-            stack.extend(n)
 
 
 class Written:

@@ -10,8 +10,9 @@ the checker knows whether ``W`` is a scalar, a matrix or a function.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from typing import Iterator
 
 from ..errors import Span
 
@@ -238,3 +239,21 @@ Stmt = Decl | Define | Requests | Claim
 class Program(Node):
     statements: tuple[Stmt, ...]
     source: str = field(default="", compare=False, repr=False)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, parents first (through arguments,
+    keyword arguments and the rows of a block)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        kids: list = []
+        pending = [getattr(n, f.name) for f in fields(n)]
+        while pending:
+            value = pending.pop(0)
+            if isinstance(value, Node):
+                kids.append(value)
+            elif isinstance(value, tuple):  # arguments, (keyword, value) pairs, block rows
+                pending[:0] = list(value)
+        stack.extend(reversed(kids))
