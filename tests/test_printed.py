@@ -133,8 +133,14 @@ PRINTED_AS_INPUT = [
     ("X : m x n; A : n x k", "X A", "X", "vec", "Aᵀ ⊗ I"),
     # vec(𝟏 𝟏ᵀ) is 𝟏, whose length the result fixes; a slice of 𝟏 𝟏ᵀ is 𝟏 𝟏ᵀ
     ("X : m x n", "sum(X)", "X", "vec", "𝟏ᵀ"),
-    ("W : m x n; c : scalar", "c sum(W)", "W", "vec", "c 𝟏ᵀ"),
+    ("W : m x n; c : scalar", "c sum(W)", "W", "vec", "(c 𝟏)ᵀ"),
     ("X : m x n", "sum([0, X])", "X", "shape", "𝟏 𝟏ᵀ"),
+    ("G : m x k", "log(1 + sum(G) ⊙ sum(G))", "G", "vec", "2 ((𝟏ᵀ G 𝟏) 𝟏 / (1 + (𝟏ᵀ G 𝟏)²))ᵀ"),
+    # log det(S) is log applied to det(S): a power after it needs brackets
+    ("S : n x n, spd; a : scalar", "(a + logdet(S)) (logdet(S) ⊙ (a + logdet(S)))", "S", "shape",
+     "(a² + 3 (log det(S))² + 4 (log det(S)) a) S⁻¹"),
+    # an elementwise function of a zero matrix is a constant matrix, not cos(0)
+    ("G : m x k; H : k x m", "tr(cos(H - H) G)", "G", "vec", "𝟏ᵀ"),
     # unvec with its shape; Euler's number; a fractional power, balanced
     ("X : m x n; a : m*n", "a^T vec(X)", "X", "shape", "unvec(a, m, n)"),
     ("x : n", "np.e x", "x", "shape", "exp(1) I"),

@@ -62,6 +62,9 @@ class TextPrinter(Printer):
     def _print_eye(self, e: Expr) -> str:
         return (self._kron_depth and self.sized(e)) or "I"
 
+    def _print_zeros(self, e: Expr) -> str:
+        return (self._kron_depth and self.sized(e)) or "0"
+
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
         # a formula whose only unsized part is one I or 𝟏 gets it from its own
         # shape when read back; with more, or in a where-part, they show sizes
@@ -70,14 +73,16 @@ class TextPrinter(Printer):
         return super().doprint(e, expand_root)
 
     def sized(self, e: Expr) -> str | None:
-        """I or 𝟏 with its size (I_n, 𝟏_m, ones(m, n)) where no neighbour fixes
+        """I, 𝟏 or 0 with its size (I_n, 𝟏_m, ones(m, n)) where no neighbour fixes
         it (a factor of ⊗, inside vec, sliced) and the formula has other parts
         whose size it leaves open; None where the bare form reads back."""
-        if e.op not in ("eye", "ones") or e in self.labels or self._open_parts == 1:
+        if e.op not in ("eye", "ones", "zeros") or e in self.labels or self._open_parts == 1:
             return None
         if e.op == "eye":
             return sized_identity(e.shape[0])
         rows, cols = e.shape
+        if e.op == "zeros":
+            return f"zeros({rows}, {cols})"
         if cols == ONE:
             return sized_ones(rows)
         if rows == ONE:
@@ -88,6 +93,8 @@ class TextPrinter(Printer):
         return self.sized(a) or super().sliced(a)
 
     def precedence(self, e: Expr) -> int:
+        if e.op == "vec" and e not in self.labels and self.constant_column(e) is not None:
+            return self.precedence(self.constant_column(e))
         if (e.op == "ones" and e.shape[0] != ONE and e.shape[1] != ONE and e not in self.labels
                 and not (self._kron_depth and self.sized(e))):
             return MUL  # 𝟏 𝟏ᵀ is a product: (𝟏 𝟏ᵀ)[:, 1:]
@@ -101,14 +108,25 @@ class TextPrinter(Printer):
             self._kron_depth -= 1
 
     def _print_vec(self, e: Expr) -> str:
+        column = self.constant_column(e)
+        if column is not None:
+            return self._print(column)
         (a,) = e.args
-        if is_all_ones(a) and a not in self.labels:  # vec(𝟏 𝟏ᵀ) is 𝟏
-            return "𝟏"
-        if a.op == "broadcast" and a.args[0].is_scalar and a not in self.labels:  # vec(c 𝟏 𝟏ᵀ) is c 𝟏
+        return f"vec({self.sized(a) or self._print(a)})"
+
+    def constant_column(self, e: Expr) -> Expr | None:
+        """vec(c 𝟏 𝟏ᵀ) as c 𝟏 (𝟏 for c = 1), whose length the neighbours fix
+        as they fix 𝟏's; None for any other vec."""
+        (a,) = e.args
+        if a.op == "broadcast" and a.args[0].is_scalar and a not in self.labels:
             from ..ops import build as B
 
-            return self._print(B.fill(a.args[0], (e.shape[0], ONE)))
-        return f"vec({self.sized(a) or self._print(a)})"
+            return B.fill(a.args[0], (e.shape[0], ONE))
+        if is_all_ones(a) and a not in self.labels:
+            from ..graph import ones
+
+            return ones(e.shape[0], ONE)
+        return None
 
     def _print_unvec(self, e: Expr) -> str:
         rows, cols = e.shape
