@@ -35,6 +35,7 @@ def superscript(value) -> str:
 class TextPrinter(Printer):
     _open_parts = None  # how many parts of the formula print without their size
     _kron_depth = 0  # inside a factor of ⊗, whose size no neighbour fixes
+    _root = None  # the formula being printed
     def name(self, name: str) -> str:
         return name_text(name)
 
@@ -63,26 +64,27 @@ class TextPrinter(Printer):
         return (self._kron_depth and self.sized(e)) or "I"
 
     def _print_zeros(self, e: Expr) -> str:
-        return (self._kron_depth and self.sized(e)) or "0"
+        # a whole result of 0 takes the result's shape; inside a formula (softmax(0),
+        # I ⊗ 0) a zero matrix shows its size
+        return "0" if e is self._root else f"zeros({e.shape[0]}, {e.shape[1]})"
 
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
         # a formula whose only unsized part is one I or 𝟏 gets it from its own
         # shape when read back; with more, or in a where-part, they show sizes
+        self._root = e
         self._open_parts = None if expand_root else (
             (e.op in _UNSIZED) + sum(a.op in _UNSIZED for n in postorder(e) for a in n.args))
         return super().doprint(e, expand_root)
 
     def sized(self, e: Expr) -> str | None:
-        """I, 𝟏 or 0 with its size (I_n, 𝟏_m, ones(m, n)) where no neighbour fixes
+        """I or 𝟏 with its size (I_n, 𝟏_m, ones(m, n)) where no neighbour fixes
         it (a factor of ⊗, inside vec, sliced) and the formula has other parts
         whose size it leaves open; None where the bare form reads back."""
-        if e.op not in ("eye", "ones", "zeros") or e in self.labels or self._open_parts == 1:
+        if e.op not in ("eye", "ones") or e in self.labels or self._open_parts == 1:
             return None
         if e.op == "eye":
             return sized_identity(e.shape[0])
         rows, cols = e.shape
-        if e.op == "zeros":
-            return f"zeros({rows}, {cols})"
         if cols == ONE:
             return sized_ones(rows)
         if rows == ONE:
