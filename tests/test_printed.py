@@ -136,6 +136,7 @@ PRINTED_AS_INPUT = [
     ("W : m x n; c : scalar", "c sum(W)", "W", "vec", "(c 𝟏)ᵀ"),
     ("X : m x n", "sum([0, X])", "X", "shape", "𝟏 𝟏ᵀ"),
     ("G : m x k", "log(1 + sum(G) ⊙ sum(G))", "G", "vec", "2 ((𝟏ᵀ G 𝟏) 𝟏 / (1 + (𝟏ᵀ G 𝟏)²))ᵀ"),
+    ("y : m; C : m x m", "sum(y (sum(C, axis=0)))", "C", "vec", "vec(𝟏_m (yᵀ ones(m, m)))ᵀ"),
     # log det(S) is log applied to det(S): a power after it needs brackets
     ("S : n x n, spd; a : scalar", "(a + logdet(S)) (logdet(S) ⊙ (a + logdet(S)))", "S", "shape",
      "(a² + 3 (log det(S))² + 4 (log det(S)) a) S⁻¹"),
@@ -145,9 +146,9 @@ PRINTED_AS_INPUT = [
     ("X : m x n; a : m*n", "a^T vec(X)", "X", "shape", "unvec(a, m, n)"),
     ("x : n", "np.e x", "x", "shape", "exp(1) I"),
     ("x : n", "std(x)", "x", "shape", "(n^(-3/2)) (n x - (𝟏ᵀ x) 𝟏 - (𝟏ᵀ δ₁) 𝟏) / ‖δ₁‖"),
-    # a broadcast under a one-operand function is written out: (𝟏 pᵀ)^∘(-1), not (pᵀ)^∘(-1)
+    # a broadcast under a one-operand function is written out: (𝟏_n pᵀ)^∘(-1), not (pᵀ)^∘(-1)
     ("x : n; y : n; p : n, positive", "(p ⊙ y) / p^T x", "y", "numerator",
-     "(xᵀ ⊗ I_n) diag(vec((𝟏 pᵀ)^∘(-1))) (𝟏_n ⊗ I_n) diag(p)"),
+     "(xᵀ ⊗ I_n) diag(vec((𝟏_n pᵀ)^∘(-1))) (𝟏_n ⊗ I_n) diag(p)"),
 ]
 
 
