@@ -137,6 +137,9 @@ PRINTED_AS_INPUT = [
     ("X : m x n", "sum([0, X])", "X", "shape", "𝟏 𝟏ᵀ"),
     ("G : m x k", "log(1 + sum(G) ⊙ sum(G))", "G", "vec", "2 ((𝟏ᵀ G 𝟏) 𝟏 / (1 + (𝟏ᵀ G 𝟏)²))ᵀ"),
     ("y : m; C : m x m", "sum(y (sum(C, axis=0)))", "C", "vec", "vec(𝟏_m (yᵀ ones(m, m)))ᵀ"),
+    # a sum of broadcasts is written out where the terms as written would not broadcast to its shape
+    ("C : m x m", "(sum(C, axis=0)) (sum(C^T, axis=1))", "C", "shape", "𝟏 (Cᵀ 𝟏)ᵀ + 𝟏 (𝟏ᵀ C)"),
+    ("C : k x n; x : k", "sum(exp(sum(C ⊙ x, axis=1)))", "C", "shape", "(exp((C ⊙ x) 𝟏) 𝟏ᵀ) ⊙ (x 𝟏ᵀ)"),
     # log det(S) is log applied to det(S): a power after it needs brackets
     ("S : n x n, spd; a : scalar", "(a + logdet(S)) (logdet(S) ⊙ (a + logdet(S)))", "S", "shape",
      "(a² + 3 (log det(S))² + 4 (log det(S)) a) S⁻¹"),
