@@ -161,6 +161,24 @@ class Result:
     def __repr__(self) -> str:
         return f"<Result {self.kind}: {self.view().text}>"
 
+    @cached_property
+    def note(self) -> str:
+        """One short line on the convention the result follows, or "": a
+        derivative by a symmetric matrix is taken within symmetric matrices."""
+        return self._note("text")
+
+    @cached_property
+    def note_latex(self) -> str:
+        return self._note("latex")
+
+    def _note(self, fmt: str) -> str:
+        if not self.derivative.within_symmetric:
+            return ""
+        from .calculus.symmetric import convention_note
+
+        name = self.request.wrt_name
+        return convention_note(self.kind, name_text(name), name_latex(name), fmt)
+
     # names as printed on the left of '='
     @cached_property
     def of_latex(self) -> str:
@@ -303,6 +321,13 @@ class View:
     def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(text, latex, shape) of the result and of each factor and term in it,
         outermost first: what a reader checks the shapes of."""
+        labels = self.names
+        return [(to_text(e, labels), to_latex(e, labels), tuple(dim_str(d) for d in e.shape))
+                for e in self.subterm_nodes()]
+
+    def subterm_nodes(self) -> list[Expr]:
+        """The nodes :meth:`subterms` prints, in its order: named terms are
+        not opened, and three levels down is deep enough to read."""
         if self.expr is None:
             return []
         out, seen = [], set()
@@ -313,7 +338,7 @@ class View:
                 return
             seen.add(e)
             if e.op not in ("const", "broadcast"):
-                out.append((to_text(e, labels), to_latex(e, labels), tuple(dim_str(d) for d in e.shape)))
+                out.append(e)
             if e in labels or e.op in ("var", "const", "eye", "ones", "zeros"):
                 return
             for a in e.args:
@@ -471,6 +496,7 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
 def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     """What is wrong with an array given for a variable with properties."""
     from .graph import var_props
+    from .ops.properties import ONEHOT_ROWS
 
     props = var_props(var)
     if not props or not np.all(np.isfinite(arr)):
@@ -480,7 +506,7 @@ def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     if "onehot" in props and not (binary and np.all(columns.sum(axis=0) == 1)):
         per = "per column" if columns is arr else "in all"
         return f"onehot, but the array given is not one-hot (0s and a single 1 {per})"
-    if "onehot_rows" in props and not (binary and np.all(arr.sum(axis=1) == 1)):
+    if ONEHOT_ROWS in props and not (binary and np.all(arr.sum(axis=1) == 1)):
         return "onehot rows, but the array given is not one-hot by rows (0s and a single 1 per row)"
     if "probability" in props and not (np.all(columns >= 0) and np.allclose(columns.sum(axis=0), 1)):
         return "probability, but the array given is not non-negative with entries summing to 1"

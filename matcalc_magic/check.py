@@ -21,6 +21,7 @@ from . import graph as G
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
 from .ops import build as B
+from .ops.properties import ONEHOT_ROWS
 from .ops.registry import MissingRule, apply
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
@@ -36,9 +37,6 @@ PROPERTIES = {
 }
 #: numbers by name; e only with a module prefix (np.e, math.e): a bare e is a name
 CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
-#: a matrix whose rows each hold a single 1 (Y : N x C, onehot rows); plain
-#: ``onehot`` is a vector with a single 1, or a matrix whose columns each hold one
-ONEHOT_ROWS = "onehot_rows"
 AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
@@ -73,6 +71,10 @@ class ClaimSpec:
     value: Expr
     value_text: str
     span: Span
+    # what was written, to typeset it as written: the syntax of both sides, and
+    # which operands of its products and quotients are scalars
+    written: T.Claim | None = None
+    scalars: frozenset = frozenset()
 
 
 @dataclass
@@ -421,7 +423,17 @@ class Checker:
             for mine, theirs in zip(value.shape, _shape_convention(req)):
                 self.unify(mine, theirs)
         value = self.closed(value)
-        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span))
+        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt,
+                                          self.scalar_operands(stmt.value)))
+
+    def scalar_operands(self, root) -> frozenset:
+        """The operands of ``*``, ``/`` and ``**`` under ``root`` that are
+        scalars (``2 * x`` is a multiple, ``a * b`` a Hadamard product)."""
+        out = set()
+        for node in T.walk(root):
+            if isinstance(node, T.BinOp) and node.op in ("*", "/", "**"):
+                out.update(side for side in (node.left, node.right) if self.expr(side).is_scalar)
+        return frozenset(out)
 
     # ================================================================ expressions
     def expr(self, node) -> Expr:

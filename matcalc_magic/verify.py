@@ -27,6 +27,7 @@ import numpy as np
 
 from .evaluate import evaluate
 from .graph import Expr, dependency_set, postorder, var_props
+from .ops.properties import ONEHOT_ROWS
 from .shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
 
 FIRST_ORDER_STEP = 1e-6
@@ -76,7 +77,7 @@ def draw_value(var: Expr, sizes: dict, rng: np.random.Generator, attempt: int = 
         else:
             out[rng.integers(r, size=c), np.arange(c)] = 1.0
         return out
-    if "onehot_rows" in props:
+    if ONEHOT_ROWS in props:
         out = np.zeros((r, c))
         out[np.arange(r), rng.integers(c, size=r)] = 1.0
         return out
