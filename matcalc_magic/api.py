@@ -510,6 +510,7 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
 def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     """What is wrong with an array given for a variable with properties."""
     from .graph import var_props
+    from .ops.properties import ONEHOT_ROWS
 
     props = var_props(var)
     if not props or not np.all(np.isfinite(arr)):
@@ -519,7 +520,7 @@ def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     if "onehot" in props and not (binary and np.all(columns.sum(axis=0) == 1)):
         per = "per column" if columns is arr else "in all"
         return f"onehot, but the array given is not one-hot (0s and a single 1 {per})"
-    if "onehot_rows" in props and not (binary and np.all(arr.sum(axis=1) == 1)):
+    if ONEHOT_ROWS in props and not (binary and np.all(arr.sum(axis=1) == 1)):
         return "onehot rows, but the array given is not one-hot by rows (0s and a single 1 per row)"
     if "probability" in props and not (np.all(columns >= 0) and np.allclose(columns.sum(axis=0), 1)):
         return "probability, but the array given is not non-negative with entries summing to 1"

@@ -836,11 +836,8 @@ class Checker:
     # ---------------------------------------------------------------- calls
     def x_Call(self, node: T.Call) -> Expr:
         name = node.func
-        if name == "K" and len(node.args) == 2 and not node.kwargs and not node.primes:
-            # K(m, n) is the commutation matrix, as printed, even in a cell with a
-            # variable K: a variable applied to two sizes means nothing else
-            return self.apply_function(node, name, node.args, {}, node.func_span or node.span)
-        if name in self.cell.variables or name in self.cell.definitions:
+        if (name in self.cell.variables or name in self.cell.definitions) and not (
+                len(node.args) > 1 and self.function_spec(name) is not None):  # K(m, n) beside a declared K
             # W(x + b): a product; x'(y) a transposed product.
             if len(node.args) != 1 or node.kwargs:
                 self.fail(f"{name} is a variable, not a function", node.func_span or node)

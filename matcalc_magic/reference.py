@@ -340,9 +340,7 @@ class Reference:
         return np.concatenate(out, axis=0)
 
     def x_Call(self, node: T.Call) -> np.ndarray:
-        if node.func == "K" and len(node.args) == 2 and not node.kwargs:  # K(m, n), even beside a variable K
-            return _commutation(self, list(node.args), {})
-        if self.is_value_name(node.func):  # W(x + b): a product; x'(y) a transposed one
+        if self.is_value_name(node.func) and not (len(node.args) > 1 and function(node.func)):  # W(x + b): a product; x'(y) a transposed one
             a = self.name(node.func)
             if node.primes % 2:
                 a = a.T

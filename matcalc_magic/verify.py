@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import Expr, var_props
+from .ops.properties import ONEHOT_ROWS
 from .reference import ReferenceError, Written
 from .shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
 
@@ -78,7 +79,7 @@ def draw_value(var: Expr, sizes: dict, rng: np.random.Generator, attempt: int = 
         else:
             out[rng.integers(r, size=c), np.arange(c)] = 1.0
         return out
-    if "onehot_rows" in props:
+    if ONEHOT_ROWS in props:
         out = np.zeros((r, c))
         out[np.arange(r), rng.integers(c, size=r)] = 1.0
         return out

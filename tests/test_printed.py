@@ -133,15 +133,25 @@ PRINTED_AS_INPUT = [
     ("X : m x n; A : n x k", "X A", "X", "vec", "Aᵀ ⊗ I"),
     # vec(𝟏 𝟏ᵀ) is 𝟏, whose length the result fixes; a slice of 𝟏 𝟏ᵀ is 𝟏 𝟏ᵀ
     ("X : m x n", "sum(X)", "X", "vec", "𝟏ᵀ"),
-    ("W : m x n; c : scalar", "c sum(W)", "W", "vec", "c 𝟏ᵀ"),
+    ("W : m x n; c : scalar", "c sum(W)", "W", "vec", "(c 𝟏)ᵀ"),
     ("X : m x n", "sum([0, X])", "X", "shape", "𝟏 𝟏ᵀ"),
+    ("G : m x k", "log(1 + sum(G) ⊙ sum(G))", "G", "vec", "2 ((𝟏ᵀ G 𝟏) 𝟏 / (1 + (𝟏ᵀ G 𝟏)²))ᵀ"),
+    ("y : m; C : m x m", "sum(y (sum(C, axis=0)))", "C", "vec", "vec(𝟏_m (yᵀ ones(m, m)))ᵀ"),
+    # a sum of broadcasts is written out where the terms as written would not broadcast to its shape
+    ("C : m x m", "(sum(C, axis=0)) (sum(C^T, axis=1))", "C", "shape", "𝟏 (Cᵀ 𝟏)ᵀ + 𝟏 (𝟏ᵀ C)"),
+    ("C : k x n; x : k", "sum(exp(sum(C ⊙ x, axis=1)))", "C", "shape", "(exp((C ⊙ x) 𝟏) 𝟏ᵀ) ⊙ (x 𝟏ᵀ)"),
+    # log det(S) is log applied to det(S): a power after it needs brackets
+    ("S : n x n, spd; a : scalar", "(a + logdet(S)) (logdet(S) ⊙ (a + logdet(S)))", "S", "shape",
+     "(a² + 3 (log det(S))² + 4 (log det(S)) a) S⁻¹"),
+    # an elementwise function of a zero matrix is a constant matrix, not cos(0)
+    ("G : m x k; H : k x m", "tr(cos(H - H) G)", "G", "vec", "𝟏ᵀ"),
     # unvec with its shape; Euler's number; a fractional power, balanced
     ("X : m x n; a : m*n", "a^T vec(X)", "X", "shape", "unvec(a, m, n)"),
     ("x : n", "np.e x", "x", "shape", "exp(1) I"),
     ("x : n", "std(x)", "x", "shape", "(n^(-3/2)) (n x - (𝟏ᵀ x) 𝟏 - (𝟏ᵀ δ₁) 𝟏) / ‖δ₁‖"),
-    # a broadcast under a one-operand function is written out: (𝟏 pᵀ)^∘(-1), not (pᵀ)^∘(-1)
+    # a broadcast under a one-operand function is written out: (𝟏_n pᵀ)^∘(-1), not (pᵀ)^∘(-1)
     ("x : n; y : n; p : n, positive", "(p ⊙ y) / p^T x", "y", "numerator",
-     "(xᵀ ⊗ I_n) diag(vec((𝟏 pᵀ)^∘(-1))) (𝟏_n ⊗ I_n) diag(p)"),
+     "(xᵀ ⊗ I_n) diag(vec((𝟏_n pᵀ)^∘(-1))) (𝟏_n ⊗ I_n) diag(p)"),
 ]
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, is_const, make
+from ..graph import Expr, const, const_value, is_const, is_zero, make
 from ..shapes import ONE, ShapeError, shape_str
 from . import build as B
 from .registry import FUNC, POW, Notation, OpRule, register
@@ -125,6 +125,10 @@ def _register(row: Elementwise):
             value = row.sympy_fn(const_value(a))
             if value.is_number and not value.has(sympy.zoo, sympy.nan):
                 return const(value)
+        if is_zero(a) and row.sympy_fn is not None:  # cos(0) of a zero matrix is all ones
+            value = row.sympy_fn(sympy.Integer(0))
+            if value.is_number and not value.has(sympy.zoo, sympy.nan):
+                return a if value == 0 else B.fill(value, a.shape)
         return make(name, args, params)
 
     def jvp(node, ts):

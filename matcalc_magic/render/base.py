@@ -333,15 +333,13 @@ class Printer:
     # ------------------------------------------------------------ sums
     def operands(self, e: Expr) -> list:
         """The arguments of an elementwise operation as written: a broadcast
-        is implicit there (W X + b), as in textbooks and NumPy, as long as
-        what is written still broadcasts to the full shape (exp(s) ⊙ x, both
-        k×1, spread over n columns, keeps one spread written out: exp(s) 𝟏ᵀ)."""
-        args = [self.implicit(a) for a in e.args]
-        for axis in (0, 1):
-            if all(a.shape[axis] != e.shape[axis] for a in args):
-                k = next(k for k, a in enumerate(e.args) if a.op == "broadcast" and a.shape[axis] == e.shape[axis])
-                args[k] = e.args[k]
-        return args
+        is implicit there (W X + b), as in textbooks and NumPy, where the
+        operands as written still broadcast to the result's shape (b + r for
+        a column and a row); else it is written out ((Cᵀ 𝟏) 𝟏ᵀ + 𝟏 (𝟏ᵀ C))."""
+        written = [self.implicit(a) for a in e.args]
+        if all(any(a.shape[k] == e.shape[k] for a in written) for k in (0, 1)):
+            return written
+        return list(e.args)
 
     def implicit(self, e: Expr) -> Expr:
         if e.op == "broadcast" and e not in self.labels:

@@ -34,7 +34,8 @@ def superscript(value) -> str:
 
 class TextPrinter(Printer):
     _open_parts = None  # how many parts of the formula print without their size
-    _kron_depth = 0  # inside a factor of ⊗, whose size no neighbour fixes
+    _sizing = 0  # inside a factor of ⊗ or under vec, whose shape no neighbour fixes
+    _root = None  # the formula being printed
     def name(self, name: str) -> str:
         return name_text(name)
 
@@ -60,13 +61,19 @@ class TextPrinter(Printer):
         return "d" + self.name(e.params[0][1:])
 
     def _print_eye(self, e: Expr) -> str:
-        return (self._kron_depth and self.sized(e)) or "I"
+        return (self._sizing and self.sized(e)) or "I"
+
+    def _print_zeros(self, e: Expr) -> str:
+        # a whole result of 0 takes the result's shape; inside a formula (softmax(0),
+        # I ⊗ 0) a zero matrix shows its size
+        return "0" if e is self._root else f"zeros({e.shape[0]}, {e.shape[1]})"
 
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
         # a formula whose only unsized part is one I or 𝟏 gets it from its own
         # shape when read back; with more, or in a where-part, they show sizes
+        self._root = e
         self._open_parts = None if expand_root else (
-            (e.op in _UNSIZED) + sum(a.op in _UNSIZED for n in postorder(e) for a in n.args))
+            (e.op in _UNSIZED) + sum(_prints_unsized(a, n) for n in postorder(e) for a in n.args))
         return super().doprint(e, expand_root)
 
     def sized(self, e: Expr) -> str | None:
@@ -88,34 +95,52 @@ class TextPrinter(Printer):
         return self.sized(a) or super().sliced(a)
 
     def precedence(self, e: Expr) -> int:
+        if e.op == "vec" and e not in self.labels and self.constant_column(e) is not None:
+            return self.precedence(self.constant_column(e))
         if (e.op == "ones" and e.shape[0] != ONE and e.shape[1] != ONE and e not in self.labels
-                and not (self._kron_depth and self.sized(e))):
+                and not (self._sizing and self.sized(e))):
             return MUL  # 𝟏 𝟏ᵀ is a product: (𝟏 𝟏ᵀ)[:, 1:]
         return super().precedence(e)
 
     def _print_kron(self, e: Expr) -> str:
-        self._kron_depth += 1
+        return " ⊗ ".join(self.showing_sizes(lambda: [self.paren(a, MUL, strict=True) for a in e.args]))
+
+    def showing_sizes(self, print_parts):
+        """Print with I and 𝟏 sized: inside ⊗ or vec neighbours fix only a
+        product of sizes (k m = m n), not each one."""
+        self._sizing += 1
         try:
-            return " ⊗ ".join(self.paren(a, MUL, strict=True) for a in e.args)
+            return print_parts()
         finally:
-            self._kron_depth -= 1
+            self._sizing -= 1
 
     def _print_vec(self, e: Expr) -> str:
+        column = self.constant_column(e)
+        if column is not None:
+            return self._print(column)
         (a,) = e.args
-        if is_all_ones(a) and a not in self.labels:  # vec(𝟏 𝟏ᵀ) is 𝟏
-            return "𝟏"
-        if a.op == "broadcast" and a.args[0].is_scalar and a not in self.labels:  # vec(c 𝟏 𝟏ᵀ) is c 𝟏
+        return f"vec({self.sized(a) or self.showing_sizes(lambda: self._print(a))})"
+
+    def constant_column(self, e: Expr) -> Expr | None:
+        """vec(c 𝟏 𝟏ᵀ) as c 𝟏 (𝟏 for c = 1), whose length the neighbours fix
+        as they fix 𝟏's; None for any other vec."""
+        (a,) = e.args
+        if a.op == "broadcast" and a.args[0].is_scalar and a not in self.labels:
             from ..ops import build as B
 
-            return self._print(B.fill(a.args[0], (e.shape[0], ONE)))
-        return f"vec({self.sized(a) or self._print(a)})"
+            return B.fill(a.args[0], (e.shape[0], ONE))
+        if is_all_ones(a) and a not in self.labels:
+            from ..graph import ones
+
+            return ones(e.shape[0], ONE)
+        return None
 
     def _print_unvec(self, e: Expr) -> str:
         rows, cols = e.shape
         return f"unvec({self._print(e.args[0])}, {rows}, {cols})"
 
     def _print_ones(self, e: Expr) -> str:
-        if self._kron_depth and self.sized(e):
+        if self._sizing and self.sized(e):
             return self.sized(e)
         if e.shape[0] != ONE and e.shape[1] != ONE:
             return "𝟏 𝟏ᵀ"  # the all-ones matrix
@@ -172,6 +197,12 @@ def sized_ones(n) -> str:
 
 #: what prints without its size (I, 𝟏, 0), which only its neighbours tell
 _UNSIZED = frozenset({"eye", "ones", "zeros", "broadcast", "pad_rows", "pad_cols"})
+
+
+def _prints_unsized(a: Expr, parent: Expr) -> bool:
+    """Whether ``a``, as an argument of ``parent``, prints without its size; a
+    broadcast in a sum or elementwise product prints as its operand (W X + b)."""
+    return a.op in _UNSIZED and not (a.op == "broadcast" and parent.op in ("add", "hadamard", "hdiv"))
 
 
 def to_text(e: Expr, labels: dict | None = None, expand_root: bool = False, aliases: bool = True) -> str:
