@@ -14,6 +14,7 @@ The magic and the widgets use nothing but this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -38,6 +39,7 @@ from .syntax import parse
 def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     """Parse, check and differentiate every request of a derivation."""
     L.check_layout(layout)
+    text = without_surrogates(text)
     try:
         program = parse(text)
         cell = check(program)
@@ -46,6 +48,16 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     except MatcalcError as e:
         raise e.with_source(text) from None
     return Derivation(text, cell, results, layout, claims)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (not a character: it cannot be
+    encoded, printed or sent to a front end) replaced by U+FFFD, one for one,
+    so every span stays where it was."""
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
 def _derive(req: Request) -> Derivative:

@@ -19,6 +19,7 @@ import sympy
 from . import graph as G
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
+from .limits import MAX_HESSIAN_MATRIX_POWER, literal_problem
 from .ops import build as B
 from .ops.registry import MissingRule
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
@@ -36,6 +37,7 @@ PROPERTIES = {
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "torch.", "jnp.", "F.")
 
 
@@ -136,6 +138,20 @@ class Checker:
 
     # ================================================================ declarations
     def dim(self, d) -> sympy.Expr:
+        if isinstance(d, T.DimBin) and d.op in ("+", "-"):
+            # n + n + … parses left-deep: fold the spine in a loop, as x_BinOp does
+            spine = []
+            while isinstance(d, T.DimBin) and d.op in ("+", "-"):
+                spine.append(d)
+                d = d.left
+            terms = [self.dim(d)]
+            for step in reversed(spine):
+                right = self.dim(step.right)
+                terms.append(right if step.op == "+" else -right)
+            size = sympy.expand(sympy.Add(*terms))  # one sum: adding term by term is quadratic
+            if size.is_number and size < 1:  # n − n, 2 − 3
+                self.fail(f"a size must be at least 1, but {self.text(spine[0])} is {size}", spine[0])
+            return size
         if isinstance(d, T.DimNum):
             if d.value < 1:
                 self.fail(f"a size must be at least 1, not {d.value}", d)
@@ -211,8 +227,14 @@ class Checker:
         elif wrt_name in self.cell.definitions:
             node = self.cell.definitions[wrt_name]
             if node.op in G.LEAVES:
-                self.fail(f"{wrt_name} is defined as {self.cell.definition_text[wrt_name]}; "
-                          f"differentiate by that instead", wrt_node)
+                written = self.cell.definition_text[wrt_name]
+                if G.is_zero(node):
+                    self.fail(f"{wrt_name} = {written} is identically zero, so nothing depends on it: "
+                              f"there is no derivative by {wrt_name}", wrt_node)
+                if node.op != "var":
+                    self.fail(f"{wrt_name} = {written} is a constant, so nothing depends on it: "
+                              f"there is no derivative by {wrt_name}", wrt_node)
+                self.fail(f"{wrt_name} is defined as {written}; differentiate by that instead", wrt_node)
             wrt = G.var(wrt_name, node.shape)
             of = self.as_function_of(wrt_name, wrt, of_node)
         else:
@@ -221,6 +243,12 @@ class Checker:
         if order == 2 and not of.is_scalar:
             self.fail(f"a Hessian needs a scalar function, but {self.text(of_node)} is {shape_str(of.shape)}",
                       of_node)
+        if order == 2:
+            power = max((abs(n.params[0]) for n in G.postorder(of) if n.op == "matpow"), default=0)
+            if power > MAX_HESSIAN_MATRIX_POWER:
+                self.fail(f"a Hessian through a matrix power goes up to A^{MAX_HESSIAN_MATRIX_POWER}, not A^{power}: "
+                          f"its second derivative is a sum of about {power * power // 2:,} terms", item,
+                          hint="ask for the gradient instead")
         of_text = self.text(of_node)
         if of_text.startswith("(") and of_text.endswith(")") and isinstance(of_node, T.Name) is False:
             inner = of_text[1:-1]
@@ -282,10 +310,15 @@ class Checker:
             return G.const(cell.dims[name])
         if name in ("pi", "π"):
             return G.const(sympy.pi)
-        m = re.fullmatch(r"I_(\w+)", name)  # I_n: the identity of a declared size
-        if m and (m.group(1) in cell.dims or m.group(1).isdigit()):
-            size = cell.dims.get(m.group(1)) or sympy.Integer(int(m.group(1)))
-            return G.eye(size)
+        m = re.fullmatch(r"I_(\w+)", name)  # I_n, I_₂: the identity of a declared size
+        sub = m.group(1).translate(_SUBSCRIPT_DIGITS) if m else ""
+        if sub in cell.dims:
+            return G.eye(cell.dims[sub])
+        if sub.isascii() and sub.isdigit():
+            problem = literal_problem(sub)
+            if problem or int(sub) < 1:
+                self.fail(problem or f"the identity {name} needs a size of at least 1", node)
+            return G.eye(sympy.Integer(int(sub)))
         if name == "I":
             self.fail("the identity needs its size: write I_n (n a declared size) or eye(n)", node)
         if self.function_spec(name) is not None:

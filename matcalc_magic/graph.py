@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 import sympy
 
+from .limits import check_constant
 from .shapes import ONE, Shape
 
 
@@ -120,7 +121,7 @@ def tangent(name: str, shape: Shape) -> Expr:
 
 
 def const(value) -> Expr:
-    return make("const", (), (sympy.sympify(value),), (ONE, ONE))
+    return make("const", (), (check_constant(sympy.sympify(value)),), (ONE, ONE))
 
 
 def eye(n) -> Expr:

@@ -17,6 +17,7 @@ import unicodedata
 from fractions import Fraction
 
 from ..errors import MatcalcError, Span, line_col
+from ..limits import literal_problem
 from . import tree as T
 
 __all__ = ["parse"]
@@ -544,7 +545,11 @@ class _Builder:
 
     def NUMBER(self, tok):
         s = str(tok)
-        return T.Number(Span(tok.start_pos, tok.end_pos), int(s) if s.isdigit() else Fraction(s))
+        span = Span(tok.start_pos, tok.end_pos)
+        problem = literal_problem(s)  # before Fraction("1e999999999") computes 10**999999999
+        if problem:
+            raise MatcalcError(problem, span)
+        return T.Number(span, int(s) if s.isdigit() else Fraction(s))
 
     # ------------------------------------------------------------ program
     def start(self, c):
@@ -567,6 +572,8 @@ class _Builder:
             if m:  # W : mxn  means  W : m x n
                 s = dims[0].span
                 a, b = m.group(1), m.group(2)
+                if literal_problem(b):
+                    raise MatcalcError(literal_problem(b), Span(s.start + 2, s.end))
                 second = (
                     T.DimNum(Span(s.start + 2, s.end), int(b)) if b.isdigit()
                     else T.DimName(Span(s.start + 2, s.end), b)
@@ -601,6 +608,8 @@ class _Builder:
             plain = "".join(_SUPER_LETTERS.get(ch, ch) for ch in part)
             span = Span(offset, offset + len(part))
             if plain.isdigit():
+                if literal_problem(plain):
+                    raise MatcalcError(literal_problem(plain), span)
                 out.append(T.DimNum(span, int(plain)))
             elif len(plain) == 1:
                 out.append(T.DimName(span, plain))
