@@ -24,16 +24,18 @@ from . import layouts as L
 from .calculus import derivative as _derivative
 from .calculus.derivative import Derivative
 from .check import CheckedCell, Request, check
+from .deadline import working_on
 from .errors import TOO_DEEP, MatcalcError
 from .evaluate import as_matrix, evaluate
 from .graph import Expr
+from .limits import ConstantError
 from .ops.registry import MissingRule
 from .render.latex import to_latex
 from .render.names import name_latex, name_text
 from .render.numpy import view_code
 from .render.text import to_text
 from .shapes import ONE, ShapeError, concrete, derivative_entries, dim_str
-from .syntax import parse
+from .syntax import canonical_name, parse
 
 
 def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
@@ -41,10 +43,12 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     L.check_layout(layout)
     text = without_surrogates(text)
     try:
-        program = parse(text)
+        with working_on("reading the cell"):
+            program = parse(text)
         cell = check(program)
-        results = [Result(cell, req, _derive(req)) for req in cell.requests]
-        claims = [Result(cell, c.request, _derive(c.request)) for c in cell.claims]
+        derived: dict = {}  # the same derivative asked for twice is derived once
+        results = [Result(cell, req, _derive(req, derived)) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request, derived)) for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
     return Derivation(text, cell, results, layout, claims)
@@ -60,9 +64,15 @@ def without_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
-def _derive(req: Request) -> Derivative:
+def _derive(req: Request, derived: dict) -> Derivative:
+    key = (req.of, req.wrt, req.order)
     try:
-        return _derivative.derive_one(req.of, req.wrt, req.order)
+        if key not in derived:
+            with working_on(f"differentiating {req.text}", req.span):
+                derived[key] = _derivative.derive_one(req.of, req.wrt, req.order)
+        return derived[key]
+    except ConstantError as e:
+        raise MatcalcError(f"cannot differentiate {req.text}: {e.message}", req.span) from None
     except MissingRule as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
                            hint="this operation has no derivative rule yet") from None
@@ -420,6 +430,7 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
     env: dict = {}
     sizes: dict = {}
     pending = []  # (name, declared size, actual) for compound sizes like n + 1
+    values = {canonical_name(k) if isinstance(k, str) else k: v for k, v in values.items()}  # b_{1} is b_1
     for name, value in values.items():
         if name not in cell.variables:
             if name in cell.dims:

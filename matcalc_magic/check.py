@@ -17,6 +17,7 @@ from fractions import Fraction
 import sympy
 
 from . import graph as G
+from .deadline import working_on
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
 from .limits import MAX_HESSIAN_MATRIX_POWER, literal_problem
@@ -119,10 +120,14 @@ class Checker:
     def run(self, program: T.Program) -> CheckedCell:
         for stmt in program.statements:  # declarations may come in any order
             if isinstance(stmt, T.Decl):
-                self.declare(stmt)
+                try:
+                    self.declare(stmt)
+                except RecursionError:
+                    self.fail(TOO_DEEP, stmt)
         for stmt in program.statements:
             try:
-                self.statement(stmt)
+                with working_on("reading this line", stmt.span):
+                    self.statement(stmt)
             except RecursionError:
                 self.fail(TOO_DEEP, stmt)
         return self.cell

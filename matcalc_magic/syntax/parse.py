@@ -473,11 +473,15 @@ _BRACED_SUB = re.compile(r"_\{([^{}]*)\}")
 _GLUED_DIMS = re.compile(r"^([^\W\d_])x([^\W\d_]|[0-9]+)$")
 
 
-def _canon(name: str) -> str:
-    """``b_{1}`` -> ``b_1``; NFC (``y`` + U+0302 -> ``ŷ``)."""
+def canonical_name(name: str) -> str:
+    """A name as the cell's names are stored: ``b_{1}`` -> ``b_1``; NFC
+    (``y`` + U+0302 -> ``ŷ``)."""
     if "{" in name:
         name = _BRACED_SUB.sub(r"_\1", name)
     return unicodedata.normalize("NFC", name)
+
+
+_canon = canonical_name
 
 
 def _sup_number(tok):
