@@ -25,7 +25,7 @@ from .calculus import derivative as _derivative
 from .calculus.derivative import Derivative
 from .check import CheckedCell, Request, check
 from .deadline import working_on
-from .errors import TOO_DEEP, MatcalcError
+from .errors import TOO_DEEP, MatcalcError, Span
 from .evaluate import as_matrix, evaluate
 from .graph import Expr
 from .limits import ConstantError
@@ -43,7 +43,7 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     L.check_layout(layout)
     text = without_surrogates(text)
     try:
-        with working_on("reading the cell"):
+        with working_on("reading this line", Span(0, 0)):
             program = parse(text)
         cell = check(program)
         derived: dict = {}  # the same derivative asked for twice is derived once

@@ -534,7 +534,8 @@ class Checker:
         if not G.is_const(e):
             self.fail("expected a size or index (a number or a size name like n)", node)
         v = sympy.expand(G.const_value(e))
-        if not (v.is_Integer or all(s in self.cell.dims.values() for s in v.free_symbols)):
+        sized = v.free_symbols and all(s in self.cell.dims.values() for s in v.free_symbols)
+        if not (v.is_Integer or (sized and v.is_integer)):  # 3, n - 1; not 0.5 or n/2
             self.fail("expected an integer size or index", node)
         return v
 

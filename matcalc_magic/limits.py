@@ -97,8 +97,11 @@ def check_constant(value):
         size = log10_abs(value)
         if size is not None and abs(size) > MAX_EXPONENT:
             raise ConstantError(f"this constant is about 10^{size:,.0f}: {_RANGE}")
-    elif value.is_number and value.has(sympy.zoo, sympy.oo, sympy.nan):
-        raise ConstantError("this is not a finite number")
+    elif value.is_number:
+        if value.has(sympy.zoo, sympy.oo, sympy.nan):
+            raise ConstantError("this is not a finite number")
+        if value.is_extended_real is False:  # (-1) ** 0.5
+            raise ConstantError("this is not a real number")
     return value
 
 

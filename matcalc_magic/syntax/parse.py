@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from fractions import Fraction
 
+from ..deadline import now_working_on
 from ..errors import MatcalcError, Span, line_col
 from ..limits import literal_problem
 from . import tree as T
@@ -125,6 +126,8 @@ class _PostLex:
         for tok in stream:
             ty = tok.type
             if ty == "_NL":
+                # a cell stopped by its time limit names the line it was reading
+                now_working_on("reading this line", Span(tok.end_pos, tok.end_pos))
                 if depth:
                     continue
             elif ty in _OPENERS:
