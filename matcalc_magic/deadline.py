@@ -92,24 +92,24 @@ def _raise_time_limit(_signum, _frame):
 
 
 def _can_use_alarm() -> bool:
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        return False
-    # someone else's interval timer is running (pytest-timeout, the user's own
-    # alarm): leave it alone and rely on the checks between tasks
-    return signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
 @contextmanager
 def time_limit(seconds: float | None):
     """Raise TimeLimit in the body once ``seconds`` have passed (None or ≤ 0:
-    no limit).  Handlers and timers are restored on the way out."""
+    no limit).  Someone else's interval timer (pytest-timeout, the user's own
+    alarm) is put back afterwards with the time it had left, and keeps its
+    handler: if it is due first, it fires first."""
     if not seconds or seconds <= 0:
         yield
         return
     outer = getattr(_local, "deadline", None)
-    _local.deadline = time.monotonic() + seconds if outer is None else min(outer, time.monotonic() + seconds)
+    started = time.monotonic()
+    _local.deadline = started + seconds if outer is None else min(outer, started + seconds)
     global _armed
-    alarm = _can_use_alarm()
+    theirs = signal.getitimer(signal.ITIMER_REAL) if _can_use_alarm() else None
+    alarm = theirs is not None and not (0 < theirs[0] <= seconds)
     previous = None
     if alarm:
         previous = signal.signal(signal.SIGALRM, _raise_time_limit)
@@ -122,6 +122,9 @@ def time_limit(seconds: float | None):
             _armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if theirs[0] > 0:
+                left = max(theirs[0] - (time.monotonic() - started), 1e-6)
+                signal.setitimer(signal.ITIMER_REAL, left, theirs[1])
         _local.deadline = outer
 
 

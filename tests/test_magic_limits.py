@@ -88,21 +88,48 @@ def test_no_time_limit_when_set_to_zero(ip, settings):
     assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
 
-def test_the_time_limit_leaves_a_running_timer_alone(ip, settings):
-    """Someone else's interval timer (pytest-timeout, the user's own alarm) is
-    not replaced; the limit is then checked between the parts of the cell."""
+def test_the_time_limit_gives_a_running_timer_back(ip, settings, monkeypatch):
+    """Someone else's interval timer (pytest-timeout, the user's own alarm)
+    keeps its handler and gets back the time it had left."""
     fired = []
-    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+
+    def theirs(*_):
+        fired.append(1)
+
+    previous = signal.signal(signal.SIGALRM, theirs)
     signal.setitimer(signal.ITIMER_REAL, 30)
     try:
         settings.timeout = 5
         result, _ = run(ip, "%%mderive\n" + SEED)
         assert result.success
-        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0  # still armed, untouched
+        assert 20 < signal.getitimer(signal.ITIMER_REAL)[0] < 30  # still armed, with what it had left
+        assert signal.getsignal(signal.SIGALRM) is theirs
+        # and a limit longer than their timer leaves theirs to fire first
+        settings.timeout = 60
+        assert run(ip, "%%mderive\n" + SEED)[0].success
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert fired == []
+
+
+def test_the_time_limit_stops_a_cell_under_someone_elses_timer(ip, settings, monkeypatch):
+    from matcalc_magic.calculus import derivative
+
+    assert run(ip, "%%mderive\n" + SEED)[0].success
+    monkeypatch.setattr(derivative, "derive_one", lambda *a, **k: time.sleep(30))
+    previous = signal.signal(signal.SIGALRM, lambda *a: None)
+    signal.setitimer(signal.ITIMER_REAL, 100)
+    try:
+        settings.timeout = 0.5
+        t = time.perf_counter()
+        result, cap = run(ip, "%%mderive\n" + SEED)
+        assert time.perf_counter() - t < 10
+        assert "stopped after 0.5 s while differentiating ∂J/∂W" in plain_text(cap)
+        assert 80 < signal.getitimer(signal.ITIMER_REAL)[0] < 100
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # ====================================================================== the time for checks
