@@ -18,7 +18,10 @@ Settings (``%config MatcalcMagics.<name> = …``): ``layout`` (default layout),
 ``widgets`` (``"auto"``, ``"always"``, ``"never"``), ``html`` (False gives
 ``text/latex`` + ``text/plain`` bundles only, for front ends that do not
 typeset math inside HTML, such as VS Code), ``points`` (random points of the
-numeric checks).
+numeric checks), ``timeout`` (seconds a cell may take: past them it stops with
+a message naming the line it was working on, see :mod:`matcalc_magic.deadline`)
+and ``check_time`` (seconds for all the numeric checks of a cell; the results
+after that are shown unchecked, and the output says so).
 """
 
 from __future__ import annotations

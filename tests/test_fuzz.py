@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sys
 import time
 import traceback
-from contextlib import contextmanager
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matcalc_magic as mm
+from conftest import Hang, no_hang
 from matcalc_magic.deadline import TimeLimit, time_limit
 from matcalc_magic.errors import MatcalcError
 from mutations import mutate, seeds
@@ -40,25 +39,6 @@ LIMIT = 10
 #: seconds one cell may take, everything included: past this it hangs
 BUDGET = 30
 SEEDS = seeds()
-
-
-class OverBudget(BaseException):  # not an Exception: no `except Exception` on the way may swallow it
-    pass
-
-
-@contextmanager
-def budget(seconds: float):
-    """OverBudget once ``seconds`` have passed (SIGALRM: the main thread only)."""
-    def stop(_signum, _frame):
-        raise OverBudget(f"took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 #: results of a cell used in every way (the rest are printed, as the magic bounds its checks too)
@@ -113,7 +93,7 @@ def answer(text: str, stops: list | None = None) -> str:
 @given(st.sampled_from(SEEDS), st.randoms(use_true_random=False))
 def test_mutated_cells_derive_or_raise_one_matcalc_error_in_time(seed_cell, rng):
     text = fuzz_case(seed_cell, rng)
-    with budget(BUDGET):
+    with no_hang(BUDGET):
         answer(text)
 
 
@@ -136,9 +116,9 @@ def long_run(examples: int, seed: int, budget_s: float) -> dict:
         text = fuzz_case(rng.choice(SEEDS), rng)
         t = time.perf_counter()
         try:
-            with budget(budget_s):
+            with no_hang(budget_s):
                 outcome = answer(text, stops)
-        except OverBudget:
+        except Hang:
             outcome = "over budget"
             failures.append({"case": k, "cell": text, "error": f"over {budget_s} s"})
         except BaseException as e:  # noqa: BLE001 - every escape is recorded

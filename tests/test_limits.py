@@ -8,33 +8,17 @@ regression fails instead of blocking the suite.  Speed itself is measured in
 
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 
 import matcalc_magic as mm
-from conftest import LAYOUTS, check_numerically
+from cells import DERIVED, REFUSED
+from conftest import LAYOUTS, check_numerically, no_hang
 from matcalc_magic.errors import MatcalcError
 
 
-@contextmanager
-def no_hang(seconds: int = 60):
-    def stop(_signum, _frame):
-        raise AssertionError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def error_of(text: str) -> MatcalcError:
-    with no_hang(), pytest.raises(MatcalcError) as info:
+    with no_hang(60), pytest.raises(MatcalcError) as info:
         res = mm.derive(text)
         for r in res:  # a refusal may come as late as printing
             r.text
@@ -45,19 +29,32 @@ def spanned(err: MatcalcError) -> str:
     return err.source[err.span.start:err.span.end]
 
 
+# ====================================================================== the reported cells
+@pytest.mark.parametrize("text, span, message", REFUSED, ids=[f"refused-{i}" for i in range(len(REFUSED))])
+def test_a_reported_cell_is_one_matcalc_error_at_its_span(text, span, message):
+    err = error_of(text)
+    assert spanned(err) == span
+    assert message in err.message
+
+
+@pytest.mark.parametrize("text, printed", DERIVED, ids=[f"derived-{i}" for i in range(len(DERIVED))])
+def test_a_reported_cell_derives_and_passes_its_check(text, printed):
+    with no_hang(120):
+        r = mm.derive(text)[0]
+        assert printed in r.text
+        for layout in LAYOUTS:
+            assert r.view(layout).text and r.view(layout).latex
+        assert r.check(points=2).ok
+
+
 # ====================================================================== constants
 @pytest.mark.parametrize("text, span, message", [
-    ("x : n\nJ = (9 ** 9 ** 9) * sum(x)\n∂J/∂x", "9 ** 9 ** 9", "about 10^369,693,100"),
-    ("x : n\nJ = sum(1e999999999 x)\n∂J/∂x", "1e999999999", "beyond the range of float64"),
     ("x : n\nJ = sum(1e-999999999 x)\n∂J/∂x", "1e-999999999", "beyond the range of float64"),
-    # ** groups from the right: the first power out of range is 2 ** 65536, the last five 2s
-    ("x : n\nc : scalar\nJ = c * 2 ** 2 ** 2 ** 2 ** 2 ** 2 * sum(x)\n∂J/∂c", "2 ** 2 ** 2 ** 2 ** 2",
-     "about 10^19,728"),
     ("x : n\nJ = sum((2 ** 1000) ** 1000 x)\n∂J/∂x", "(2 ** 1000) ** 1000", "about 10^301,030"),
     ("x : n\nJ = sum(" + "9" * 400 + " x)\n∂J/∂x", "9" * 400, "400 digits"),
-    ("x : n\nJ = sum(x ** (1/0))\n∂J/∂x", "1/0", "division by zero"),
-    ("x : n\nJ = sum(x / 0)\n∂J/∂x", "x / 0", "division by zero"),
-    ("A : n x n\nhessian(tr(A^{-100}), A)", "hessian(tr(A^{-100}), A)", "goes up to A^20, not A^100"),
+    ("x : n; a : m; A : m x n\n∂(a + (-1) ** 0.5 A x)/∂x", "(-1) ** 0.5", "not a real number"),
+    ("θ : n + 1\n∂(sum(θ[0.5:]))/∂θ", "0.5", "expected an integer size or index"),
+    ("θ : n + 1\n∂(sum(θ[n/2:]))/∂θ", "n/2", "expected an integer size or index"),
 ])
 def test_a_constant_out_of_range_is_refused_at_its_span(text, span, message):
     err = error_of(text)
@@ -81,7 +78,7 @@ def test_a_product_of_more_factors_than_the_largest_power_derives():
     power, is not refused as W^150."""
     lines = ["x : n", "W : n x n"] + [f"h{k} = W h{k - 1}" if k > 1 else "h1 = W x" for k in range(1, 151)]
     cell = "\n".join(lines + ["J = sum(h150)", "∂J/∂x"])
-    with no_hang():
+    with no_hang(60):
         r = mm.derive(cell)[0]
 
     def f(v):
@@ -100,13 +97,6 @@ def test_log_of_a_sum_of_logs_derives():
     cell = "q : n, positive\nf = log(sum(log(q + 2)))\n∂f/∂q"
     r = mm.derive(cell)[0]
     check_numerically(r, lambda v: np.log(np.sum(np.log(v["q"] + 2))), cell, "q")
-
-
-def test_log_of_a_sum_of_logs_derives_without_a_domain():
-    """As the report wrote it (q undeclared positive): the check finds points
-    where the logs are defined."""
-    r = mm.derive("q : n; f = log(sum(log(q))); ∂f/∂q")[0]
-    assert r.check(points=2).ok
 
 
 def test_the_norm_of_a_quotient_derives():
@@ -131,18 +121,13 @@ def test_an_identity_with_a_subscript_digit(text):
     check_numerically(r, lambda v: (v["x"].T @ v["x"])[0, 0], text.replace("2", "2", 1), "x")
 
 
-def test_an_identity_of_five_thousand_digits_is_refused():
-    err = error_of("x : n\nJ = x^T I_" + "1" * 5000 + " x\n∂J/∂x")
-    assert spanned(err).startswith("I_111") and "5,000 digits" in err.message
-
-
 def test_an_identity_of_size_zero_is_refused():
     err = error_of("x : 3\nJ = x^T I_0 x\n∂J/∂x")
     assert spanned(err) == "I_0" and "at least 1" in err.message
 
 
 def test_a_size_of_five_thousand_terms():
-    with no_hang():
+    with no_hang(60):
         r = mm.derive("x : " + "+".join(["n"] * 5000) + "\n∂(sum(x))/∂x")[0]
     assert r.view().shape == ("5000n", "1")
     assert r.check(points=1).ok
