@@ -178,10 +178,31 @@ def _repeat(text, rng):
     return text + ("\n" + line) * rng.choice((10, 100, 300))
 
 
+_DECLARED = re.compile(r"^\s*([^\W\d]\w*)\s*:", re.M)
+ELEMENTWISE = ["exp", "log", "tanh", "σ", "relu", "sqrt", "softplus", "abs", "sin"]
+
+
+def _grow(text, rng):
+    """A few definitions built on a declared variable, each on the one before
+    (g2 = tanh(g1) ⊙ g1 + g1, …), and the derivative of the last: deep
+    elementwise compositions."""
+    names = _DECLARED.findall(text)
+    if not names:
+        return text
+    var = rng.choice(names)
+    prev, lines = var, []
+    for i in range(1, rng.randint(2, 8) + 1):
+        a = f"{rng.choice(ELEMENTWISE)}({prev})" if rng.random() < 0.6 else prev
+        b = f"{rng.choice(ELEMENTWISE)}({prev})" if rng.random() < 0.3 else prev
+        lines.append(f"g{i} = {a}{rng.choice([' ⊙ ', ' + ', ' - ', ' ⊘ '])}{b}")
+        prev = f"g{i}"
+    return text + "\n" + "\n".join(lines) + f"\n∂(sum({prev}))/∂{var}"
+
+
 MUTATIONS = [_edit_char, _swap_operator, _replace_number, _wrap_call, _add_suffix, _swap_names, _lines,
-             _add_request, _nasty_line, _repeat]
+             _add_request, _nasty_line, _repeat, _grow]
 #: how often each is drawn (character edits and structural edits most)
-WEIGHTS = [6, 3, 3, 3, 3, 2, 2, 2, 2, 1]
+WEIGHTS = [6, 3, 3, 3, 3, 2, 2, 2, 2, 1, 3]
 
 
 def mutate(cell: str, rng: random.Random, edits: int | None = None) -> str:
