@@ -53,9 +53,10 @@ def current() -> Task | None:
 def working_on(what: str, span: Span | None = None):
     """Mark ``what`` (at ``span``) as the work in progress; past the deadline,
     stop before starting it."""
-    check()
+    task = Task(what, span)
+    check(task)
     previous = current()
-    _local.task = Task(what, span)
+    _local.task = task
     try:
         yield
     except Exception as e:
@@ -72,15 +73,17 @@ def working_on(what: str, span: Span | None = None):
 def now_working_on(what: str, span: Span | None = None) -> None:
     """Mark the next step of a loop as the work in progress (the enclosing
     ``working_on`` restores what was there before)."""
-    check()
-    _local.task = Task(what, span)
+    task = Task(what, span)
+    check(task)
+    _local.task = task
 
 
-def check() -> None:
-    """Raise TimeLimit if this thread's deadline has passed."""
+def check(starting: Task | None = None) -> None:
+    """Raise TimeLimit if this thread's deadline has passed: at the work in
+    progress, or at the work ``starting`` if there is none."""
     deadline = getattr(_local, "deadline", None)
     if deadline is not None and time.monotonic() > deadline:
-        raise TimeLimit(current())
+        raise TimeLimit(current() or starting)
 
 
 _armed = False  # the main thread's alarm is for a body still running
@@ -110,7 +113,7 @@ def time_limit(seconds: float | None):
     global _armed
     theirs = signal.getitimer(signal.ITIMER_REAL) if _can_use_alarm() else None
     alarm = theirs is not None and not (0 < theirs[0] <= seconds)
-    previous = None
+    previous, was_armed = None, _armed  # (an outer limit of ours is "theirs" here)
     if alarm:
         previous = signal.signal(signal.SIGALRM, _raise_time_limit)
         _armed = True
@@ -119,7 +122,7 @@ def time_limit(seconds: float | None):
         yield
     finally:
         if alarm:
-            _armed = False
+            _armed = was_armed
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
             if theirs[0] > 0:

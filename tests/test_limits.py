@@ -210,3 +210,46 @@ def test_a_product_of_many_named_factors_prints_with_their_names():
            "\nJ = x^T y5\n∂J/∂x"
     r = mm.derive(cell)[0]
     check_numerically(r, lambda v: (v["x"].T @ np.linalg.matrix_power(v["A"], 5) @ v["x"])[0, 0], cell, "x")
+
+
+# ====================================================================== the time limit
+def test_nested_time_limits_each_stop_their_own_work():
+    import time
+
+    from matcalc_magic.deadline import TimeLimit, time_limit, working_on
+
+    with pytest.raises(TimeLimit) as stop:
+        with time_limit(1.0):
+            with time_limit(0.2):
+                time.sleep(0.05)  # within both
+            with working_on("the outer limit's work"):
+                time.sleep(5)
+    assert stop.value.task.what == "the outer limit's work"
+    with pytest.raises(TimeLimit) as stop:
+        with time_limit(0.2), time_limit(5), working_on("the shorter limit counts"):
+            time.sleep(5)
+    assert stop.value.task.what == "the shorter limit counts"
+
+
+def test_the_time_limit_in_another_thread_stops_between_parts_of_the_cell():
+    """No SIGALRM outside the main thread: the deadline is checked as each
+    line is read, each request differentiated."""
+    import threading
+
+    from matcalc_magic.deadline import TimeLimit, time_limit
+
+    cell = chain(3000)
+    found = {}
+
+    def work():
+        try:
+            with time_limit(0.2):
+                mm.derive(cell)
+        except TimeLimit as stop:
+            found["task"] = stop.task
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(120)
+    task = found["task"]
+    assert task.what in ("reading this line", "differentiating ∂J/∂x") and task.span is not None
