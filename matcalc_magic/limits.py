@@ -48,7 +48,7 @@ def literal_problem(text: str) -> str | None:
     if not digits:
         return None  # zero
     written = (m.group("exp") or "0").lstrip("+-").lstrip("0")
-    if len(written) > 6:  # int() of it is cheap, but it is out of range whatever the digits
+    if len(written) > 6:  # an exponent of a million or more: out of range with any ≤ 308-digit mantissa
         return f"the number {_short(text)} is {_RANGE}"
     exponent = int(m.group("exp") or 0)
     # the decimal exponent of the leading digit
