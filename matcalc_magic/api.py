@@ -14,6 +14,7 @@ The magic and the widgets use nothing but this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,34 +24,55 @@ from . import layouts as L
 from .calculus import derivative as _derivative
 from .calculus.derivative import Derivative
 from .check import CheckedCell, Request, check
-from .errors import TOO_DEEP, MatcalcError
+from .deadline import working_on
+from .errors import TOO_DEEP, MatcalcError, Span
 from .evaluate import as_matrix, evaluate
 from .graph import Expr
+from .limits import ConstantError
 from .ops.registry import MissingRule
 from .render.latex import to_latex
 from .render.names import name_latex, name_text
 from .render.numpy import view_code
 from .render.text import to_text
 from .shapes import ONE, ShapeError, concrete, derivative_entries, dim_str
-from .syntax import parse
+from .syntax import canonical_name, parse
 
 
 def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     """Parse, check and differentiate every request of a derivation."""
     L.check_layout(layout)
+    text = without_surrogates(text)
     try:
-        program = parse(text)
+        with working_on("reading this line", Span(0, 0)):
+            program = parse(text)
         cell = check(program)
-        results = [Result(cell, req, _derive(req)) for req in cell.requests]
-        claims = [Result(cell, c.request, _derive(c.request)) for c in cell.claims]
+        derived: dict = {}  # the same derivative asked for twice is derived once
+        results = [Result(cell, req, _derive(req, derived)) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request, derived)) for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
     return Derivation(text, cell, results, layout, claims)
 
 
-def _derive(req: Request) -> Derivative:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (not a character: it cannot be
+    encoded, printed or sent to a front end) replaced by U+FFFD, one for one,
+    so every span stays where it was."""
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+
+
+def _derive(req: Request, derived: dict) -> Derivative:
+    key = (req.of, req.wrt, req.order)
     try:
-        return _derivative.derive_one(req.of, req.wrt, req.order)
+        if key not in derived:
+            with working_on(f"differentiating {req.text}", req.span):
+                derived[key] = _derivative.derive_one(req.of, req.wrt, req.order)
+        return derived[key]
+    except ConstantError as e:
+        raise MatcalcError(f"cannot differentiate {req.text}: {e.message}", req.span) from None
     except MissingRule as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
                            hint="this operation has no derivative rule yet") from None
@@ -452,6 +474,7 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
     env: dict = {}
     sizes: dict = {}
     pending = []  # (name, declared size, actual) for compound sizes like n + 1
+    values = {canonical_name(k) if isinstance(k, str) else k: v for k, v in values.items()}  # b_{1} is b_1
     for name, value in values.items():
         if name not in cell.variables:
             if name in cell.dims:

@@ -18,8 +18,10 @@ from fractions import Fraction
 import sympy
 
 from . import graph as G
+from .deadline import working_on
 from .errors import TOO_DEEP, MatcalcError, Span
 from .graph import Expr
+from .limits import MAX_HESSIAN_MATRIX_POWER, literal_problem
 from .ops import build as B
 from .ops.properties import ONEHOT_ROWS  # Y : N x C, onehot rows (plain onehot: per column)
 from .ops.registry import MissingRule, apply
@@ -243,10 +245,14 @@ class Checker:
     def run(self, program: T.Program) -> CheckedCell:
         for stmt in program.statements:  # declarations may come in any order
             if isinstance(stmt, T.Decl):
-                self.declare(stmt)
+                try:
+                    self.declare(stmt)
+                except RecursionError:
+                    self.fail(TOO_DEEP, stmt)
         for stmt in program.statements:
             try:
-                self.statement(stmt)
+                with working_on("reading this line", stmt.span):
+                    self.statement(stmt)
             except RecursionError:
                 self.fail(TOO_DEEP, stmt)
         self.cell.node_shapes = self.settled_shapes()
@@ -283,6 +289,20 @@ class Checker:
 
     # ================================================================ declarations
     def dim(self, d) -> sympy.Expr:
+        if isinstance(d, T.DimBin) and d.op in ("+", "-"):
+            # n + n + … parses left-deep: fold the spine in a loop, as x_BinOp does
+            spine = []
+            while isinstance(d, T.DimBin) and d.op in ("+", "-"):
+                spine.append(d)
+                d = d.left
+            terms = [self.dim(d)]
+            for step in reversed(spine):
+                right = self.dim(step.right)
+                terms.append(right if step.op == "+" else -right)
+            size = sympy.expand(sympy.Add(*terms))  # one sum: adding term by term is quadratic
+            if size.is_number and size < 1:  # n − n, 2 − 3
+                self.fail(f"a size must be at least 1, but {self.text(spine[0])} is {size}", spine[0])
+            return size
         if isinstance(d, T.DimNum):
             if d.value < 1:
                 self.fail(f"a size must be at least 1, not {d.value}", d)
@@ -377,8 +397,14 @@ class Checker:
         elif wrt_name in self.cell.definitions:
             node = self.cell.definitions[wrt_name]
             if node.op in G.LEAVES:
-                self.fail(f"{wrt_name} is defined as {self.cell.definition_text[wrt_name]}; "
-                          f"differentiate by that instead", wrt_node)
+                written = self.cell.definition_text[wrt_name]
+                if G.is_zero(node):
+                    self.fail(f"{wrt_name} = {written} is identically zero, so nothing depends on it: "
+                              f"there is no derivative by {wrt_name}", wrt_node)
+                if node.op != "var":
+                    self.fail(f"{wrt_name} = {written} is a constant, so nothing depends on it: "
+                              f"there is no derivative by {wrt_name}", wrt_node)
+                self.fail(f"{wrt_name} is defined as {written}; differentiate by that instead", wrt_node)
             wrt = G.var(wrt_name, node.shape)
             of = self.as_function_of(wrt_name, wrt, of_node)
         else:
@@ -388,6 +414,12 @@ class Checker:
         if order == 2 and not of.is_scalar:
             self.fail(f"a Hessian needs a scalar function, but {self.text(of_node)} is {shape_str(of.shape)}",
                       of_node)
+        if order == 2:
+            power = max((abs(n.params[0]) for n in G.postorder(of) if n.op == "matpow"), default=0)
+            if power > MAX_HESSIAN_MATRIX_POWER:
+                self.fail(f"a Hessian through a matrix power goes up to A^{MAX_HESSIAN_MATRIX_POWER}, not A^{power}: "
+                          f"its second derivative is a sum of about {power * power // 2:,} terms", item,
+                          hint="ask for the gradient instead")
         of_text = self.text(of_node)
         if of_text.startswith("(") and of_text.endswith(")") and isinstance(of_node, T.Name) is False:
             inner = of_text[1:-1]
@@ -486,10 +518,15 @@ class Checker:
         base = _base_name(name)
         if name in ("pi", "π") or (base != name and base in CONSTANTS):  # π, np.pi, np.e
             return G.const(CONSTANTS[base])
-        m = re.fullmatch(r"I_(\w+)", name)  # I_n: the identity of a declared size
-        if m and (m.group(1) in cell.dims or m.group(1).isdigit()):
-            size = cell.dims.get(m.group(1)) or sympy.Integer(int(m.group(1)))
-            return G.eye(size)
+        m = re.fullmatch(r"I_(\w+)", name)  # I_n, I_₂: the identity of a declared size
+        sub = m.group(1).translate(_PLAIN_DIGITS) if m else ""
+        if sub in cell.dims:
+            return G.eye(cell.dims[sub])
+        if sub.isascii() and sub.isdigit():
+            problem = literal_problem(sub)
+            if problem or int(sub) < 1:
+                self.fail(problem or f"the identity {name} needs a size of at least 1", node)
+            return G.eye(sympy.Integer(int(sub)))
         if name == "I":  # its size follows from its neighbours
             return G.eye(self.open.new(node))
         if name == "𝟏":
@@ -829,7 +866,8 @@ class Checker:
         if not G.is_const(e):
             self.fail("expected a size or index (a number or a size name like n)", node)
         v = sympy.expand(G.const_value(e))
-        if not (v.is_Integer or all(s in self.cell.dims.values() for s in v.free_symbols)):
+        sized = v.free_symbols and all(s in self.cell.dims.values() for s in v.free_symbols)
+        if not (v.is_Integer or (sized and v.is_integer)):  # 3, n - 1; not 0.5 or n/2
             self.fail("expected an integer size or index", node)
         return v
 

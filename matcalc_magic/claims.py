@@ -54,6 +54,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import layouts as L
+from .deadline import now_working_on
 from .graph import Expr, is_zero, substitute
 from .reference import Reference, ReferenceError
 from .shapes import ONE, dim_str, same
@@ -208,6 +209,7 @@ def gather(derivation, points: int = 3, seed: int | None = None, env: dict | Non
     cell = derivation.cell
     out = []
     for spec, result in zip(cell.claims, derivation.claim_results):
+        now_working_on("judging this claim", spec.span)
         ev = ClaimEvidence(spec, result)
         s = zlib.crc32((cell.source + "\0claim\0" + spec.request.text + "=" + spec.value_text).encode())
         rng = np.random.default_rng(s if seed is None else seed)

@@ -262,8 +262,12 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
                 why, detail = "a size is below 1", f"at {_sizes_text(sz)}"
                 continue
             entries = derivative_entries(req.of.shape, req.wrt.shape, req.order, sz)
-            if entries > MAX_ENTRIES:
-                why, detail = TOO_LARGE, f"{entries:,} derivative entries at {_sizes_text(sz)}"
+            largest = max(((name, concrete(v.shape[0], sz) * concrete(v.shape[1], sz))
+                           for name, v in variables.items()), key=lambda p: p[1], default=("", 0))
+            if entries > MAX_ENTRIES or largest[1] > MAX_ENTRIES:
+                why, detail = TOO_LARGE, (f"{entries:,} derivative entries at {_sizes_text(sz)}"
+                                          if entries > MAX_ENTRIES else
+                                          f"{largest[0]} has {largest[1]:,} entries at {_sizes_text(sz)}")
                 if given_sizes is not None or not cell.dims:
                     break  # the sizes are fixed: drawing again cannot help
                 continue

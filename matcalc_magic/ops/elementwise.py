@@ -16,6 +16,7 @@ import numpy as np
 import sympy
 
 from ..graph import Expr, const, const_value, is_const, is_zero, make
+from ..limits import check_power
 from ..shapes import ONE, ShapeError, shape_str
 from . import build as B
 from .registry import FUNC, POW, Notation, OpRule, register
@@ -163,6 +164,7 @@ def _epow_canon(args, params):
     if is_const(p, 0):
         return B.fill(1, a.shape)
     if is_const(a) and is_const(p):
+        check_power(const_value(a), const_value(p))  # before computing it: 9 ** 9 ** 9 takes minutes
         return const(const_value(a) ** const_value(p))
     if a.op == "sqrt" and is_const(p, 2):
         return a.args[0]
@@ -171,6 +173,7 @@ def _epow_canon(args, params):
         if a.op == "epow" and is_const(a.args[1]):
             return B.epow(a.args[0], const(const_value(a.args[1]) * k))
         if a.op == "smul" and is_const(a.args[0]):
+            check_power(const_value(a.args[0]), k)
             return B.smul(const(const_value(a.args[0]) ** k), B.epow(a.args[1], p))
     return make("epow", args, params)
 

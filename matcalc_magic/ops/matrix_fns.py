@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import const, const_value, eye, is_const, make
+from ..limits import MAX_MATRIX_POWER
 from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
 from .registry import FUNC, MUL, POW, Notation, OpRule, register
@@ -118,7 +119,6 @@ register(OpRule(
 # =========================================================== matrix power
 #: d(Aᵏ) is a sum of |k| terms, so larger powers would swamp the result (and
 #: overflow any numeric check); the limit keeps a typo like A^100000 from hanging.
-MAX_MATRIX_POWER = 100
 
 
 def _matpow_canon(args, params):

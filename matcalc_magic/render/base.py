@@ -99,6 +99,7 @@ class Printer:
         self.aliases = aliases  # also find names written in another order or transposed
         self._exempt: Expr | None = None
         self._chains: list | None = None
+        self._chains_by_start: dict | None = None
         self._alias: dict | None = None
 
     def named(self, e: Expr) -> str | None:
@@ -271,6 +272,23 @@ class Printer:
             _remember(self.labels, "chains", chains)
         return self._chains
 
+    def chains_at(self, factors: tuple, i: int) -> list:
+        """The named products that ``factors[i:]`` may start with, longest
+        first: looked up by their first two factors, so a product costs the
+        same however many names a cell has."""
+        if i + 1 >= len(factors):
+            return ()
+        if self._chains_by_start is None:
+            self._chains_by_start = _cached(self.labels, "chains_by_start")
+        if self._chains_by_start is None:
+            index: dict = {}
+            for chain in self.label_chains():
+                if len(chain[0]) > 1:
+                    index.setdefault(chain[0][:2], []).append(chain)
+            self._chains_by_start = index
+            _remember(self.labels, "chains_by_start", index)
+        return self._chains_by_start.get(factors[i:i + 2], ())
+
     # ------------------------------------------------------------ entry
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
         """Print ``e``; with ``expand_root`` its own label is not used."""
@@ -410,7 +428,7 @@ class Printer:
         factors = e.args
         parts, i = [], 0
         while i < len(factors):
-            for chain, name, transposed in self.label_chains():
+            for chain, name, transposed in self.chains_at(factors, i):
                 k = len(chain)
                 if 1 < k < len(factors) and factors[i:i + k] == chain:
                     parts.append(self.name(name) + (self.transpose_mark if transposed else ""))

@@ -16,7 +16,9 @@ import threading
 import unicodedata
 from fractions import Fraction
 
+from ..deadline import now_working_on
 from ..errors import MatcalcError, Span, line_col
+from ..limits import literal_problem
 from . import tree as T
 
 __all__ = ["parse"]
@@ -128,6 +130,8 @@ class _PostLex:
                 tok = tok.new_borrow_pos("LSQB_INDEX", tok.value, tok)  # θ[1:], not θ [1:]
                 ty = tok.type
             if ty == "_NL":
+                # a cell stopped by its time limit names the line it was reading
+                now_working_on("reading this line", Span(tok.end_pos, tok.end_pos))
                 if depth:
                     continue
             elif ty in _OPENERS:
@@ -479,11 +483,15 @@ _BRACED_SUB = re.compile(r"_\{([^{}]*)\}")
 _GLUED_DIMS = re.compile(r"^([^\W\d_])x([^\W\d_]|[0-9]+)$")
 
 
-def _canon(name: str) -> str:
-    """``b_{1}`` -> ``b_1``; NFC (``y`` + U+0302 -> ``ŷ``)."""
+def canonical_name(name: str) -> str:
+    """A name as the cell's names are stored: ``b_{1}`` -> ``b_1``; NFC
+    (``y`` + U+0302 -> ``ŷ``)."""
     if "{" in name:
         name = _BRACED_SUB.sub(r"_\1", name)
     return unicodedata.normalize("NFC", name)
+
+
+_canon = canonical_name
 
 
 def _sup_number(tok):
@@ -555,7 +563,11 @@ class _Builder:
 
     def NUMBER(self, tok):
         s = str(tok)
-        return T.Number(Span(tok.start_pos, tok.end_pos), int(s) if s.isdigit() else Fraction(s))
+        span = Span(tok.start_pos, tok.end_pos)
+        problem = literal_problem(s)  # before Fraction("1e999999999") computes 10**999999999
+        if problem:
+            raise MatcalcError(problem, span)
+        return T.Number(span, int(s) if s.isdigit() else Fraction(s))
 
     # ------------------------------------------------------------ program
     def start(self, c):
@@ -594,6 +606,8 @@ class _Builder:
             if m:  # W : mxn  means  W : m x n
                 s = dims[0].span
                 a, b = m.group(1), m.group(2)
+                if literal_problem(b):
+                    raise MatcalcError(literal_problem(b), Span(s.start + 2, s.end))
                 second = (
                     T.DimNum(Span(s.start + 2, s.end), int(b)) if b.isdigit()
                     else T.DimName(Span(s.start + 2, s.end), b)
@@ -637,6 +651,8 @@ class _Builder:
             plain = "".join(_SUPER_LETTERS.get(ch, ch) for ch in part)
             span = Span(offset, offset + len(part))
             if plain.isdigit():
+                if literal_problem(plain):
+                    raise MatcalcError(literal_problem(plain), span)
                 out.append(T.DimNum(span, int(plain)))
             elif len(plain) == 1:
                 out.append(T.DimName(span, plain))
