@@ -234,10 +234,12 @@ class View:
     def index_form(self):
         """The entry-wise form, or None where plain indices cannot write it
         (e.g. a slice of a differential); the vec matrix stands in then."""
-        from .calculus.index import NoIndexForm, index_form
+        from .calculus.index import NoIndexForm, index_form, kronecker_symbol
 
+        cell = self.result.cell
         try:
-            return index_form(self.result.derivative, self.result.labels)
+            return index_form(self.result.derivative, self.result.labels,
+                              kronecker_symbol({*cell.variables, *cell.definitions, *cell.dims}))
         except NoIndexForm:
             return None
 

@@ -27,6 +27,7 @@ from .ops.properties import ONEHOT_ROWS  # Y : N x C, onehot rows (plain onehot:
 from .ops.registry import MissingRule, apply
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
+from .syntax.parse import PLAIN_DIGITS
 
 PROPERTIES = {
     "symmetric": "square",
@@ -41,7 +42,6 @@ PROPERTIES = {
 CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
 AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
 _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
@@ -501,7 +501,7 @@ class Checker:
             return name
         m = re.fullmatch(r"(.+?)_(\d+)", name)
         other = (m.group(1) + m.group(2).translate(_SUBSCRIPT_DIGITS) if m
-                 else re.sub(r"([₀-₉]+)$", lambda d: "_" + d.group(1).translate(_PLAIN_DIGITS), name))
+                 else re.sub(r"([₀-₉]+)$", lambda d: "_" + d.group(1).translate(PLAIN_DIGITS), name))
         if other in cell.variables or other in cell.definitions or other in cell.dims:
             return other
         return name
@@ -519,7 +519,7 @@ class Checker:
         if name in ("pi", "π") or (base != name and base in CONSTANTS):  # π, np.pi, np.e
             return G.const(CONSTANTS[base])
         m = re.fullmatch(r"I_(\w+)", name)  # I_n, I_₂: the identity of a declared size
-        sub = m.group(1).translate(_PLAIN_DIGITS) if m else ""
+        sub = m.group(1).translate(PLAIN_DIGITS) if m else ""
         if sub in cell.dims:
             return G.eye(cell.dims[sub])
         if sub.isascii() and sub.isdigit():

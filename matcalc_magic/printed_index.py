@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import MatcalcError
 from .printed import RESULT as PRINTED, PrintedForm
+from .calculus.index import kronecker_symbol
 from .reference import Reference, ReferenceError, elementwise
 from .syntax import tree as T
 
@@ -100,7 +101,7 @@ def _operand_shapes(cell, source: str, rhs, sizes: dict) -> dict:
     the letters on it run (the left-hand side says how far a free one runs),
     a scalar factor (``‖X − (1/n) 𝟏 𝟏ᵀ X‖_F``) sizes itself."""
     checker = None
-    for node in T.walk(rhs):
+    for node in _operands(rhs):
         if isinstance(node, T.Index):
             operand, subs = node.operand, node.subscripts
             if isinstance(operand, T.ListLit) and len(operand.items) == 1:  # [K][(i,j),(k,l)]
@@ -112,12 +113,20 @@ def _operand_shapes(cell, source: str, rhs, sizes: dict) -> dict:
                 want = [sizes.get(s.id) for s in subs]
             else:
                 continue
-        elif isinstance(node, (T.Norm, T.Call, T.Abs)) and not _has_index(node):
+        else:  # a scalar factor: ‖X − (1/n) 𝟏 𝟏ᵀ X‖_F, 1/(𝟏ᵀ log(q))
             operand, want = node, []
-        else:
-            continue
         checker = _size_operand(checker, cell, source, operand, want)
     return checker.settled_shapes() if checker is not None else {}
+
+
+def _operands(node):
+    """The indexed operands of an index form and its largest parts without
+    indices (scalar factors), each sized on its own."""
+    if isinstance(node, T.Index) or not _has_index(node):
+        yield node
+        return
+    for child in T.children(node):
+        yield from _operands(child)
 
 
 def _size_operand(checker, cell, source: str, operand, want: list):
@@ -165,6 +174,11 @@ class _Evaluator:
             return Labeled(sign * out.array, out.letters)
         return self.term([(node, False)])
 
+    def is_delta(self, node) -> bool:
+        """δ[i,j], or I[i,j] where the cell has a δ of its own (the printer's rule)."""
+        return (isinstance(node, T.Index) and isinstance(node.operand, T.Name)
+                and node.operand.id == kronecker_symbol(self.ref.cell_names()))
+
     def term(self, factors) -> Labeled:
         """A product of factors (node, reciprocal?): ``Σ_a`` sums the whole term,
         as a reader takes it (Σ_a A[i,a] 1/y[a] divides inside the sum)."""
@@ -186,24 +200,18 @@ class _Evaluator:
                 arg = values.pop(k + 1)
                 arg = arg if isinstance(arg, Labeled) else self.factor(arg)
                 values[k] = Labeled(fn(arg.array), arg.letters)
-        acc = Labeled(np.array(1.0), ())
-        for f in self.ordered(values):
-            acc = _combine(acc, f if isinstance(f, Labeled) else self.factor(f), np.multiply)
-        for letter in summed:
-            if letter in acc.letters:
-                axis = acc.letters.index(letter)
-                acc = Labeled(acc.array.sum(axis=axis), acc.letters[:axis] + acc.letters[axis + 1:])
-        return acc
+        factors = [f if isinstance(f, Labeled) else self.factor(f) for f in self.ordered(values)]
+        return _contract(factors, summed)
 
     def ordered(self, factors):
         """δ's last: their sizes come from the factors that index the same letters."""
-        return [f for f in factors if not _is_delta(f)] + [f for f in factors if _is_delta(f)]
+        return [f for f in factors if not self.is_delta(f)] + [f for f in factors if self.is_delta(f)]
 
 
     def factor(self, node) -> Labeled:
         if isinstance(node, T.Index) and all(isinstance(s, T.Name) for s in node.subscripts):
             letters = tuple(s.id for s in node.subscripts)
-            if _is_delta(node):
+            if self.is_delta(node):
                 if len(letters) != 2:
                     raise ReferenceError("δ takes two indices")
                 n = [self.lengths.get(l) for l in letters]
@@ -251,10 +259,6 @@ class _Evaluator:
         return Labeled(matrix.reshape(shape, order="F"), letters)
 
 
-def _is_delta(node) -> bool:
-    return isinstance(node, T.Index) and isinstance(node.operand, T.Name) and node.operand.id == "δ"
-
-
 def _has_index(node) -> bool:
     return any(isinstance(n, T.Index) or (isinstance(n, T.Name) and _SUM.fullmatch(n.id))
                for n in T.walk(node))
@@ -269,7 +273,9 @@ def _flatten(node) -> tuple[float, list]:
     stack = [(node, False)]
     while stack:
         n, reciprocal = stack.pop()
-        if isinstance(n, T.Juxt):
+        if not _has_index(n) and not isinstance(n, T.Neg):  # a scalar factor, such as 1/(𝟏ᵀ log(q))
+            out.append((n, reciprocal))
+        elif isinstance(n, T.Juxt):
             stack += [(n.right, reciprocal), (n.left, reciprocal)]
         elif isinstance(n, T.BinOp) and n.op == "/":
             stack += [(n.right, not reciprocal), (n.left, reciprocal)]
@@ -279,6 +285,20 @@ def _flatten(node) -> tuple[float, list]:
         else:
             out.append((n, reciprocal))
     return sign, out
+
+
+def _contract(factors: list[Labeled], summed: list[str]) -> Labeled:
+    """The product of ``factors`` summed over ``summed``, contracted pairwise
+    (one product over every index of a long chain would not fit in memory)."""
+    letters = list(dict.fromkeys(l for f in factors for l in f.letters))
+    if len(letters) > 52:
+        raise ReferenceError("more indices than the check can name")
+    code = dict(zip(letters, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    kept = tuple(l for l in letters if l not in summed)
+    spec = ",".join("".join(code[l] for l in f.letters) for f in factors) + "->" + "".join(code[l] for l in kept)
+    if not factors:
+        return Labeled(np.array(1.0), ())
+    return Labeled(np.einsum(spec, *(f.array for f in factors), optimize=True), kept)
 
 
 def _combine(a: Labeled, b: Labeled, op) -> Labeled:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .syntax import tree as T
+from .syntax.parse import PLAIN_DIGITS
 
 #: module prefixes a function name may carry (np.exp, np.linalg.inv, …)
 PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "jnp.", "torch.", "F.")
@@ -182,7 +183,7 @@ class Reference:
 
     def size(self, text: str) -> int:
         """A size written as a number, a size name or an expression of them."""
-        text = text.replace(" ", "")
+        text = text.replace(" ", "").translate(PLAIN_DIGITS)  # I_₂ is I_2
         if text.isdigit():
             return int(text)
         if text in self.sizes:
@@ -194,6 +195,10 @@ class Reference:
         if re.search(r"[^\W\d]", spelled):
             raise ReferenceError(f"unknown size in {text!r}")
         return int(_arith(spelled))
+
+    def cell_names(self) -> set[str]:
+        """Every name the cell declares or defines (values and sizes)."""
+        return {*self.declared, *self.definitions, *self.sizes}
 
     def is_value_name(self, name: str) -> bool:
         return name in self.given or name in self.definitions or name in self.env or name in self.declared

@@ -270,6 +270,7 @@ class IndexForm:
     free: tuple[str, ...]
     labels: dict
     sizes_of: dict  # index name -> symbolic size
+    kronecker: str = "δ"  # I where the cell has a δ of its own (CS224n's error signal)
 
     # ------------------------------------------------------------ printing
     def _names(self):
@@ -313,8 +314,8 @@ class IndexForm:
             if summed:
                 text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
             if coef != 1:
-                c = sympy.latex(coef) if latex else (f"({coef})" if not coef.is_Integer else str(coef))
-                text = c + " " + text
+                c = printer.coefficient(coef)
+                text = c if not body else c + " " + text
             if n == 0:
                 out.append(sign + text)
             else:
@@ -324,6 +325,8 @@ class IndexForm:
     def _factor(self, printer, f: Factor, names, latex: bool) -> str:
         idx = [names.get(i, i) for i in f.indices]
         if f.is_delta:
+            if self.kronecker != "δ":
+                return f"I_{{{''.join(idx)}}}" if latex else f"I[{','.join(idx)}]"
             return f"\\delta_{{{''.join(idx)}}}" if latex else f"δ[{','.join(idx)}]"
         e = f.expr
         from ..ops.registry import ATOM, FUNC, MUL
@@ -388,7 +391,13 @@ class IndexForm:
         return total
 
 
-def index_form(d: Derivative, labels: dict) -> IndexForm:
+def kronecker_symbol(cell_names) -> str:
+    """δ for the Kronecker delta, unless the cell names something δ: then the
+    identity's entries I[i,k], which say the same."""
+    return "I" if "δ" in cell_names and "I" not in cell_names else "δ"
+
+
+def index_form(d: Derivative, labels: dict, kronecker: str = "δ") -> IndexForm:
     """The derivative entry-wise, with the index names the layouts use."""
     n_out = len([x for x in d.of.shape if x != ONE])
     n_var = len([x for x in d.wrt.shape if x != ONE])
@@ -435,4 +444,4 @@ def index_form(d: Derivative, labels: dict) -> IndexForm:
                 if i not in sizes_of and f.expr is not None:
                     k = f.indices.index(i)
                     sizes_of[i] = [x for x in f.expr.shape if x != ONE][k]
-    return IndexForm(terms, free, labels, sizes_of)
+    return IndexForm(terms, free, labels, sizes_of, kronecker)

@@ -474,7 +474,7 @@ def _tspan(tok) -> Span:
 
 
 _SUPER_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_SUB_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUPER_LETTERS = dict(zip(
     "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷʸᶻ⁰¹²³⁴⁵⁶⁷⁸⁹",
     "abcdefghijklmnoprstuvwyz0123456789",
@@ -908,7 +908,7 @@ class _Builder:
                 kind = kind[1:]
             if kind.startswith("{") and kind.endswith("}"):
                 kind = kind[1:-1]
-            kind = kind.translate(_SUB_DIGITS)
+            kind = kind.translate(PLAIN_DIGITS)
             if kind in ("∞", "\\infty"):
                 kind = "inf"
         last = power if power is not None else (sub if sub is not None else close)

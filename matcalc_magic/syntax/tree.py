@@ -241,19 +241,24 @@ class Program(Node):
     source: str = field(default="", compare=False, repr=False)
 
 
+def children(node: Node) -> list[Node]:
+    """The nodes right below ``node``: its operands, arguments, keyword
+    values and the entries of a block's rows."""
+    kids: list = []
+    pending = [getattr(node, f.name) for f in fields(node)]
+    while pending:
+        value = pending.pop(0)
+        if isinstance(value, Node):
+            kids.append(value)
+        elif isinstance(value, tuple):  # arguments, (keyword, value) pairs, block rows
+            pending[:0] = list(value)
+    return kids
+
+
 def walk(node: Node) -> Iterator[Node]:
-    """``node`` and every node below it, parents first (through arguments,
-    keyword arguments and the rows of a block)."""
+    """``node`` and every node below it, parents first."""
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
-        kids: list = []
-        pending = [getattr(n, f.name) for f in fields(n)]
-        while pending:
-            value = pending.pop(0)
-            if isinstance(value, Node):
-                kids.append(value)
-            elif isinstance(value, tuple):  # arguments, (keyword, value) pairs, block rows
-                pending[:0] = list(value)
-        stack.extend(reversed(kids))
+        stack.extend(reversed(children(n)))
