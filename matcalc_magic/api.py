@@ -41,16 +41,16 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     try:
         program = parse(text)
         cell = check(program)
-        results = [Result(cell, req, _derive(req)) for req in cell.requests]
-        claims = [Result(cell, c.request, _derive(c.request)) for c in cell.claims]
+        results = [Result(cell, req, _derive(req, cell.labels)) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request, cell.labels)) for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
     return Derivation(text, cell, results, layout, claims)
 
 
-def _derive(req: Request) -> Derivative:
+def _derive(req: Request, names=()) -> Derivative:
     try:
-        return _derivative.derive_one(req.of, req.wrt, req.order)
+        return _derivative.derive_one(req.of, req.wrt, req.order, names)
     except MissingRule as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
                            hint="this operation has no derivative rule yet") from None

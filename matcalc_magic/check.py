@@ -295,7 +295,8 @@ class Checker:
     def x_Number(self, node: T.Number) -> Expr:
         v = node.value
         if isinstance(v, Fraction):
-            return G.const(sympy.Rational(v.numerator, v.denominator))
+            value = sympy.Rational(v.numerator, v.denominator)
+            return G.written_const(value, self.text(node)) if not value.is_Integer else G.const(value)
         if isinstance(v, float):
             return G.const(sympy.nsimplify(v, rational=True))
         return G.const(v)

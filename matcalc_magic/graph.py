@@ -123,6 +123,17 @@ def const(value) -> Expr:
     return make("const", (), (sympy.sympify(value),), (ONE, ONE))
 
 
+def written_const(value, text: str) -> Expr:
+    """A number as the cell wrote it (``1e-5``): its exact value, and the text
+    printers show and simplification leaves alone."""
+    return make("const", (), (sympy.sympify(value), text), (ONE, ONE))
+
+
+def written_text(e: Expr) -> str | None:
+    """How the cell wrote a constant (``1e-5``), or None if it was computed."""
+    return e.params[1] if e.op == "const" and len(e.params) > 1 else None
+
+
 def eye(n) -> Expr:
     if n == ONE:
         return const(1)

@@ -45,28 +45,30 @@ class Derivative:
     _cache: dict = field(default_factory=dict, repr=False)
 
 
-def derive_one(of: Expr, wrt: Expr, order: int = 1) -> Derivative:
+def derive_one(of: Expr, wrt: Expr, order: int = 1, names=()) -> Derivative:
+    """The derivative of ``of`` by ``wrt``; ``names`` (node → the user's name)
+    are kept whole by the final tidying, so results read in the user's terms."""
     dx = tangent_of(wrt)
     _, d_of = differential(of, wrt, dx)
     if order == 2:
-        grad = tidy(adjoint(d_of, dx, const(1)))
+        grad = tidy(adjoint(d_of, dx, const(1)), names)
         _, d_grad = differential(grad, wrt, dx)
         d = Derivative(of, wrt, 2, "hessian", dx, d_grad, gradient=grad)
-        _fill_matrix(d, d_grad, dx)
+        _fill_matrix(d, d_grad, dx, names)
         return d
     if of.is_scalar:
-        grad = tidy(adjoint(d_of, dx, const(1)))
+        grad = tidy(adjoint(d_of, dx, const(1)), names)
         return Derivative(of, wrt, 1, "gradient", dx, d_of, gradient=grad, matrix=grad)
     if wrt.is_scalar:
-        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=tidy(substitute(d_of, {dx: const(1)})))
+        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=tidy(substitute(d_of, {dx: const(1)}), names))
     kind = "jacobian" if is_vector_shape(of.shape) and is_vector_shape(wrt.shape) else "tensor"
     d = Derivative(of, wrt, 1, kind, dx, d_of)
-    _fill_matrix(d, d_of, dx)
+    _fill_matrix(d, d_of, dx, names)
     return d
 
 
-def _fill_matrix(d: Derivative, linear: Expr, dx: Expr) -> None:
+def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, names=()) -> None:
     try:
-        d.matrix = tidy(vec_jacobian(linear, dx))
+        d.matrix = tidy(vec_jacobian(linear, dx), names)
     except MissingRule as e:
         d.matrix_error = str(e)

@@ -6,89 +6,193 @@ SymPy can cancel it: Ng's logistic-regression gradient
 ``((1−Y) ⊘ (1−A) − Y ⊘ A) ⊙ A ⊙ (1−A)`` becomes ``A − Y``.  Everything
 that is not elementwise (products, transposes, functions, names) is a
 symbol.  A rewrite is kept only when it is smaller.
+
+What the simplification leaves alone:
+
+* the user's named definitions (``s = sqrt(v + 1e-5)`` stays ``s``: its
+  inside is never expanded into the formula around it);
+* numbers as the cell wrote them (``1e-5`` is a symbol to SymPy, never
+  merged into a coefficient);
+* islands whose common-denominator form would be large (more than
+  :data:`MAX_TERMS` terms): they stay as written and only their parts are
+  simplified, so deriving stays polynomial in the size of the cell however
+  deeply its definitions share one another.
+
+Only maximal islands are cancelled; an island nested in a larger one is
+cancelled on its own only when the larger one does not simplify as a whole.
+An island that equals a named elementwise function of one argument is
+written as that function: ``(exp(u) − exp(−u)) ⊘ (exp(u) + exp(−u))`` is
+``tanh(u)``, and ``sign(a) a / abs(a)`` is 1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy
 
-from ..graph import Expr, const, const_value, is_const
+from ..graph import Expr, const, const_value, is_const, postorder, written_text
 from ..ops import build as B
+from ..ops.registry import all_rules, apply
 
 ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
 
+#: an island whose common-denominator form would have more terms than this
+#: (numerator terms times denominator terms, estimated without expanding) is
+#: not cancelled as a whole
+MAX_TERMS = 32
+_CAP = 10**9  # term estimates saturate here
 
-def simplify_islands(root: Expr) -> Expr:
-    memo: dict[Expr, Expr] = {}
-    # one converter for the whole graph: an island nested in a larger one (the
-    # running sum of a residual chain) is converted once, not once per island
-    conv = None
 
-    def visit(node: Expr) -> Expr:
-        if node in memo:
-            return memo[node]
-        stack = [node]  # children first, without deep recursion, never below a node already done
-        while stack:
-            top = stack[-1]
-            if top in memo:
-                stack.pop()
-                continue
-            pending = [a for a in top.args if a not in memo]
-            if pending:
-                stack.extend(reversed(pending))
-                continue
-            stack.pop()
-            memo[top] = simplify_one(top)
-        return memo[node]
+def simplify_islands(root: Expr, keep=()) -> Expr:
+    """``root`` with its elementwise islands simplified; nodes in ``keep``
+    (the user's named definitions) are left exactly as they are."""
+    return _Simplifier(keep).run(root)
 
-    def simplify_one(node: Expr) -> Expr:
-        if node in memo:
-            return memo[node]
-        if node.op in ISLAND_OPS and not node.is_scalar and _is_island(node):
-            out = _simplify_island(node, converter())
-        elif node.op == "add" and node.is_scalar and all(_as_summand(t) for t in node.args):
-            # Σ of inner products = Σ of one elementwise formula: simplify that
+
+class _Simplifier:
+    def __init__(self, keep):
+        self.keep = keep
+        self.memo: dict[Expr, Expr] = {}  # node → simplified (an island: simplified as a whole)
+        self.summands: dict[Expr, object] = {}
+        self.conv = _ToSympy(self)
+
+    def run(self, root: Expr) -> Expr:
+        order = _reachable(root, self.keep)
+        # an island all of whose users are islands is converted as part of
+        # them, and simplified on its own only if they do not simplify
+        parents_all_islands: dict[Expr, bool] = {}
+        for node in order:
+            island = self.is_island(node)
+            for a in node.args:
+                parents_all_islands[a] = parents_all_islands.get(a, True) and island
+        for node in order:
+            if node is root or not (self.is_island(node) and parents_all_islands.get(node, False)):
+                self.visit(node)
+        return self.memo[root]
+
+    # ---------------------------------------------------------------- kinds
+    def is_island(self, node: Expr) -> bool:
+        if node in self.keep:
+            return False
+        if node.op in ISLAND_OPS and not node.is_scalar:
+            return _is_island(node)
+        if node.op in ("smul", "epow", "add") and node.is_scalar and _is_island(node):
+            return not (node.op == "add" and self.scalar_summands(node) is not None)
+        return False
+
+    def scalar_summands(self, node: Expr):
+        """A scalar sum of inner products as [(c, a ⊙ b)], else None."""
+        if node not in self.summands:
             parts = [_as_summand(t) for t in node.args]
-            shapes = {p[1].shape for p in parts}
-            out = _rebuild_plain(node, visit)
-            if len(shapes) == 1:
+            self.summands[node] = parts if all(parts) else None
+        return self.summands[node]
+
+    # ---------------------------------------------------------------- visiting
+    def visit(self, node: Expr) -> Expr:
+        out = self.memo.get(node)
+        if out is not None:
+            return out
+        if node in self.keep:
+            out = node
+        elif self.is_island(node):
+            out = self.island(node)
+        elif node.op == "add" and node.is_scalar and self.scalar_summands(node) is not None:
+            # Σ of inner products = Σ of one elementwise formula: simplify that
+            parts = self.scalar_summands(node)
+            out = self.rebuild(node)
+            if len({p[1].shape for p in parts}) == 1:
                 inside = B.add(*(B.smul(c, h) for c, h in parts))
                 if inside.op in ISLAND_OPS and not inside.is_scalar:
-                    simpler = _simplify_island(inside, converter())
+                    simpler = self.island(inside)
                     if simpler is not inside:
                         out = B.total(simpler)
         elif _is_inner_product(node):
             # aᵀ b is Σ (a ⊙ b): simplify the elementwise product inside
             a, b = node.args
             inside = B.hadamard(B.transpose(a), b)
-            out = _rebuild_plain(node, visit)
-            if inside.op in ISLAND_OPS:
-                simpler = _simplify_island(inside, converter())
+            out = self.rebuild(node)
+            if self.is_island(inside):
+                simpler = self.island(inside)
                 if simpler is not inside:
                     out = B.total(simpler)
-        elif node.op == "smul" and not node.is_scalar and node.args[1].op == "smul":
-            out = _simplify_coefficients(node, converter())
-        elif node.op in ("smul", "epow", "add") and node.is_scalar and _is_island(node):
-            # scalar algebra: −(1/det X²) det X → −1/det X
-            out = _simplify_island(node, converter())
-        elif node.args:
-            from ..ops.registry import apply
-
-            args = tuple(visit(a) for a in node.args)
-            out = node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
         else:
-            out = node
+            out = self.rebuild(node)
+        self.memo[node] = out
         return out
 
-    def converter() -> "_ToSympy":
-        nonlocal conv
-        if conv is None:
-            conv = _ToSympy(visit)
-        return conv
+    def rebuild(self, node: Expr) -> Expr:
+        if not node.args:
+            return node
+        args = tuple(self.visit(a) for a in node.args)
+        return node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
 
-    return visit(root)
+    def island(self, node: Expr) -> Expr:
+        """An island simplified as a whole if that reads shorter; else its
+        parts, each an island of its own, simplified (without recursion)."""
+        from .tidy import cost
+
+        costs = self.conv.costs
+        whole: dict[Expr, Expr | None] = {}
+        stack = [node]
+        while stack:
+            x = stack[-1]
+            if x in self.memo:
+                stack.pop()
+                continue
+            if x not in whole:
+                whole[x] = candidate = self.cancel(x)
+                if candidate is not None and cost(candidate, costs) < cost(x, costs):
+                    self.memo[x] = candidate
+                    stack.pop()
+                    continue
+                parts = [a for a in x.args if self.is_island(a) and a not in self.memo]
+                if parts:
+                    stack.extend(parts)
+                    continue
+            plain = self.rebuild(x)
+            candidate = whole[x]
+            better = candidate is not None and cost(candidate, costs) < cost(plain, costs)
+            self.memo[x] = candidate if better else plain
+            stack.pop()
+        return self.memo[node]
+
+    def cancel(self, node: Expr) -> Expr | None:
+        """The island cancelled by SymPy as a whole, or None when there is
+        nothing to cancel or it would be too large to try."""
+        conv = self.conv
+        c = conv(node)
+        named = _named_function(c, conv, node.shape)
+        if named is not None:
+            return named
+        if not (c.divides or c.repeats) or c.terms > MAX_TERMS or not _worth_cancelling(c.sx):
+            return None
+        sx, back = _signs_as_ratios(c, conv)
+        if not c.divides and sx is c.sx:  # a polynomial: expanding it only makes it longer
+            return _from_sympy(_factored(sx), back, node.shape)
+        return _from_sympy(_cancelled(sx), back, node.shape)
+
+
+def _reachable(root: Expr, keep) -> list[Expr]:
+    """Postorder of ``root`` that does not descend below kept nodes."""
+    if not keep:
+        return postorder(root)
+    seen: set[int] = set()
+    order: list[Expr] = []
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node not in keep:
+            stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+    return order
 
 
 def _as_summand(term: Expr):
@@ -124,61 +228,101 @@ def _is_island(node: Expr) -> bool:
     return True
 
 
+# ====================================================================== to SymPy
 @dataclass(frozen=True)
 class _Converted:
-    """An island as SymPy sees it, and whether SymPy could simplify it at all:
-    only a division or a leaf met twice gives it something to cancel."""
+    """An island as SymPy sees it, whether SymPy could simplify it at all
+    (only a division or a leaf met twice gives it something to cancel), and
+    how many terms its numerator and denominator would have if expanded."""
 
     sx: sympy.Expr
     divides: bool
     leaves: frozenset
     repeats: bool
+    num: int = 1
+    den: int = 1
+
+    @property
+    def terms(self) -> int:
+        return min(self.num * self.den, _CAP)
 
 
 class _ToSympy:
-    def __init__(self, visit):
-        self.visit = visit
+    def __init__(self, simplifier: _Simplifier):
+        self.simplifier = simplifier
         self.symbols: dict[Expr, sympy.Symbol] = {}
         self.back: dict[sympy.Symbol, Expr] = {}
         self.memo: dict[Expr, _Converted] = {}
         self.costs: dict[Expr, int] = {}  # tidy.cost of every node met, shared by all islands
 
-    def leaf(self, e: Expr) -> _Converted:
-        e = self.visit(e)
+    def symbol(self, e: Expr) -> sympy.Symbol:
         s = self.symbols.get(e)
         if s is None:
             s = sympy.Symbol(f"_L{len(self.symbols)}")
             self.symbols[e] = s
             self.back[s] = e
+        return s
+
+    def leaf(self, e: Expr) -> _Converted:
+        s = self.symbol(self.simplifier.visit(e))
         return _Converted(s, False, frozenset((s,)), False)
 
     def __call__(self, e: Expr) -> _Converted:
-        out = self.memo.get(e)
-        if out is None:
-            out = self.memo[e] = self._convert(e)
-        return out
+        """Convert children before parents, without recursion: islands can be
+        as deep as the cell is long."""
+        stack = [e]
+        while stack:
+            top = stack[-1]
+            if top in self.memo:
+                stack.pop()
+                continue
+            pending = [a for a in self._inside(top) if a not in self.memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            self.memo[top] = self._convert(top)
+        return self.memo[e]
+
+    def _inside(self, e: Expr) -> tuple:
+        """The arguments converted as part of ``e``'s formula (not as symbols)."""
+        if e in self.simplifier.keep:
+            return ()
+        if e.op in ("add", "smul", "hadamard", "hdiv"):
+            return e.args
+        if (e.op == "epow" and is_const(e.args[1])) or (e.op == "broadcast" and e.args[0].is_scalar):
+            return e.args[:1]
+        if e.op == "sqrt":
+            return e.args
+        return ()
 
     def _convert(self, e: Expr) -> _Converted:
         op = e.op
+        if e in self.simplifier.keep or (op == "const" and written_text(e) is not None):
+            return self.leaf(e)
         if op == "const":
             return _constant(const_value(e))
         if op == "ones":
             return _constant(sympy.Integer(1))
+        memo = self.memo
         if op == "add":
-            return _combine(sympy.Add, [self(a) for a in e.args])
+            return _sum([memo[a] for a in e.args])
         if op in ("smul", "hadamard"):
-            return _combine(sympy.Mul, [self(a) for a in e.args])
+            return _product([memo[a] for a in e.args])
         if op == "hdiv":
-            num, den = self(e.args[0]), self(e.args[1])
-            return _combine(sympy.Mul, [num, _Converted(1 / den.sx, True, den.leaves, den.repeats)])
+            num, den = memo[e.args[0]], memo[e.args[1]]
+            return _product([num, _Converted(1 / den.sx, True, den.leaves, den.repeats, den.den, den.num)])
         if op == "epow" and is_const(e.args[1]):
             p = const_value(e.args[1])
-            base = self(e.args[0])
-            return _Converted(base.sx ** p, base.divides or (p.is_number and p < 0), base.leaves, base.repeats)
+            base = memo[e.args[0]]
+            num, den = (base.num, base.den) if not (p.is_number and p < 0) else (base.den, base.num)
+            k = abs(int(p)) if p.is_Integer else 1
+            return _Converted(base.sx ** p, base.divides or (p.is_number and p < 0), base.leaves, base.repeats,
+                              _power(num, k), _power(den, k))
         if op == "broadcast" and e.args[0].is_scalar:
-            return self(e.args[0])
+            return memo[e.args[0]]
         if op == "sqrt":  # √s² = s, s / √s = √s
-            inner = self(e.args[0])
+            inner = memo[e.args[0]]
             return _Converted(sympy.sqrt(inner.sx), inner.divides, inner.leaves, inner.repeats)
         return self.leaf(e)
 
@@ -187,43 +331,28 @@ def _constant(value) -> _Converted:
     return _Converted(value, False, frozenset(), False)
 
 
-def _combine(combine, parts: list) -> _Converted:
+def _power(n: int, k: int) -> int:
+    return min(n ** min(k, 64), _CAP) if n > 1 else 1
+
+
+def _sum(parts: list) -> _Converted:
+    num, den = 0, 1
+    for p in parts:  # a/b + c/d = (a d + c b) / (b d)
+        num, den = min(num * p.den + p.num * den, _CAP), min(den * p.den, _CAP)
+    return _combine(sympy.Add, parts, num, den)
+
+
+def _product(parts: list) -> _Converted:
+    num, den = 1, 1
+    for p in parts:
+        num, den = min(num * p.num, _CAP), min(den * p.den, _CAP)
+    return _combine(sympy.Mul, parts, num, den)
+
+
+def _combine(combine, parts: list, num: int, den: int) -> _Converted:
     leaves = frozenset().union(*(p.leaves for p in parts))
     repeats = any(p.repeats for p in parts) or sum(len(p.leaves) for p in parts) > len(leaves)
-    return _Converted(combine(*(p.sx for p in parts)), any(p.divides for p in parts), leaves, repeats)
-
-
-def _simplify_island(node: Expr, conv: _ToSympy) -> Expr:
-    visit = conv.visit
-    converted = conv(node)
-    if not (converted.divides or converted.repeats) or not _worth_cancelling(converted.sx):
-        return _rebuild_plain(node, visit)
-    from .tidy import cost
-
-    simpler = sympy.factor_terms(sympy.cancel(converted.sx))
-    plain = _rebuild_plain(node, visit)
-    candidate = _from_sympy(simpler, conv.back, node.shape)
-    return candidate if cost(candidate, conv.costs) < cost(plain, conv.costs) else plain
-
-
-def _simplify_coefficients(node: Expr, conv: _ToSympy) -> Expr:
-    """s (t X) with scalars s, t: simplify the product s t as scalar algebra
-    (a (1/a) X⁻ᵀ → X⁻ᵀ)."""
-    visit = conv.visit
-    coefs, inner = [], node
-    while inner.op == "smul" and not inner.is_scalar:
-        coefs.append(inner.args[0])
-        inner = inner.args[1]
-    converted = _combine(sympy.Mul, [conv(c) for c in coefs])
-    product = converted.sx
-    rest = visit(inner)
-    if not (converted.divides or converted.repeats) or not _worth_cancelling(product):
-        out = rest
-        for c in reversed(coefs):
-            out = B.smul(visit(c), out)
-        return out
-    simpler = sympy.factor_terms(sympy.cancel(product))
-    return B.smul(_from_sympy(simpler, conv.back, (sympy.Integer(1), sympy.Integer(1))), rest)
+    return _Converted(combine(*(p.sx for p in parts)), any(p.divides for p in parts), leaves, repeats, num, den)
 
 
 #: more distinct denominators than this and a common denominator is a polynomial
@@ -241,13 +370,109 @@ def _worth_cancelling(sx) -> bool:
     return len(bases) <= MAX_DENOMINATORS
 
 
-def _rebuild_plain(node: Expr, visit) -> Expr:
-    from ..ops.registry import apply
+@lru_cache(maxsize=4096)
+def _cancelled(sx):
+    """One common denominator, common factors pulled out.  The same island
+    recurs across the requests of a cell (∂J/∂W1 and ∂J/∂b1 share their δ)."""
+    return sympy.factor_terms(sympy.cancel(sx))
 
-    args = tuple(visit(a) for a in node.args)
-    return node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
+
+@lru_cache(maxsize=4096)
+def _factored(sx):
+    """Common factors pulled out of a sum, nothing expanded: a x + a y → a (x + y)."""
+    return sympy.factor_terms(sx)
 
 
+# ====================================================================== named functions
+def _signs_as_ratios(c: _Converted, conv: _ToSympy):
+    """sign(a) = |a| / a where a or |a| is in the formula, so that
+    sign(a) a / |a| cancels to 1 (and sign(a) a to |a|)."""
+    sx, back = c.sx, conv.back
+    signs = {s: back[s].args[0] for s in c.leaves if back[s].op == "sign"}
+    if not signs:
+        return sx, back
+    present = {back[s]: s for s in c.leaves}
+    back = dict(back)
+    swap = {}
+    for s, a in signs.items():
+        magnitude = B.elementwise("abs", a)
+        if a not in present and magnitude not in present:
+            continue
+        swap[s] = _symbol_for(magnitude, back) / _symbol_for(a, back)
+    return (sx.xreplace(swap), back) if swap else (sx, conv.back)
+
+
+def _symbol_for(node: Expr, back: dict) -> sympy.Symbol:
+    for s, n in back.items():
+        if n is node:
+            return s
+    s = sympy.Symbol(f"_M{len(back)}")
+    back[s] = node
+    return s
+
+
+_Y = sympy.Symbol("_y", positive=True)
+
+
+def _exp_forms() -> dict:
+    """Elementwise functions written with y = exp(u): the ones an island is
+    recognised as, and the ones it is rewritten from."""
+    y = _Y
+    forms = {
+        "exp": lambda k: y**k,
+        "sinh": lambda k: (y**k - y**-k) / 2,
+        "cosh": lambda k: (y**k + y**-k) / 2,
+        "tanh": lambda k: (y ** (2 * k) - 1) / (y ** (2 * k) + 1),
+        "sigmoid": lambda k: y**k / (1 + y**k),
+    }
+    known = all_rules()
+    return {name: f for name, f in forms.items() if name in known}
+
+
+#: rewritten from exponentials: these in an island can add up to a named function
+_FROM = ("exp", "sinh", "cosh")
+#: what an island is recognised as, in order of preference
+_AS = ("tanh", "sigmoid", "cosh", "sinh")
+
+
+def _named_function(c: _Converted, conv: _ToSympy, shape) -> Expr | None:
+    """The island as c f(u) or f(u) + c for a named elementwise f, when its
+    exponentials, sinh and cosh of one argument u make exactly that."""
+    sx = c.sx
+    forms = _exp_forms()
+    back = conv.back
+    groups: dict[Expr, dict] = {}
+    for s in c.leaves:
+        node = back[s]
+        if node.op not in _FROM or node.op not in forms or node in conv.simplifier.keep:
+            continue
+        k, u = _multiple(node.args[0])
+        groups.setdefault(u, {})[s] = forms[node.op](k)
+    for u, swap in groups.items():
+        if (len(swap) < 2 and not c.divides) or c.terms > MAX_TERMS:
+            continue
+        fy = sx.xreplace(swap)
+        for name in _AS:
+            if name not in forms:
+                continue
+            ry = forms[name](1)
+            named = sympy.Symbol("_F")
+            for combined in (lambda: sympy.cancel(fy / ry) * named, lambda: sympy.cancel(fy - ry) + named):
+                candidate = combined()
+                if _Y not in candidate.free_symbols:
+                    extended = {**back, named: B.elementwise(name, u)}
+                    return _from_sympy(sympy.factor_terms(candidate), extended, shape)
+    return None
+
+
+def _multiple(e: Expr):
+    """u → (1, u); −u or 2 u → (k, u) for an integer k."""
+    if e.op == "smul" and is_const(e.args[0]) and const_value(e.args[0]).is_Integer:
+        return int(const_value(e.args[0])), e.args[1]
+    return 1, e
+
+
+# ====================================================================== back from SymPy
 def _from_sympy(sx, back: dict, shape) -> Expr:
     def scalar(x) -> bool:
         return all(back[s].is_scalar for s in x.free_symbols if s in back)

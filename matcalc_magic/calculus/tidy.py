@@ -12,10 +12,15 @@ from ..ops import build as B
 from ..ops.algebra import split_coefficient
 
 
-def tidy(e: Expr) -> Expr:
+def tidy(e: Expr, keep=()) -> Expr:
+    """``e`` in textbook form; nodes in ``keep`` (the user's named
+    definitions) are left as they are, so they print as their names."""
     from .islands import simplify_islands
 
-    return rebuild(simplify_islands(e), _tidy_node)
+    simplified = simplify_islands(e, keep)
+    if not keep:
+        return rebuild(simplified, _tidy_node)
+    return rebuild(simplified, lambda node, args: None if node in keep else _tidy_node(node, args))
 
 
 def _tidy_node(node: Expr, args: tuple) -> Expr | None:

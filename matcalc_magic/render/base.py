@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..graph import Expr, const_value, is_const
+from ..graph import Expr, const_value, is_const, written_text
 from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
 from ..shapes import ONE
 
@@ -276,6 +276,8 @@ class Printer:
             if hit is not None:
                 return POW if hit[1] else ATOM
         if e.op == "const":
+            if written_text(e) is not None:
+                return ATOM
             v = const_value(e)
             if v.is_Number and v < 0:
                 return NEG
@@ -352,6 +354,8 @@ class Printer:
         n = negative_part(e)
         if n is not None:
             return self.neg_sign + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL))
+        if is_const(s) and written_text(s) is not None:
+            return self.written(written_text(s)) + self.mul_sep + self.paren(a, MUL)
         if is_const(s):
             value = const_value(s)
             if a.op == "smul" and self.is_named_scalar(a.args[0]) and not value.is_Integer:
@@ -450,7 +454,12 @@ class Printer:
         return self._print_matmul(_Product((ones(r, 1), a)))
 
     def _print_const(self, e: Expr) -> str:
-        return self.number(const_value(e))
+        text = written_text(e)
+        return self.number(const_value(e)) if text is None else self.written(text)
+
+    def written(self, text: str) -> str:
+        """A number as the cell wrote it (1e-5, 0.5)."""
+        return text
 
     def number(self, value) -> str:
         return str(value)

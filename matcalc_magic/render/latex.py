@@ -32,6 +32,14 @@ class LatexPrinter(Printer):
     def coefficient(self, value) -> str:
         return sympy.latex(value)
 
+    def written(self, text: str) -> str:
+        """1e-5 → 10^{-5}, 2.5e-3 → 2.5 \\cdot 10^{-3}; decimals as written."""
+        mantissa, _, exponent = text.lower().partition("e")
+        if not exponent:
+            return text
+        power = f"10^{{{int(exponent)}}}"
+        return power if float(mantissa) == 1 else f"{mantissa} \\cdot {power}"
+
     # ------------------------------------------------------------ leaves
     def _print_tangent(self, e: Expr) -> str:
         return "\\mathrm{d}" + self.name(e.params[0][1:])
