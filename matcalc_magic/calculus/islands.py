@@ -35,6 +35,8 @@ import sympy
 from ..graph import Expr, const, const_value, is_const, postorder, written_text
 from ..ops import build as B
 from ..ops.registry import all_rules, apply
+from ..shapes import ONE
+from .tidy import cost
 
 ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
 
@@ -56,21 +58,53 @@ class _Simplifier:
         self.keep = keep
         self.memo: dict[Expr, Expr] = {}  # node → simplified (an island: simplified as a whole)
         self.summands: dict[Expr, object] = {}
+        self.shared: set[Expr] = set()
+        self.kept_here: list[Expr] = []  # the user's definitions this root uses
+        self.definitions: list | None = None
         self.conv = _ToSympy(self)
+        # Σ of inner products read as one elementwise formula: its terms are
+        # merged on purpose, so what they share is written out in it
+        self.flat = _ToSympy(self, like=self.conv)
 
     def run(self, root: Expr) -> Expr:
         order = _reachable(root, self.keep)
-        # an island all of whose users are islands is converted as part of
-        # them, and simplified on its own only if they do not simplify
-        parents_all_islands: dict[Expr, bool] = {}
-        for node in order:
-            island = self.is_island(node)
-            for a in node.args:
-                parents_all_islands[a] = parents_all_islands.get(a, True) and island
-        for node in order:
-            if node is root or not (self.is_island(node) and parents_all_islands.get(node, False)):
+        self.kept_here = [n for n in order if n in self.keep]
+        roots = self.island_roots(root, order)
+        # a shared formula is a symbol in the islands around it, but not a
+        # coefficient or a scalar multiple: those are the algebra (1/√k out
+        # front), and what they multiply is shared instead
+        self.shared.update(r for r in roots if not _transparent(r))
+        for node in order:  # children first; islands inside others are converted with them
+            if node in roots or not self.is_island(node):
                 self.visit(node)
         return self.memo[root]
+
+    def island_roots(self, root: Expr, order: list) -> set:
+        """The islands simplified on their own: the root, those used by a
+        non-elementwise node (the δ in 𝟏ᵀ δ), and those shared by two islands
+        (δ in δ ⊙ X and in δ + Y).  Each is simplified once and is a symbol
+        in the islands around it, so a shared part stays shared; the others
+        belong to the one island around them."""
+        parents: dict[Expr, list] = {}
+        for node in order:
+            for a in node.args:
+                parents.setdefault(a, []).append(node)
+        roots: set = set()
+        region: dict[Expr, Expr] = {}  # island node → the root of the island it is part of
+        for node in reversed(order):  # parents first
+            if not self.is_island(node):
+                continue
+            users = parents.get(node, ())
+            if node is root or any(not self.is_island(p) for p in users) or any(
+                    p in roots and _transparent(p) for p in users):
+                roots.add(node)
+                continue
+            around = {p if p in roots else region[p] for p in users}
+            if len(around) > 1:
+                roots.add(node)
+            else:
+                region[node] = around.pop()
+        return roots
 
     # ---------------------------------------------------------------- kinds
     def is_island(self, node: Expr) -> bool:
@@ -105,7 +139,7 @@ class _Simplifier:
             if len({p[1].shape for p in parts}) == 1:
                 inside = B.add(*(B.smul(c, h) for c, h in parts))
                 if inside.op in ISLAND_OPS and not inside.is_scalar:
-                    simpler = self.island(inside)
+                    simpler = self.island(inside, self.flat)
                     if simpler is not inside:
                         out = B.total(simpler)
         elif _is_inner_product(node):
@@ -114,7 +148,7 @@ class _Simplifier:
             inside = B.hadamard(B.transpose(a), b)
             out = self.rebuild(node)
             if self.is_island(inside):
-                simpler = self.island(inside)
+                simpler = self.island(inside, self.flat)
                 if simpler is not inside:
                     out = B.total(simpler)
         else:
@@ -128,12 +162,11 @@ class _Simplifier:
         args = tuple(self.visit(a) for a in node.args)
         return node if all(a is b for a, b in zip(args, node.args)) else apply(node.op, args, node.params)
 
-    def island(self, node: Expr) -> Expr:
+    def island(self, node: Expr, conv: "_ToSympy | None" = None) -> Expr:
         """An island simplified as a whole if that reads shorter; else its
         parts, each an island of its own, simplified (without recursion)."""
-        from .tidy import cost
-
-        costs = self.conv.costs
+        conv = conv or self.conv
+        costs = conv.costs
         whole: dict[Expr, Expr | None] = {}
         stack = [node]
         while stack:
@@ -142,7 +175,7 @@ class _Simplifier:
                 stack.pop()
                 continue
             if x not in whole:
-                whole[x] = candidate = self.cancel(x)
+                whole[x] = candidate = self.cancel(x, conv)
                 if candidate is not None and cost(candidate, costs) < cost(x, costs):
                     self.memo[x] = candidate
                     stack.pop()
@@ -158,20 +191,85 @@ class _Simplifier:
             stack.pop()
         return self.memo[node]
 
-    def cancel(self, node: Expr) -> Expr | None:
+    def cancel(self, node: Expr, conv: "_ToSympy") -> Expr | None:
         """The island cancelled by SymPy as a whole, or None when there is
         nothing to cancel or it would be too large to try."""
-        conv = self.conv
         c = conv(node)
         named = _named_function(c, conv, node.shape)
         if named is not None:
             return named
-        if not (c.divides or c.repeats) or c.terms > MAX_TERMS or not _worth_cancelling(c.sx):
+        if c.terms > MAX_TERMS:
             return None
-        sx, back = _signs_as_ratios(c, conv)
-        if not c.divides and sx is c.sx:  # a polynomial: expanding it only makes it longer
-            return _from_sympy(_factored(sx), back, node.shape)
-        return _from_sympy(_cancelled(sx), back, node.shape)
+        best = None
+        if (c.divides or c.repeats) and _worth_cancelling(c.sx):
+            sx, back = _signs_as_ratios(c, conv)
+            if not c.divides and sx is c.sx:  # a polynomial: expanding it only makes it longer
+                factored = _factored(sx)
+                if _leaves_scalars_inside(factored, back):
+                    factored = sx
+                best = _from_sympy(factored, back, node.shape)
+            else:
+                best = _from_sympy(_cancelled(sx), back, node.shape)
+        for leaf, value in self.definitions_in(c):
+            # Xc ⊘ s is the user's Xh = Xc ⊘ s
+            written = _from_sympy(_cancelled(c.sx.xreplace({leaf: value})), conv.back, node.shape)
+            if best is None or cost(written, conv.costs) < cost(best, conv.costs):
+                best = written
+        return best
+
+    def definitions_in(self, c: "_Converted") -> list:
+        """(leaf, value) rewrites that bring back the user's elementwise
+        definitions: with Xh = Xc ⊘ s, the leaf Xc is Xh ⊙ s wherever s is."""
+        if self.definitions is None:
+            self.definitions = []
+            for k in self.kept_here:
+                if k.op not in ISLAND_OPS or not _is_island(k):
+                    continue
+                formula = self.conv(k)
+                own = self.conv.symbol(k)
+                for leaf, value in _solved_for_leaves(formula.sx, own):
+                    self.definitions.append((leaf, value, formula.leaves))
+        return [(leaf, value) for leaf, value, needs in self.definitions
+                if leaf in c.leaves and needs <= c.leaves]
+
+
+def _leaves_scalars_inside(factored, back: dict) -> bool:
+    """Whether pulling a common factor out of a sum left a scalar
+    coefficient on one of its terms: (1/m) (A + λ B) reads worse than
+    (1/m) A + (λ/m) B, while (1/√k) (A − B) reads better."""
+    for f in sympy.Mul.make_args(factored):
+        if not f.is_Add:
+            continue
+        for term in f.args:
+            for g in sympy.Mul.make_args(term):
+                if g.is_number:
+                    continue
+                if all(s not in back or back[s].is_scalar for s in g.free_symbols):
+                    return True
+    return False
+
+
+def _transparent(node: Expr) -> bool:
+    """A coefficient, or a scalar multiple or broadcast of a formula."""
+    return node.is_scalar or node.op in ("smul", "broadcast")
+
+
+def _solved_for_leaves(formula, own) -> list:
+    """``own = formula`` solved for each leaf that enters it once, as a
+    factor (Xh = Xc / s: Xc = Xh s, s = Xc / Xh) or as a term."""
+    out = []
+    if formula.is_Mul:
+        for f in formula.args:
+            base, e = f.as_base_exp()
+            if base.is_Symbol and e in (1, -1):
+                rest = formula / f
+                out.append((base, (own / rest) ** e))
+    elif formula.is_Add:
+        for t in formula.args:
+            coef, base = t.as_coeff_Mul()
+            if base.is_Symbol and coef.is_Number:
+                out.append((base, (own - (formula - t)) / coef))
+    return [(leaf, value) for leaf, value in out if leaf not in value.free_symbols]
 
 
 def _reachable(root: Expr, keep) -> list[Expr]:
@@ -221,8 +319,6 @@ def _is_inner_product(node: Expr) -> bool:
 
 
 def _is_island(node: Expr) -> bool:
-    if node.op == "broadcast":
-        return node.args[0].is_scalar
     if node.op == "epow":
         return is_const(node.args[1])
     return True
@@ -248,12 +344,19 @@ class _Converted:
 
 
 class _ToSympy:
-    def __init__(self, simplifier: _Simplifier):
+    def __init__(self, simplifier: _Simplifier, like: "_ToSympy | None" = None):
         self.simplifier = simplifier
+        self.memo: dict[Expr, _Converted] = {}
+        self.tops: dict[Expr, _Converted] = {}  # shared islands as formulas
+        if like is not None:  # the same symbols for the same leaves; shared islands written out
+            self.symbols, self.back, self.costs = like.symbols, like.back, like.costs
+            self.shared: set = set()
+            return
         self.symbols: dict[Expr, sympy.Symbol] = {}
         self.back: dict[sympy.Symbol, Expr] = {}
-        self.memo: dict[Expr, _Converted] = {}
-        self.costs: dict[Expr, int] = {}  # tidy.cost of every node met, shared by all islands
+        # tidy.cost of every node met, shared by all islands; a name reads as one thing
+        self.costs: dict[Expr, int] = dict.fromkeys(simplifier.keep, 1)
+        self.shared = simplifier.shared
 
     def symbol(self, e: Expr) -> sympy.Symbol:
         s = self.symbols.get(e)
@@ -268,6 +371,18 @@ class _ToSympy:
         return _Converted(s, False, frozenset((s,)), False)
 
     def __call__(self, e: Expr) -> _Converted:
+        """``e`` as a formula (an island shared with others is a symbol in
+        them, but a formula when it is the island simplified)."""
+        if e not in self.shared and e not in self.simplifier.keep:
+            return self._fill(e)
+        out = self.tops.get(e)
+        if out is None:
+            for a in self._inside(e, top=True):
+                self._fill(a)
+            out = self.tops[e] = self._convert(e, top=True)
+        return out
+
+    def _fill(self, e: Expr) -> _Converted:
         """Convert children before parents, without recursion: islands can be
         as deep as the cell is long."""
         stack = [e]
@@ -284,21 +399,22 @@ class _ToSympy:
             self.memo[top] = self._convert(top)
         return self.memo[e]
 
-    def _inside(self, e: Expr) -> tuple:
+    def _inside(self, e: Expr, top: bool = False) -> tuple:
         """The arguments converted as part of ``e``'s formula (not as symbols)."""
-        if e in self.simplifier.keep:
+        if not top and (e in self.simplifier.keep or e in self.shared):
             return ()
         if e.op in ("add", "smul", "hadamard", "hdiv"):
             return e.args
-        if (e.op == "epow" and is_const(e.args[1])) or (e.op == "broadcast" and e.args[0].is_scalar):
+        if (e.op == "epow" and is_const(e.args[1])) or e.op == "broadcast":
             return e.args[:1]
         if e.op == "sqrt":
             return e.args
         return ()
 
-    def _convert(self, e: Expr) -> _Converted:
+    def _convert(self, e: Expr, top: bool = False) -> _Converted:
         op = e.op
-        if e in self.simplifier.keep or (op == "const" and written_text(e) is not None):
+        if (op == "const" and written_text(e) is not None) or (
+                not top and (e in self.simplifier.keep or e in self.shared)):
             return self.leaf(e)
         if op == "const":
             return _constant(const_value(e))
@@ -319,7 +435,7 @@ class _ToSympy:
             k = abs(int(p)) if p.is_Integer else 1
             return _Converted(base.sx ** p, base.divides or (p.is_number and p < 0), base.leaves, base.repeats,
                               _power(num, k), _power(den, k))
-        if op == "broadcast" and e.args[0].is_scalar:
+        if op == "broadcast":  # a row over every row: the same entrywise formula
             return memo[e.args[0]]
         if op == "sqrt":  # √s² = s, s / √s = √s
             inner = memo[e.args[0]]
@@ -328,7 +444,8 @@ class _ToSympy:
 
 
 def _constant(value) -> _Converted:
-    return _Converted(value, False, frozenset(), False)
+    # a size in two terms (1/√k twice) is something to factor out, like a leaf
+    return _Converted(value, False, frozenset(value.free_symbols), False)
 
 
 def _power(n: int, k: int) -> int:
@@ -388,10 +505,10 @@ def _signs_as_ratios(c: _Converted, conv: _ToSympy):
     """sign(a) = |a| / a where a or |a| is in the formula, so that
     sign(a) a / |a| cancels to 1 (and sign(a) a to |a|)."""
     sx, back = c.sx, conv.back
-    signs = {s: back[s].args[0] for s in c.leaves if back[s].op == "sign"}
+    signs = {s: back[s].args[0] for s in c.leaves if s in back and back[s].op == "sign"}
     if not signs:
         return sx, back
-    present = {back[s]: s for s in c.leaves}
+    present = {back[s]: s for s in c.leaves if s in back}
     back = dict(back)
     swap = {}
     for s, a in signs.items():
@@ -443,8 +560,8 @@ def _named_function(c: _Converted, conv: _ToSympy, shape) -> Expr | None:
     back = conv.back
     groups: dict[Expr, dict] = {}
     for s in c.leaves:
-        node = back[s]
-        if node.op not in _FROM or node.op not in forms or node in conv.simplifier.keep:
+        node = back.get(s)
+        if node is None or node.op not in _FROM or node.op not in forms or node in conv.simplifier.keep:
             continue
         k, u = _multiple(node.args[0])
         groups.setdefault(u, {})[s] = forms[node.op](k)
@@ -474,16 +591,30 @@ def _multiple(e: Expr):
 
 # ====================================================================== back from SymPy
 def _from_sympy(sx, back: dict, shape) -> Expr:
-    def scalar(x) -> bool:
-        return all(back[s].is_scalar for s in x.free_symbols if s in back)
+    """The SymPy formula as an expression of ``shape``.  Each part keeps the
+    shape its leaves give it (a row stays a row) and is broadcast where it
+    meets a larger one, as the cell's own ``X − μ`` is."""
+
+    def shape_of(x):
+        rows, cols = ONE, ONE
+        for s in x.free_symbols:
+            node = back.get(s)
+            if node is not None:
+                rows = node.shape[0] if node.shape[0] != ONE else rows
+                cols = node.shape[1] if node.shape[1] != ONE else cols
+        return rows, cols
+
+    def fit(e: Expr, target) -> Expr:
+        return e if e.shape == target else B.broadcast(e, target)
 
     def conv(x) -> Expr:
         if not (x.free_symbols & back.keys()):
             return const(x)
         if x in back:
             return back[x]
+        target = shape_of(x)
         if x.is_Add:  # a scalar sum stays scalar and is spread once: (a − y) x
-            return B.add(*((conv if scalar(x) else full)(t) for t in x.args))
+            return B.add(*(fit(conv(t), target) for t in x.args))
         if x.is_Mul:
             coef = sympy.Integer(1)
             num, den = [], []
@@ -496,13 +627,18 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
                     num.append(conv(f))
             scal = [f for f in num if f.is_scalar]
             mats = [f for f in num if not f.is_scalar]
-            body = B.hadamard(*mats) if mats else None
+            body = None
+            if mats:
+                part = _broadcast_shape(f.shape for f in mats)
+                body = B.hadamard(*(fit(f, part) for f in mats))
             if den:
-                denom = B.hadamard(*den) if len(den) > 1 else den[0]
+                denom = B.hadamard(*(fit(d, _broadcast_shape(d.shape for d in den)) for d in den)) \
+                    if len(den) > 1 else den[0]
                 if denom.is_scalar:
                     scal.append(B.epow(denom, -1))
                 else:
-                    body = B.hdiv(body if body is not None else B.fill(1, denom.shape), denom)
+                    part = _broadcast_shape([denom.shape] + ([body.shape] if body is not None else []))
+                    body = B.hdiv(fit(body, part) if body is not None else B.fill(1, part), fit(denom, part))
             if body is None:
                 body = const(1)
             for s in scal:
@@ -516,8 +652,12 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
             return B.epow(conv(x.base), const(x.exp))
         raise ValueError(f"cannot convert {x}")  # pragma: no cover
 
-    def full(x) -> Expr:
-        e = conv(x)
-        return e if e.shape == shape else B.broadcast(e, shape)
+    return fit(conv(sx), shape)
 
-    return full(sx)
+
+def _broadcast_shape(shapes) -> tuple:
+    rows, cols = ONE, ONE
+    for r, c in shapes:
+        rows = r if r != ONE else rows
+        cols = c if c != ONE else cols
+    return rows, cols

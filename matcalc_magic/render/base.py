@@ -187,6 +187,9 @@ class Printer:
     def _print_concat(self, e: Expr) -> str:
         return self.block([self._print(a) for a in e.args], e.params[0])
 
+    def _named_or_exempt(self, e: Expr) -> bool:
+        return e is not self._exempt and self._named(e) is not None
+
     def untransposed_name(self, e: Expr) -> str | None:
         """If ``e`` prints as a name's transpose (δᵀ), the name: (δᵀ)ᵀ is δ."""
         if e is self._exempt:
@@ -330,7 +333,8 @@ class Printer:
             if t.op == "transpose" and t.args[0] in terms:
                 terms.remove(t)
                 terms.insert(terms.index(t.args[0]) + 1, t)
-        negs = [negative_part(t) for t in terms]
+        # a named term prints as its name, sign included: + δ₂, not − (…)
+        negs = [None if self._named_or_exempt(t) else negative_part(t) for t in terms]
         # Lead with a positive term: ŷ − y rather than −y + ŷ.
         if negs[0] is not None:
             for k, n in enumerate(negs):
