@@ -225,21 +225,25 @@ class View:
     @cached_property
     def names(self) -> dict:
         """Printing names: the cell's own, plus δ₁, δ₂… for the parts of this
-        result that are shared or nested too deep (see render/naming.py)."""
-        from .render.naming import auxiliary_names
-
-        labels = self.result.labels
-        if self.expr is None:
-            return labels
-        taken = set(self.result.cell.variables) | set(self.result.cell.definitions)
-        aux = auxiliary_names(self.expr, labels, taken)
-        return {**labels, **aux} if aux else labels
+        result that are shared, printed twice or nested too deep (see
+        render/naming.py)."""
+        return self._naming[0]
 
     @cached_property
     def where(self) -> list:
-        """[(name, node)] of the auxiliary names, in definition order."""
+        """[(name, node)] of the auxiliary names, in definition order; each is
+        used by the printed result."""
+        return self._naming[1]
+
+    @cached_property
+    def _naming(self) -> tuple[dict, list]:
+        from .render.naming import view_names
+
         labels = self.result.labels
-        return [(name, node) for node, name in self.names.items() if node not in labels]
+        if self.expr is None:
+            return labels, []
+        taken = set(self.result.cell.variables) | set(self.result.cell.definitions)
+        return view_names(self.expr, labels, taken)
 
     def _where(self, fmt: str) -> str:
         if not self.where:

@@ -322,8 +322,32 @@ class Printer:
             return e.args[0]
         return e
 
+    def named_sums(self) -> list:
+        """[(terms, node)] of the named sums, most terms first: a sum that
+        contains all of a named sum's terms prints its name (z + c for
+        W x + b + c when the cell says z = W x + b)."""
+        found = _cached(self.labels, "sums")
+        if found is None:
+            found = sorted(((frozenset(n.args), n) for n in self.labels if n.op == "add"),
+                           key=lambda t: -len(t[0]))
+            _remember(self.labels, "sums", found)
+        return found
+
+    def _with_named_parts(self, e: Expr, terms: list) -> list:
+        if not self.aliases:
+            return terms
+        for parts, node in self.named_sums():
+            if node is e or node is self._exempt or len(parts) >= len(terms) or not parts <= set(terms):
+                continue
+            if self.labels.get(self._exempt) == self.labels[node]:
+                continue
+            k = min(terms.index(t) for t in parts)
+            terms = [t for t in terms if t not in parts]
+            terms.insert(k, node)
+        return terms
+
     def _print_add(self, e: Expr) -> str:
-        terms = self.operands(e)
+        terms = self._with_named_parts(e, self.operands(e))
         # Terms keep the order they were written in; mirror-image products
         # read alphabetically: X (b cᵀ + c bᵀ).
         if all(t.op == "matmul" for t in terms) and len({_size(t) for t in terms}) == 1:
