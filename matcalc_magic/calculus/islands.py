@@ -59,7 +59,6 @@ class _Simplifier:
         self.memo: dict[Expr, Expr] = {}  # node → simplified (an island: simplified as a whole)
         self.summands: dict[Expr, object] = {}
         self.shared: set[Expr] = set()
-        self.kept_here: list[Expr] = []  # the user's definitions this root uses
         self.definitions: list | None = None
         self.conv = _ToSympy(self)
         # Σ of inner products read as one elementwise formula: its terms are
@@ -68,7 +67,6 @@ class _Simplifier:
 
     def run(self, root: Expr) -> Expr:
         order = _reachable(root, self.keep)
-        self.kept_here = [n for n in order if n in self.keep]
         roots = self.island_roots(root, order)
         # a shared formula is a symbol in the islands around it, but not a
         # coefficient or a scalar multiple: those are the algebra (1/√k out
@@ -186,6 +184,11 @@ class _Simplifier:
                     continue
             plain = self.rebuild(x)
             candidate = whole[x]
+            if plain is not x and self.is_island(plain):
+                # the parts simplified may now cancel as a whole
+                again = self.cancel(plain, conv)
+                if again is not None and (candidate is None or cost(again, costs) < cost(candidate, costs)):
+                    candidate = again
             better = candidate is not None and cost(candidate, costs) < cost(plain, costs)
             self.memo[x] = candidate if better else plain
             stack.pop()
@@ -222,7 +225,10 @@ class _Simplifier:
         definitions: with Xh = Xc ⊘ s, the leaf Xc is Xh ⊙ s wherever s is."""
         if self.definitions is None:
             self.definitions = []
-            for k in self.kept_here:
+            # all of them: canonical forms may have rescaled a definition out
+            # of the result's graph (ρ ⊘ ((1/m) S) is m ρ ⊘ S) while its
+            # parts are still there
+            for k in self.keep:
                 if k.op not in ISLAND_OPS or not _is_island(k):
                     continue
                 formula = self.conv(k)
@@ -636,6 +642,11 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
                     if len(den) > 1 else den[0]
                 if denom.is_scalar:
                     scal.append(B.epow(denom, -1))
+                elif body is None:  # β ρ ⊘ ρh, not β ρ (1 ⊘ ρh)
+                    top = const(coef)
+                    for f in scal:
+                        top = B.smul(top, f) if not is_const(top, 1) else f
+                    return B.hdiv(B.broadcast(top, denom.shape), denom)
                 else:
                     part = _broadcast_shape([denom.shape] + ([body.shape] if body is not None else []))
                     body = B.hdiv(fit(body, part) if body is not None else B.fill(1, part), fit(denom, part))

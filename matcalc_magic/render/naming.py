@@ -42,9 +42,11 @@ def view_names(root: Expr, labels: dict, taken: set[str]) -> tuple[dict, list]:
     prefix = "δ" if not any(t.startswith("δ") for t in taken) else "g"
     aux, deep = auxiliary_names(root, labels, prefix)
     dropped: set = set()  # never named again, so that the rounds settle
+    # deep: names kept although used once (a cut nesting, a step's δ)
     for _ in range(MAX_ROUNDS):
         printed = _Printed(root, labels, aux)
-        changed = printed.drop_unused(aux, deep, dropped) | printed.name_repeats(aux, prefix, dropped)
+        changed = (printed.drop_unused(aux, deep, dropped) | printed.name_repeats(aux, prefix, dropped)
+                   or printed.name_parallel_terms(aux, prefix, dropped, deep))
         if not changed:
             break
     return _in_definition_order(root, labels, aux, prefix)
@@ -162,6 +164,38 @@ class _Printed:
                 aux[n] = name
                 changed = True
         return changed
+
+
+    def name_parallel_terms(self, aux: dict, prefix: str, dropped: set, once: set) -> bool:
+        """In a sum with a named term, name the terms of the same kind too:
+        back-propagation through time reads δ₁ + δ₂ (one δ per step), and
+        δ₂ h₀ᵀ + δ₁ h₁ᵀ, rather than one step named and the other written out."""
+        printed = {id(n) for n, _text in self.seen}
+        texts = {id(n): text for n, text in self.seen}
+        changed = False
+        for node in postorder(self.root):
+            if node.op != "add" or id(node) not in printed:
+                continue
+            steps = [_step_part(t) for t in node.args]
+            named_ops = {(p.op, p.shape) for p in steps if p in aux}
+            for p in steps:
+                if (p in aux or p in self.labels or p in dropped or (p.op, p.shape) not in named_ops
+                        or p.op in _ATOMIC or len(texts.get(id(p), "")) < MIN_REPEAT_CHARS):
+                    continue
+                aux[p] = _fresh(aux, prefix)
+                once.add(p)  # named for the reader, used once on purpose
+                changed = True
+        return changed
+
+
+def _step_part(term: Expr) -> Expr:
+    """The part of a term that carries a step's δ: the term, or the first
+    factor of a product (δ h₀ᵀ)."""
+    if term.op == "smul":
+        term = term.args[1]
+    if term.op == "matmul":
+        return term.args[0]
+    return term
 
 
 def _name_pattern(name: str) -> re.Pattern:
