@@ -195,7 +195,7 @@ class Checker:
         self.cell.definitions[name] = value
         self.cell.definition_text[name] = self.text(stmt.value)
         self.definition_syntax[name] = stmt.value
-        if value.op not in ("var", "const") and value not in self.cell.labels:
+        if value.op not in ("var", "const", "zeros") and value not in self.cell.labels:
             self.cell.labels[value] = name
 
     # ================================================================ requests
@@ -246,7 +246,7 @@ class Checker:
                 elif after:
                     value = self.expr(self.definition_syntax[defined])
                     replayed[defined] = value
-                    if value.op not in ("var", "const") and value not in self.cell.labels:
+                    if value.op not in ("var", "const", "zeros") and value not in self.cell.labels:
                         self.cell.labels[value] = defined
                 else:
                     replayed[defined] = node

@@ -251,7 +251,7 @@ def test_index_view_of_a_vector_by_matrix_derivative(rng):
     m, n = values["W"].shape
     want = np.einsum("ij,k->ijk", np.eye(m), values["x"][:, 0])
     np.testing.assert_allclose(r.view(IX).evaluate(values), want, atol=1e-12)
-    assert r.view(IX).rhs_text == "δ[i,j] x[k]"
+    assert r.view(IX).rhs_text == "δᵢⱼ xₖ"
 
 
 def test_index_view_of_a_matrix_hessian(rng):

@@ -25,7 +25,10 @@ from ..ops.registry import rule
 from ..shapes import ONE, concrete
 from .derivative import Derivative
 
-_SUMMED = "abcdefghmnopqrstuvwxyz"
+#: summation letters: each has a Unicode subscript, so plain text can write
+#: every index as a subscript (Σₚ Aᵢₚ Bₚⱼ), as the left-hand side does
+_SUMMED = "aprstuvhmnoxe"
+_TEXT_SUBSCRIPT = dict(zip("aehijklmnoprstuvx0123456789", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉"))
 _EINSUM_LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
 
@@ -229,6 +232,33 @@ def _subscript(base: str, idx: str) -> str:
     return f"{base}_{{{idx}}}"
 
 
+def _text_subscript(indices) -> str:
+    """i, j → ᵢⱼ, and a1 (once the letters run out) → ₐ₁: a digit belongs to
+    the letter before it.  An index with no subscript form would make the
+    whole subscript a bracket, [i,j]."""
+    if all(ch in _TEXT_SUBSCRIPT for i in indices for ch in i):
+        return "".join(_TEXT_SUBSCRIPT[ch] for i in indices for ch in i)
+    return "[" + ",".join(indices) + "]"
+
+
+def _like_terms_merged(terms: list[Term]) -> list[Term]:
+    """(1/N) δᵢₖ δⱼₗ − (1/N²) δᵢₖ δⱼₗ is (1/N − 1/N²) δᵢₖ δⱼₗ: one term per
+    product of factors, in the order they first appear."""
+    merged: dict[tuple, list] = {}
+    for t in terms:
+        key = tuple((id(f.expr), f.indices, f.power) for f in t.factors)
+        merged.setdefault(key, []).append(t)
+    out = []
+    for group in merged.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        coef = sympy.together(sum((sympy.sympify(t.coef) for t in group), sympy.Integer(0)))
+        if coef != 0:
+            out.append(Term(coef, group[0].factors))
+    return out or [Term(sympy.Integer(0), [])]
+
+
 def _summation_letters(free):
     """a, b, c, … then a1, b1, … : as many summation indices as needed."""
     round_ = 0
@@ -277,22 +307,23 @@ class IndexForm:
             return "0"
         names = self._names()
         out = []
-        for n, t in enumerate(self.terms):
-            coef = t.coef
+        for n, t in enumerate(_like_terms_merged(self.terms)):
+            coef = sympy.sympify(t.coef)
             sign = ""
-            if coef.is_Number and coef < 0:
+            if coef.could_extract_minus_sign():
                 sign, coef = "-", -coef
             summed = []
             for i in t.indices():
                 if i not in self.free and names[i] not in summed:
                     summed.append(names[i])
             body = [self._factor(printer, f, names, latex) for f in t.factors]
-            text = " ".join(body) or "1"
+            text = " ".join(body)
             if summed:
-                text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
-            if coef != 1:
-                c = sympy.latex(coef) if latex else (f"({coef})" if not coef.is_Integer else str(coef))
-                text = c + " " + text
+                text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ{_text_subscript(summed)} ") + text
+            if not text:
+                text = printer.number(coef)
+            elif coef != 1:
+                text = printer.coefficient(coef) + " " + text
             if n == 0:
                 out.append(sign + text)
             else:
@@ -302,9 +333,10 @@ class IndexForm:
     def _factor(self, printer, f: Factor, names, latex: bool) -> str:
         idx = [names.get(i, i) for i in f.indices]
         if f.is_delta:
-            return f"\\delta_{{{''.join(idx)}}}" if latex else f"δ[{','.join(idx)}]"
+            return f"\\delta_{{{''.join(idx)}}}" if latex else "δ" + _text_subscript(idx)
         e = f.expr
         from ..ops.registry import ATOM, FUNC
+        from ..render.text import superscript
 
         base = printer._print(e)
         if idx and printer.precedence(e) < ATOM and rule(e.op).notation.kind != "func":
@@ -312,13 +344,13 @@ class IndexForm:
         elif idx and e in printer.labels:
             pass
         if idx:
-            base = _subscript(base, "".join(idx)) if latex else f"{base}[{','.join(idx)}]"
+            base = _subscript(base, "".join(idx)) if latex else base + _text_subscript(idx)
         elif printer.precedence(e) < FUNC and f.power != 1:
             base = printer.wrap(base)
         if f.power != 1:
             if f.power == -1:
                 return f"\\frac{{1}}{{{base}}}" if latex else f"1/{base}"
-            return f"{base}^{{{sympy.latex(f.power)}}}" if latex else f"{base}^{f.power}"
+            return f"{base}^{{{sympy.latex(f.power)}}}" if latex else base + superscript(f.power)
         return base
 
     # ------------------------------------------------------------ evaluation
