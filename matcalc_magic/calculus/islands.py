@@ -59,7 +59,8 @@ class _Simplifier:
         self.memo: dict[Expr, Expr] = {}  # node → simplified (an island: simplified as a whole)
         self.summands: dict[Expr, object] = {}
         self.shared: set[Expr] = set()
-        self.definitions: list | None = None
+        self.by_part: dict | None = None  # a node → the user's elementwise definitions with it inside
+        self.definitions: dict = {}  # a definition → (its leaves solved for, the leaves it needs)
         self.conv = _ToSympy(self)
         # Σ of inner products read as one elementwise formula: its terms are
         # merged on purpose, so what they share is written out in it
@@ -223,20 +224,25 @@ class _Simplifier:
     def definitions_in(self, c: "_Converted") -> list:
         """(leaf, value) rewrites that bring back the user's elementwise
         definitions: with Xh = Xc ⊘ s, the leaf Xc is Xh ⊙ s wherever s is."""
-        if self.definitions is None:
-            self.definitions = []
-            # all of them: canonical forms may have rescaled a definition out
-            # of the result's graph (ρ ⊘ ((1/m) S) is m ρ ⊘ S) while its
-            # parts are still there
+        if self.by_part is None:
+            # all of them, not only those in the result's graph: canonical
+            # forms may have rescaled a definition out of it (ρ ⊘ ((1/m) S)
+            # is m ρ ⊘ S) while its parts are still there
+            self.by_part = {}
             for k in self.keep:
-                if k.op not in ISLAND_OPS or not _is_island(k):
-                    continue
+                if k.op in ISLAND_OPS and _is_island(k):
+                    for part in _parts(k):
+                        self.by_part.setdefault(part, []).append(k)
+        back = self.conv.back
+        out = []
+        for k in dict.fromkeys(k for s in c.leaves if s in back for k in self.by_part.get(back[s], ())):
+            if k not in self.definitions:
                 formula = self.conv(k)
-                own = self.conv.symbol(k)
-                for leaf, value in _solved_for_leaves(formula.sx, own):
-                    self.definitions.append((leaf, value, formula.leaves))
-        return [(leaf, value) for leaf, value, needs in self.definitions
-                if leaf in c.leaves and needs <= c.leaves]
+                self.definitions[k] = (_solved_for_leaves(formula.sx, self.conv.symbol(k)), formula.leaves)
+            solved, needs = self.definitions[k]
+            if needs <= c.leaves:
+                out += [(leaf, value) for leaf, value in solved if leaf in c.leaves]
+        return out
 
 
 def _leaves_scalars_inside(factored, back: dict) -> bool:
@@ -258,6 +264,19 @@ def _leaves_scalars_inside(factored, back: dict) -> bool:
 def _transparent(node: Expr) -> bool:
     """A coefficient, or a scalar multiple or broadcast of a formula."""
     return node.is_scalar or node.op in ("smul", "broadcast")
+
+
+def _parts(node: Expr) -> list:
+    """The operands an elementwise definition is written in, through scalar
+    multiples and broadcasts: Xc and s for Xc ⊘ s, S for (1/m) S."""
+    out, stack = [], list(node.args)
+    while stack:
+        a = stack.pop()
+        if a.op in ("smul", "broadcast", "epow") and not a.is_scalar:
+            stack.extend(a.args)
+        else:
+            out.append(a)
+    return out
 
 
 def _solved_for_leaves(formula, own) -> list:
@@ -379,13 +398,13 @@ class _ToSympy:
     def __call__(self, e: Expr) -> _Converted:
         """``e`` as a formula (an island shared with others is a symbol in
         them, but a formula when it is the island simplified)."""
-        if e not in self.shared and e not in self.simplifier.keep:
-            return self._fill(e)
         out = self.tops.get(e)
         if out is None:
-            for a in self._inside(e, top=True):
-                self._fill(a)
-            out = self.tops[e] = self._convert(e, top=True)
+            # a scalar multiple is one formula with what it multiplies
+            through = _transparent(e) and e not in self.simplifier.keep
+            parts = {a: (self(a) if through and a in self.shared else self._fill(a))
+                     for a in self._inside(e, top=True)}
+            out = self.tops[e] = self._convert(e, top=True, parts=parts)
         return out
 
     def _fill(self, e: Expr) -> _Converted:
@@ -417,7 +436,7 @@ class _ToSympy:
             return e.args
         return ()
 
-    def _convert(self, e: Expr, top: bool = False) -> _Converted:
+    def _convert(self, e: Expr, top: bool = False, parts: dict | None = None) -> _Converted:
         op = e.op
         if (op == "const" and written_text(e) is not None) or (
                 not top and (e in self.simplifier.keep or e in self.shared)):
@@ -426,7 +445,7 @@ class _ToSympy:
             return _constant(const_value(e))
         if op == "ones":
             return _constant(sympy.Integer(1))
-        memo = self.memo
+        memo = self.memo if parts is None else parts
         if op == "add":
             return _sum([memo[a] for a in e.args])
         if op in ("smul", "hadamard"):

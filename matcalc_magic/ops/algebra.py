@@ -12,7 +12,7 @@ from functools import reduce
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, zeros
+from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, written_text, zeros
 from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
 from .helpers import fill_value, present, same_shapes
@@ -30,10 +30,11 @@ def _add_shape(shapes, _params):
 
 
 def split_coefficient(e: Expr):
-    """``c X`` → (c, X) for a numeric c; anything else → (1, e)."""
+    """``c X`` → (c, X) for a numeric c; anything else → (1, e).  A number
+    as the cell wrote it (1e-5) is a term of its own, so it keeps its spelling."""
     if e.op == "smul" and is_const(e.args[0]) and const_value(e.args[0]).is_Number:
         return const_value(e.args[0]), e.args[1]
-    if is_const(e) and const_value(e).is_Number:
+    if is_const(e) and const_value(e).is_Number and written_text(e) is None:
         return const_value(e), const(1)
     return sympy.Integer(1), e
 

@@ -9,6 +9,8 @@ Nodes that the user named (``z = W x + b``) print as their name.
 
 from __future__ import annotations
 
+import weakref
+
 import sympy
 
 from ..graph import Expr, const_value, is_const, written_text
@@ -80,6 +82,24 @@ def _cached(labels: dict, key: str):
     if entry is None or entry["labels"] is not labels or entry["size"] != len(labels):
         return None
     return entry.get(key)
+
+
+_TRANSPOSED: "weakref.WeakKeyDictionary[Expr, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _transposed_forms(node: Expr) -> tuple:
+    """The ways ``nodeᵀ`` can appear in a result: Nᵀ, and for a sum or a
+    Hadamard product the sum (product) of the transposes.  Nodes never
+    change, so each is worked out once."""
+    forms = _TRANSPOSED.get(node)
+    if forms is None:
+        from ..ops import build as B
+
+        forms = (B.transpose(node),)
+        if node.op in ("add", "hadamard"):  # (a ⊙ b)ᵀ is also aᵀ ⊙ bᵀ
+            forms += ((B.add if node.op == "add" else B.hadamard)(*(B.transpose(a) for a in node.args)),)
+        _TRANSPOSED[node] = forms
+    return forms
 
 
 class Printer:
@@ -208,19 +228,12 @@ class Printer:
         if self._alias is None:
             self._alias = _cached(self.labels, "alias")
         if self._alias is None:
-            from ..ops import build as B
-
             alias: dict = {}
             for node, name in self.labels.items():
                 if node.op in ("add", "hadamard"):
                     alias.setdefault((node.op, frozenset(node.args)), (name, False))
                 if node.op not in ("var", "const") and not node.is_scalar:
-                    t = B.transpose(node)
-                    forms = [t]
-                    if node.op in ("add", "hadamard"):  # (a ⊙ b)ᵀ is also aᵀ ⊙ bᵀ
-                        forms.append((B.add if node.op == "add" else B.hadamard)(
-                            *(B.transpose(a) for a in node.args)))
-                    for f in forms:
+                    for f in _transposed_forms(node):
                         if f not in self.labels:
                             alias.setdefault(f, (name, True))
                             if f.op in ("add", "hadamard"):
@@ -390,10 +403,33 @@ class Printer:
                 # (1/m) λ X reads better as (λ/m) X
                 value, a = value * self.scalar_symbol(a.args[0]), a.args[1]
             return self.coefficient(value) + self.mul_sep + self.paren(a, MUL)
+        rescaled = self.rescaled_definition(e)
+        if rescaled is not None:
+            return rescaled
         if s.op == "epow" and is_const(s.args[1], -1) and not is_const(s.args[0]):
             return self.fraction(a, s.args[0])  # (x − a) / ‖x − a‖
         left = self.paren(s, MUL + 1) if s.op != "smul" else self.paren(s, MUL)
         return left + self.mul_sep + self.paren(a, MUL)
+
+    def rescaled_definition(self, e: Expr) -> str | None:
+        """``s (g ⊙ xc)`` printed as ``g ⊙ xh`` when the cell says xh = s xc:
+        building the result pulled the scalar out of the product, which
+        hid the user's name."""
+        s, body = e.args
+        if not self.labels or is_const(s) or body.op not in ("hadamard", "matmul") or body in self.labels:
+            return None
+        from ..ops import build as B
+
+        for k, f in enumerate(body.args):
+            named = B.smul(s, f)
+            if named in self.labels and named is not self._exempt:
+                factors = body.args[:k] + (named,) + body.args[k + 1:]
+                if body.op == "matmul":
+                    return self._print_matmul(_Product(factors))
+                notation = rule("hadamard").notation
+                return f" {self.symbol(notation)} ".join(self.paren(x, notation.precedence, strict=True)
+                                                          for x in factors)
+        return None
 
     def fraction(self, numerator: Expr, denominator: Expr) -> str:
         return f"{self.paren(numerator, MUL)} / {self.paren(denominator, MUL + 1)}"
