@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import inspect
 import statistics
 import sys
 import time
@@ -60,6 +61,35 @@ def time_cell(cell: str, repeats: int, warmup: int) -> dict:
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return C.summarize(wall, cpu)
+
+
+def time_requests(cell: str, repeats: int, warmup: int) -> list[dict]:
+    """Each request of a cell on its own: differentiate, tidy and print its
+    shape view (text and LaTeX), the cell parsed and checked once."""
+    from matcalc_magic.api import Result, _derive
+    from matcalc_magic.check import check
+    from matcalc_magic.syntax import parse
+
+    checked = check(parse(cell))
+    # older versions derive without the cell's names
+    names = (checked.labels,) if len(inspect.signature(_derive).parameters) > 1 else ()
+    out = []
+    for req in checked.requests:
+        def once():
+            v = Result(checked, req, _derive(req, *names)).view("shape")
+            _ = (v.text, v.latex)
+
+        for _ in range(warmup):
+            once()
+        wall, cpu = [], []
+        for _ in range(repeats):
+            gc.collect()
+            c0, t0 = time.process_time(), time.perf_counter()
+            once()
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        out.append({"request": req.text, **C.summarize(wall, cpu)})
+    return out
 
 
 def printed_lengths(entries) -> dict:
@@ -111,23 +141,30 @@ def run(repeats: int = 5, warmup: int = 1, only: str | None = None) -> dict:
         if e.cell not in first:
             first[e.cell] = f"{e.source}/{e.id}"
             cells.append(e.cell)
-    timings = []
+    timings, requests = [], []
     for cell in cells:
         try:
             t = time_cell(cell, repeats, warmup)
             timings.append({"entry": first[cell], **t})
+            requests += [{"entry": first[cell], **r} for r in time_requests(cell, repeats, warmup)]
         except Exception as exc:
             timings.append({"entry": first[cell], "error": f"{type(exc).__name__}"})
     ok = [t for t in timings if "median" in t]
     medians = sorted(t["median"] for t in ok)
+    per_request = sorted(r["median"] for r in requests)
     return {
         "machine": C.machine_info(),
         "cells": len(cells),
         "timings": timings,
+        "requests": requests,
         "slowest": sorted(ok, key=lambda t: -t["median"])[:10],
+        "slowest_requests": sorted(requests, key=lambda r: -r["median"])[:10],
         "median_of_medians": statistics.median(medians) if medians else None,
         "max": medians[-1] if medians else None,
+        "request_median": statistics.median(per_request) if per_request else None,
+        "request_max": per_request[-1] if per_request else None,
         "over_goal": [t["entry"] for t in ok if t["median"] > GOAL],
+        "requests_over_goal": [f"{r['entry']} {r['request']}" for r in requests if r["median"] > GOAL],
         "goal": GOAL,
         "lengths": printed_lengths(entries),
     }
@@ -137,10 +174,16 @@ def format_report(report: dict, old: dict | None = None) -> str:
     out = ["# The test corpus, warm", "", C.machine_line(report["machine"]), "",
            f"{report['cells']} cells; derive() + shape view (text and LaTeX), median per cell: "
            f"median {C.ms(report['median_of_medians'])}, slowest {C.ms(report['max'])}; "
-           f"over {C.ms(report['goal'])}: {len(report['over_goal'])}", ""]
+           f"over {C.ms(report['goal'])}: {len(report['over_goal'])}",
+           f"{len(report['requests'])} derivations (one request: differentiate, tidy, print): "
+           f"median {C.ms(report['request_median'])}, slowest {C.ms(report['request_max'])}; "
+           f"over {C.ms(report['goal'])}: {len(report['requests_over_goal'])}", ""]
     out.append(C.table([{"entry": t["entry"], "median": C.ms(t["median"]), "cpu": C.ms(t.get("cpu_median"))}
                         for t in report["slowest"]],
                        [("entry", "slowest cells (first entry)"), ("median", "median (wall)"), ("cpu", "CPU")]))
+    out += ["", C.table([{"entry": f"{r['entry']}: {r['request']}", "median": C.ms(r["median"]),
+                          "cpu": C.ms(r.get("cpu_median"))} for r in report["slowest_requests"]],
+                        [("entry", "slowest derivations"), ("median", "median (wall)"), ("cpu", "CPU")])]
     total = {f: sum(per[l][f] for per in report["lengths"].values() if "error" not in per for l in LAYOUTS)
              for f in ("text", "latex")}
     out += ["", f"printed characters over all entries and layouts: text {total['text']}, LaTeX {total['latex']}"]

@@ -99,15 +99,30 @@ def structural_key(op: str, args: tuple, params: tuple, shape) -> int:
     """A number that depends only on the expression's structure (up to the
     order of terms in sums and Hadamard products), the same in every process."""
     children = sorted(a.skey for a in args) if op in COMMUTATIVE else [a.skey for a in args]
-    text = "|".join([op, ";".join(_param_text(p) for p in params), str(shape[0]), str(shape[1])]
+    text = "|".join([op, ";".join(_param_text(p) for p in params), _text(shape[0]), _text(shape[1])]
                     + [str(k) for k in children])
     return zlib.crc32(text.encode("utf-8"))
+
+
+_TEXTS: dict = {}  # SymPy's str() is slow and the same sizes and numbers recur
+
+
+def _text(value) -> str:
+    try:
+        out = _TEXTS.get(value)
+    except TypeError:  # unhashable: not a SymPy value
+        return str(value)
+    if out is None:
+        if len(_TEXTS) > 4096:
+            _TEXTS.clear()
+        out = _TEXTS[value] = str(value)
+    return out
 
 
 def _param_text(p) -> str:
     if isinstance(p, frozenset):
         return ",".join(sorted(map(str, p)))
-    return str(p)
+    return _text(p)
 
 
 # ------------------------------------------------------------------ leaves
