@@ -392,8 +392,16 @@ class _ToSympy:
         return s
 
     def leaf(self, e: Expr) -> _Converted:
-        s = self.symbol(self.simplifier.visit(e))
-        return _Converted(s, False, frozenset((s,)), False)
+        v = self.simplifier.visit(e)
+        coefficients = []
+        while v.op == "smul" and not v.is_scalar and e not in self.simplifier.keep:
+            # simplifying a product pulled a scalar out of it ((2/s²) x yᵀ):
+            # the scalar is part of the algebra, only the rest is a symbol
+            coefficients.append(self._fill(v.args[0]))
+            v = v.args[1]
+        s = self.symbol(v)
+        out = _Converted(s, False, frozenset((s,)), False)
+        return _product(coefficients + [out]) if coefficients else out
 
     def __call__(self, e: Expr) -> _Converted:
         """``e`` as a formula (an island shared with others is a symbol in
@@ -481,7 +489,13 @@ def _sum(parts: list) -> _Converted:
     num, den = 0, 1
     for p in parts:  # a/b + c/d = (a d + c b) / (b d)
         num, den = min(num * p.den + p.num * den, _CAP), min(den * p.den, _CAP)
-    return _combine(sympy.Add, parts, num, den)
+    out = _combine(sympy.Add, parts, num, den)
+    # one number on several terms (½ α αᵀ − ½ K⁻¹) is something to factor out too
+    coefficients = [abs(p.sx.as_coeff_Mul()[0]) for p in parts]
+    common = [c for c in coefficients if c != 1 and coefficients.count(c) > 1]
+    if common and not out.repeats:
+        out = _Converted(out.sx, out.divides, out.leaves, True, out.num, out.den)
+    return out
 
 
 def _product(parts: list) -> _Converted:
