@@ -161,6 +161,24 @@ class Result:
     def __repr__(self) -> str:
         return f"<Result {self.kind}: {self.view().text}>"
 
+    @cached_property
+    def note(self) -> str:
+        """One short line on the convention the result follows, or "": a
+        derivative by a symmetric matrix is taken within symmetric matrices."""
+        return self._note("text")
+
+    @cached_property
+    def note_latex(self) -> str:
+        return self._note("latex")
+
+    def _note(self, fmt: str) -> str:
+        if not self.derivative.within_symmetric:
+            return ""
+        from .calculus.symmetric import convention_note
+
+        name = self.request.wrt_name
+        return convention_note(self.kind, name_text(name), name_latex(name), fmt)
+
     # names as printed on the left of '='
     @cached_property
     def of_latex(self) -> str:

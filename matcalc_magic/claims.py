@@ -10,6 +10,10 @@ request, *in a layout* (the cell's, unless another is asked for):
   declared properties (one-hot, symmetric, …; fixed seeds, so verdicts are the
   same every run), and also at the user's own arrays when there are any.
 
+By a symmetric matrix only a gradient's symmetric part is measured (the
+variable moves in symmetric directions only): a claim of the unconstrained
+gradient G is as right as the printed sym(G), and says so.
+
 A false claim gets a diagnosis, in this order of preference:
 
 * ``transpose``: the transpose of the correct result, naming the layout in
@@ -20,6 +24,8 @@ A false claim gets a diagnosis, in this order of preference:
 * ``factor``: off by a constant factor, shown exactly when it is a simple
   rational ("off by a constant factor 2");
 * ``shape``: the wrong shape ("wrong shape: m×1 where n×1 is needed");
+* ``independent-entries``: for a symmetric variable, the Matrix Cookbook's
+  ``2G − diag(G)`` (the derivative by the independent entries, not a gradient);
 * ``different``: plainly different, with the largest entry-wise error at the
   first random point.
 
@@ -309,6 +315,9 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
             return verdict(True, "equal", f"equal to the derived result {where}")
         if identical:  # cannot happen unless evaluation is broken: say so rather than guess
             return verdict(False, "unchecked", "identical symbolically but not numerically: please report this")
+        symmetric = _within_symmetric(result, layout, claims, expected, where)
+        if symmetric is not None:
+            return verdict(*symmetric)
 
     # the claim is another layout's answer, or the transpose of this one
     matches = []
@@ -356,6 +365,70 @@ def _judge(ev: ClaimEvidence, layout: str) -> ClaimVerdict:
     at = f"at a random point ({sizes})" if sizes else "at a random point"
     return verdict(False, "different", f"differs from the derived result: max error {err:.2g} {at}",
                    max_error=err)
+
+
+def _within_symmetric(result, layout: str, claims, expected, where: str):
+    """(ok, status, diagnosis) for a claim by a symmetric matrix that the plain
+    comparison rejected, or None.  The variable moves in symmetric directions
+    only, so only what a derivative does there counts: the unconstrained
+    gradient G is as right as the printed sym(G) (and a Jacobian K as K N).
+    The Matrix Cookbook's 2G − diag(G) is a different object and is named."""
+    if not result.derivative.within_symmetric:
+        return None
+    name = result.request.wrt_name
+    along = [_along_symmetric(a, result.kind, layout) for a in claims]
+    if all(a is not None for a in along) and _all_equal(along, expected, squeeze=False):
+        what = "its symmetric part is the derived sym(G)" if result.kind == "gradient" else \
+            "on symmetric directions it is the derived derivative"
+        return (True, "equal", f"correct within symmetric matrices: {what} {where} "
+                               f"({name} is symmetric, so the two agree on every symmetric direction)")
+    if result.kind == "gradient":
+        cs = [_along_symmetric(c, "cookbook", layout) for c in claims]
+        es = [_along_symmetric(e, "cookbook", layout) for e in expected]
+        if all(m is not None for m in cs + es) and _all_equal(cs, [2 * e - np.diag(np.diag(e)) for e in es]):
+            n = result.request.wrt.shape[0]
+            count = str(n * (n + 1) // 2) if n.is_Integer else f"{dim_str(n)}({dim_str(n)} + 1)/2"
+            return (False, "independent-entries",
+                    f"this is 2G − diag(G) (the Matrix Cookbook's): the derivative with respect to the "
+                    f"{count} independent entries of {name}, not a gradient for the "
+                    f"Frobenius inner product; within symmetric matrices the gradient is sym(G) = (G + Gᵀ)/2")
+    return None
+
+
+def _along_symmetric(arr, kind: str, layout: str):
+    """The array of a derivative by an n×n matrix as it acts on symmetric
+    directions only (its variable's pair of axes symmetrized: K → K N), or None
+    when the array does not have the layout's shape.  ``cookbook``: a
+    gradient's array as the plain n×n matrix it lays out."""
+    if layout == "vec" or (kind == "hessian" and layout != "index"):
+        if arr.ndim != 2:
+            return None
+        n = int(round(arr.shape[1] ** 0.5))
+        if n * n != arr.shape[1]:
+            return None
+        cols = arr.reshape((arr.shape[0], n, n), order="F")  # column i + n j is X_ij
+        if kind == "cookbook":
+            return cols[0] if arr.shape[0] == 1 else None
+        cols = (cols + cols.transpose(0, 2, 1)) / 2
+        out = cols.reshape(arr.shape, order="F")
+        if kind == "hessian":  # N H N: the rows are X's entries too
+            rows = out.T.reshape((arr.shape[1], n, n), order="F")
+            out = ((rows + rows.transpose(0, 2, 1)) / 2).reshape(arr.shape, order="F").T
+        return out
+    if kind in ("gradient", "cookbook"):
+        return (arr + arr.T) / 2 if kind == "gradient" and arr.ndim == 2 else (arr if arr.ndim == 2 else None)
+    if arr.ndim < 2:
+        return None
+    if kind == "hessian":  # index: (i, j, k, l), X's indices twice
+        if arr.ndim != 4:
+            return None
+        arr = (arr + arr.transpose(1, 0, 2, 3)) / 2
+        return (arr + arr.transpose(0, 1, 3, 2)) / 2
+    first = layout == "denominator"  # a tensor: the variable's two axes first or last
+    axes = list(range(arr.ndim))
+    a, b = (0, 1) if first else (arr.ndim - 2, arr.ndim - 1)
+    axes[a], axes[b] = b, a
+    return (arr + arr.transpose(axes)) / 2
 
 
 def _where(points) -> str:

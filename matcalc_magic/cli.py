@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(v.numpy_code)
                 else:
                     print(v.text + (f"    [{layout}, {'×'.join(v.shape) or 'scalar'}]" if args.all_layouts else ""))
+            if r.note and args.format == "text":
+                print(f"    {r.note}")
             if args.steps:
                 for step in r.steps(args.steps):
                     print("   ", step.latex if args.format == "latex" else step.text, f"   ({step.rule})" if step.rule else "")

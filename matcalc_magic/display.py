@@ -272,7 +272,9 @@ class CellOutput:
             f' data-layout="{layout}" style="margin:0.1em 0 0.5em 0">'
             f'<div class="mcm-math">{_math(latex)}</div>'
             f'<div class="mcm-meta" style="font-size:85%;color:{MUTED_COLOR};margin-top:-0.3em">{meta}</div>'
-            "</div>"
+            + (f'<div class="mcm-note" style="font-size:85%;color:{MUTED_COLOR}">{escape(r.note)}</div>'
+               if r.note else "")
+            + "</div>"
         )
 
     def claims_html(self, layout: str | None = None) -> str:
@@ -412,6 +414,8 @@ class CellOutput:
             tail = f"\\in {shape_latex(shape)}" if len(shape) else ""
             badge = self.badge(i).latex()
             lines.append(_align(fix_latex(view.latex)) + " && " + " \\quad ".join(x for x in (tail, badge) if x))
+            if r.note_latex:
+                lines.append("&& " + r.note_latex)
         for v in self.verdicts(layout):
             mark = "\\checkmark" if v.ok else latex_text("✗ " + v.diagnosis)
             lines.append(latex_text("claim: ") + _align(fix_latex(v.claim_latex)) + " && " + mark)
@@ -428,6 +432,8 @@ class CellOutput:
         for i, r in enumerate(self.results):
             out.append(r.view(layout).text)
             out.append(f"    {self.shape_of(i, layout)} · {r.kind} · {self.badge(i).text}")
+            if r.note:
+                out.append(f"    {r.note}")
         for v in self.verdicts(layout):
             where = self.claim_where(v)
             out.append(v.claim_text + (f"  ({where})" if where else ""))

@@ -190,3 +190,11 @@ def test_steps_option_prints_the_derivation(mderive):
     lines = out.splitlines()
     assert lines[0] == "∂(xᵀ A x)/∂x = (A + Aᵀ) x"
     assert len(lines) > 1 and all(line.startswith("    ") for line in lines[1:])
+
+
+def test_a_derivative_by_a_symmetric_matrix_says_so(mderive):
+    code, out, _ = mderive(["--check"], "S : n x n, spd; a, b : n; ∂(a^T S b)/∂S")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "∂(aᵀ S b)/∂S = (1/2) (a bᵀ + b aᵀ)",
+        "    S is symmetric: the gradient within symmetric matrices, sym(G) = (G + Gᵀ)/2"]

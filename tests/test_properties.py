@@ -5,6 +5,10 @@
    products (with a fresh inner size), transposes, Hadamard products,
    scalar multiples, elementwise functions on safe domains, traces, sums,
    softmax of columns, and inverses / log-determinants of spd variables.
+   Constrained variables take part (a probability vector, one-hot vectors and
+   columns, symmetric and spd matrices): each is drawn as declared and
+   differentiated by like any other; by a symmetric matrix the derivative
+   must also vanish on antisymmetric directions.
    Each expression is rendered twice, as cell text and as NumPy, derived by
    each variable it uses, and every layout is compared with finite
    differences (conftest) — plus the engine's own check().
@@ -33,12 +37,12 @@ DIMS = ("m", "n", "k", "1")
 # the variables every generated cell declares, by shape
 VARIABLES = {
     ("1", "1"): ["a", "b"],
-    ("n", "1"): ["x"],
-    ("m", "1"): ["y"],
+    ("n", "1"): ["x", "p"],
+    ("m", "1"): ["y", "o"],
     ("k", "1"): ["u"],
     ("1", "n"): ["r"],
     ("1", "m"): ["q"],
-    ("m", "n"): ["A", "P"],
+    ("m", "n"): ["A", "P", "Y"],
     ("n", "m"): ["B"],
     ("m", "m"): ["C"],
     ("n", "n"): ["D"],
@@ -46,10 +50,12 @@ VARIABLES = {
     ("n", "k"): ["F"],
     ("m", "k"): ["G"],
     ("k", "m"): ["H"],
-    ("k", "k"): ["K"],
+    ("k", "k"): ["K", "Q"],
 }
 SPD = {("n", "n"): "S", ("m", "m"): "T"}
-PROPS = {"P": ", positive", "S": ", spd", "T": ", spd"}
+# constrained variables: their properties may simplify results, never what is differentiated
+PROPS = {"P": ", positive", "S": ", spd", "T": ", spd", "p": ", probability", "o": ", onehot",
+         "Y": ", onehot", "Q": ", symmetric"}
 
 
 def _decl(name, shape):
@@ -89,7 +95,7 @@ def expr(draw, shape, depth, top=False):
     if shape in SPD:
         options.append("spd")
     if shape == ("1", "1"):
-        options += ["number", "logdet"]
+        options += ["number", "logdet", "sum-constrained"]
     if top and depth > 0:
         options = []
     if depth > 0:
@@ -117,6 +123,11 @@ def expr(draw, shape, depth, top=False):
     if kind == "number":
         value = draw(st.sampled_from([2, 3, 0.5]))
         return E(str(value), lambda v: np.array([[float(value)]]), frozenset())
+    if kind == "sum-constrained":  # what sums to one (or is symmetric), inside the function
+        name = draw(st.sampled_from(["p", "o", "Y", "Q"]))
+        fn = np.trace if name == "Q" else np.sum
+        return E(f"tr({name})" if name == "Q" else f"sum({name})", lambda v: np.array([[fn(v[name])]]),
+                 frozenset({name}))
     if kind == "logdet":
         s = draw(st.sampled_from(sorted(SPD.values())))
         return E(f"logdet({s})", lambda v: np.array([[np.linalg.slogdet(v[s])[1]]]), frozenset({s}))
@@ -200,6 +211,18 @@ def problems(draw):
     return e, wrt
 
 
+CONSTRAINED = frozenset({"p", "o", "Y", "S", "T", "Q"})
+
+
+@st.composite
+def constrained_problems(draw):
+    """A function of a constrained variable, differentiated by it."""
+    shape = draw(TARGETS)
+    e = draw(expr(shape, draw(st.integers(1, 4)), top=True))
+    assume(e.names & CONSTRAINED)
+    return e, draw(st.sampled_from(sorted(e.names & CONSTRAINED)))
+
+
 @contextmanager
 def time_limit(seconds: int):
     def boom(signum, frame):
@@ -220,7 +243,7 @@ CI = settings(
 
 
 @CI
-@given(problems())
+@given(st.one_of(problems(), constrained_problems()))
 def test_random_expressions_differentiate_correctly(problem):
     e, wrt = problem
     cell = f"{DECLS}\nf = {e.text}\n∂f/∂{wrt}"
@@ -233,9 +256,24 @@ def test_random_expressions_differentiate_correctly(problem):
         y = np.asarray(e.fn(values), dtype=float)
     assume(np.all(np.isfinite(y)) and np.max(np.abs(y), initial=0) < 1e6)
     fd_compare(r, e.fn, values, wrt, symmetric=bool(decls[wrt][1] & SYMMETRIC))
+    if decls[wrt][1] & SYMMETRIC:
+        assert_within_symmetric(r, values, wrt, rng)
     for layout in LAYOUTS:  # every view prints
         v = r.view(layout)
         assert v.text and v.latex
+
+
+def assert_within_symmetric(r, values, wrt, rng):
+    """By a symmetric matrix the derivative is taken within symmetric matrices:
+    its vec matrix (a gradient's row vec(G)ᵀ, a Jacobian's K, a Hessian's H)
+    vanishes on every antisymmetric direction, on both sides for a Hessian."""
+    k = np.asarray(r.view("vec").evaluate(values), dtype=float)
+    a = rng.standard_normal(values[wrt].shape)
+    a = (a - a.T).reshape(-1, order="F")
+    scale = max(1.0, float(np.max(np.abs(k))))
+    assert np.max(np.abs(k @ a)) <= 1e-9 * scale * np.abs(a).sum()
+    if r.kind == "hessian":
+        assert np.max(np.abs(a @ k)) <= 1e-9 * scale * np.abs(a).sum()
 
 
 @CI
@@ -251,17 +289,22 @@ def test_random_expressions_pass_their_own_check(problem):
 @CI
 @given(st.integers(1, 3).flatmap(lambda d: expr(("1", "1"), d, top=True)))
 def test_random_hessians(e):
-    vectors = sorted(n for n in e.names if n in ("x", "y", "u", "a", "b"))
-    assume(vectors)
-    wrt = vectors[0]
+    # vectors (a probability vector among them) and the symmetric matrices
+    candidates = sorted(n for n in e.names if n in ("x", "p", "y", "o", "u", "a", "b", "S", "T", "Q"))
+    assume(candidates)
+    wrt = candidates[0]
     cell = f"{DECLS}\nf = {e.text}\n∂²f/∂{wrt}²"
     r = mm.derive(cell)[0]
     decls = parse_decls(cell)
-    values, _ = draw_values(decls, np.random.default_rng(len(cell)))
+    rng = np.random.default_rng(len(cell))
+    values, _ = draw_values(decls, rng)
     with np.errstate(all="ignore"):
         y = float(np.asarray(e.fn(values)).reshape(-1)[0])
     assume(np.isfinite(y) and abs(y) < 1e4)
-    fd_compare(r, e.fn, values, wrt)
+    symmetric = bool(decls[wrt][1] & SYMMETRIC)
+    fd_compare(r, e.fn, values, wrt, symmetric=symmetric)
+    if symmetric:
+        assert_within_symmetric(r, values, wrt, rng)
 
 
 # ====================================================================== fuzzing

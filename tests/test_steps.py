@@ -509,9 +509,11 @@ def test_backprop_text_for_the_gaussian():
     assert [s.text.split("    ")[0] for s in steps] == [
         "J = log det(S) + (x - μ)ᵀ S⁻¹ (x - μ)", "∂J/∂μᵀ = -2 (x - μ)ᵀ S⁻¹", "∂J/∂μ = -2 S⁻¹ (x - μ)"]
     steps = verify_steps("gauss", "∂J/∂S", "backprop", "shape")
-    assert [s.text.split("    ")[0] for s in steps] == ["J = log det(S) + (x - μ)ᵀ S⁻¹ (x - μ)", f"∂J/∂S = {GAUSS_G}"]
+    assert [s.text.split("    ")[0] for s in steps] == [
+        "J = log det(S) + (x - μ)ᵀ S⁻¹ (x - μ)", f"∂J/∂S = {GAUSS_G}",
+        "S is symmetric: the gradient within symmetric matrices, sym(G) = (G + Gᵀ)/2"]
     # a symmetric G is not called "its transpose, G"; "laid out like S" is said once
-    note = steps[-1].note
+    note = steps[-2].note
     assert "it is symmetric, so numerator layout gives the same" in note and "its transpose" not in note
     assert note.count("laid out like S (n×n)") == 1
 

@@ -9,6 +9,10 @@ The differential ``dY = L(dX)`` is the layout-free object.  From it:
   which for two vectors is the Jacobian itself;
 * a Hessian is the ``K`` of the gradient.
 
+By a symmetric matrix every one of these is taken within symmetric matrices
+(:mod:`.symmetric`).  Declared facts (``𝟏ᵀy = 1``) are used on the results
+only (:mod:`.constraints`).
+
 Layouts (:mod:`matcalc_magic.layouts`) only arrange these.
 """
 
@@ -20,7 +24,9 @@ from ..graph import Expr, const, substitute
 from ..ops.registry import MissingRule
 from ..shapes import ONE
 from .adjoint import adjoint
+from .constraints import use_facts
 from .differentiate import differential, tangent_of
+from .symmetric import along_symmetric, is_symmetric_variable, project_vec, symmetric_part
 from .tidy import tidy
 from .vectorize import vec_jacobian
 
@@ -42,6 +48,7 @@ class Derivative:
     gradient: Expr | None = None  # in wrt's shape (scalar `of`)
     matrix: Expr | None = None  # the kind's canonical matrix (see module doc)
     matrix_error: str | None = None  # why there is no matrix form, if none
+    within_symmetric: bool = False  # by a symmetric matrix: taken within symmetric matrices (see .symmetric)
     _cache: dict = field(default_factory=dict, repr=False)
 
 
@@ -50,25 +57,61 @@ def derive_one(of: Expr, wrt: Expr, order: int = 1, names=()) -> Derivative:
     are kept whole by the final tidying, so results read in the user's terms."""
     dx = tangent_of(wrt)
     _, d_of = differential(of, wrt, dx)
+    within = is_symmetric_variable(wrt)
     if order == 2:
-        grad = tidy(adjoint(d_of, dx, const(1)), names)
+        # the gradient is differentiated again: no facts about wrt in it yet
+        grad = _gradient(d_of, dx, within, names, exempt=wrt)
         _, d_grad = differential(grad, wrt, dx)
-        d = Derivative(of, wrt, 2, "hessian", dx, d_grad, gradient=grad)
-        _fill_matrix(d, d_grad, dx, names)
+        d = Derivative(of, wrt, 2, "hessian", dx, _linear(d_grad, dx, within, hessian=True), gradient=grad,
+                       within_symmetric=within)
+        _fill_matrix(d, d_grad, dx, within, names)
         return d
     if of.is_scalar:
-        grad = tidy(adjoint(d_of, dx, const(1)), names)
-        return Derivative(of, wrt, 1, "gradient", dx, d_of, gradient=grad, matrix=grad)
+        grad = _gradient(d_of, dx, within, names)
+        linear = along_symmetric(d_of, dx) if within else d_of  # exact everywhere; the gradient is what prints
+        return Derivative(of, wrt, 1, "gradient", dx, linear, gradient=grad, matrix=grad, within_symmetric=within)
     if wrt.is_scalar:
-        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=tidy(substitute(d_of, {dx: const(1)}), names))
+        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=_result(substitute(d_of, {dx: const(1)}), names))
     kind = "jacobian" if is_vector_shape(of.shape) and is_vector_shape(wrt.shape) else "tensor"
-    d = Derivative(of, wrt, 1, kind, dx, d_of)
-    _fill_matrix(d, d_of, dx, names)
+    d = Derivative(of, wrt, 1, kind, dx, _linear(d_of, dx, within), within_symmetric=within)
+    _fill_matrix(d, d_of, dx, within, names)
     return d
 
 
-def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, names=()) -> None:
+def _result(e: Expr, names=(), exempt: Expr | None = None) -> Expr:
+    """A finished expression with the declared facts applied (except those
+    about ``exempt``) and tidied, the user's ``names`` kept whole; the facts
+    are tried again on the tidied form, where some only show
+    ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they changed it."""
+    tidied = tidy(use_facts(e, exempt), names)
+    used = use_facts(tidied, exempt)
+    return tidied if used is tidied else tidy(used, names)
+
+
+def _linear(d_of: Expr, dx: Expr, within: bool, hessian: bool = False) -> Expr:
+    """The differential as the derivative's linear map (index forms are read
+    off it): along symmetric directions only for a symmetric variable, and
+    for a Hessian with a symmetric output too; the declared facts used."""
+    if within:
+        d_of = along_symmetric(d_of, dx)
+        d_of = symmetric_part(d_of) if hessian else d_of
+    return use_facts(d_of)
+
+
+def _gradient(d_of: Expr, dx: Expr, within: bool, names=(), exempt: Expr | None = None) -> Expr:
+    grad = _result(adjoint(d_of, dx, const(1)), names, exempt)
+    if within:
+        sym = symmetric_part(grad)
+        grad = grad if sym is grad else tidy(sym, names)
+    return grad
+
+
+def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, within: bool, names=()) -> None:
     try:
-        d.matrix = tidy(vec_jacobian(linear, dx), names)
+        k = vec_jacobian(linear, dx)
     except MissingRule as e:
         d.matrix_error = str(e)
+        return
+    if within:
+        k = project_vec(k, dx.shape[0], d.kind == "hessian")
+    d.matrix = _result(k, names)

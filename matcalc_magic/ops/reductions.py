@@ -15,7 +15,6 @@ from ..graph import const, eye, is_all_ones, is_const, is_zero, make, ones, zero
 from ..shapes import ONE, ShapeError, concrete_shape, same, shape_str
 from . import build as B
 from .helpers import fill_value
-from .properties import columns_sum_to_one, sums_to_one
 from .registry import FUNC, MUL, Notation, OpRule, register
 
 
@@ -116,12 +115,6 @@ def _sum_canon(args, params):
         count = a.shape[0] * a.shape[1] if axis is None else a.shape[axis]
         body = B.smul(const(sympy.expand(count)), fill)
         return body if axis is None else B.broadcast(body, shape)
-    if sums_to_one(a) and (axis is None or a.shape[1 - axis] == ONE):
-        return const(1)
-    if columns_sum_to_one(a) and axis == 0:
-        return ones(ONE, a.shape[1])
-    if columns_sum_to_one(a) and axis is None:
-        return const(a.shape[1])
     if axis is None or (axis == 0 and a.shape[1] == ONE) or (axis == 1 and a.shape[0] == ONE):
         if a.op == "hadamard" and len(a.args) >= 2:
             x, y = a.args[0], B.hadamard(*a.args[1:])

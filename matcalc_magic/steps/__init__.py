@@ -58,13 +58,31 @@ def build_steps(result, kind: str = "differentials", layout: str = "shape") -> l
             from .backprop import build
         else:
             from .differentials import build
-        steps = build(ctx, layout)
+        steps = _within_symmetric(build(ctx, layout), ctx, layout)
     except MissingRule as e:
         return _fallback(result, layout, f"no step-by-step derivation for this expression: {e}")
     except Exception as e:  # noqa: BLE001 - a derivation never takes the kernel down: say so, show the answer
         return _fallback(result, layout, f"no step-by-step derivation for this expression "
                                          f"({type(e).__name__}: {e})")
     return _finish(steps, ctx)
+
+
+def _within_symmetric(steps: list[Step], ctx: Context, layout: str) -> list[Step]:
+    """By a symmetric matrix the result is taken within symmetric matrices:
+    the last step says so, and gives the gradient sym(G) when it differs from
+    the G the steps found."""
+    res = ctx.result
+    if not res.note:
+        return steps
+    view = res.view(layout)
+    last = next((s for s in reversed(steps) if s.rhs), None)
+    if res.kind != "gradient" or last is None or last.rhs == view.rhs_text:
+        return steps + [prose(ctx, res.note, res.note_latex, group="note")]
+    from .common import step
+
+    return steps + [step(ctx, view.lhs_text, view.lhs_latex, view.expr, rhs=view.rhs_text, rhs_latex=view.rhs_latex,
+                         products=None if view.expr is not None else [], group="result", role="symmetric",
+                         quantity=res.request.wrt_name, layout=layout, rule=res.note, rule_latex=res.note_latex)]
 
 
 def _finish(steps: list[Step], ctx) -> list[Step]:

@@ -236,6 +236,8 @@ def identification_steps(ctx: Context, g: Expr, layout: str) -> list[Step]:
     if layout in ("numerator", "vec", "index"):
         llhs, llhs_l = _grad_lhs(ctx, layout)
         if layout == "index":
+            if res.derivative.within_symmetric:
+                return out  # the index form printed is sym(G)'s: the closing step gives it
             view = res.view("index")
             out.append(step(ctx, llhs, llhs_l, g, rhs=view.rhs_text, rhs_latex=view.rhs_latex, products=[],
                             group="result", role="gradient", quantity=w.x_name, layout="shape",

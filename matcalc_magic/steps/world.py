@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import graph as G
 from ..calculus.adjoint import adjoint
+from ..calculus.constraints import use_facts
 from ..calculus.differentiate import joint_differentials, tangent_of
 from ..calculus.tidy import tidy
 from ..evaluate import evaluate
@@ -255,7 +256,8 @@ class World:
         self.path = self._path()
         for q in self.path:
             seeds = {v: self.tangent(v) for v in q.inputs}
-            q.differential = self.refold(jvp(q.local, seeds)) if seeds else None
+            # a differential is a finished result: the declared facts (𝟏ᵀy = 1) may be used on it
+            q.differential = self.refold(use_facts(jvp(q.local, seeds))) if seeds else None
 
     # ------------------------------------------------------------ structure
     def named_inputs(self, e: Expr) -> list[Expr]:
@@ -317,7 +319,7 @@ class World:
     def _cleaned(self, e: Expr) -> Expr:
         from ..calculus.tidy import cost
 
-        plain = self.refold(e)
+        plain = self.refold(use_facts(e))
         try:
             tidied = self.refold(tidy(plain))
         except Exception:  # noqa: BLE001  # pragma: no cover - tidy is best effort here
