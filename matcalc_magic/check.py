@@ -83,6 +83,14 @@ class CheckedCell:
         return G.var_props(self.variables[name])
 
 
+def _nameable(value: Expr) -> bool:
+    """Whether a definition's node prints as its name: not a variable, zero
+    or a computed number; a number as written (ρ = 0.05) is the user's."""
+    if value.op == "const":
+        return G.written_text(value) is not None
+    return value.op not in ("var", "zeros")
+
+
 def check(program: T.Program) -> CheckedCell:
     return Checker(program.source).run(program)
 
@@ -195,7 +203,7 @@ class Checker:
         self.cell.definitions[name] = value
         self.cell.definition_text[name] = self.text(stmt.value)
         self.definition_syntax[name] = stmt.value
-        if value.op not in ("var", "const", "zeros") and value not in self.cell.labels:
+        if _nameable(value) and value not in self.cell.labels:
             self.cell.labels[value] = name
 
     # ================================================================ requests
@@ -246,7 +254,7 @@ class Checker:
                 elif after:
                     value = self.expr(self.definition_syntax[defined])
                     replayed[defined] = value
-                    if value.op not in ("var", "const", "zeros") and value not in self.cell.labels:
+                    if _nameable(value) and value not in self.cell.labels:
                         self.cell.labels[value] = defined
                 else:
                     replayed[defined] = node

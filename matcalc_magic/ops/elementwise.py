@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, is_const, make
+from ..graph import Expr, const, const_value, is_const, make, written_text
 from ..shapes import ONE, ShapeError, shape_str
 from . import build as B
 from .registry import FUNC, POW, Notation, OpRule, register
@@ -106,7 +106,7 @@ def _register(row: Elementwise):
         fused = _inverse_pairs(name, a)
         if fused is not None:
             return fused
-        if is_const(a) and row.sympy_fn is not None:
+        if is_const(a) and row.sympy_fn is not None and written_text(a) is None:  # log(0.05) as written
             value = row.sympy_fn(const_value(a))
             if value.is_number and not value.has(sympy.zoo, sympy.nan):
                 return const(value)
@@ -143,7 +143,7 @@ def _epow_canon(args, params):
         return a
     if is_const(p, 0):
         return B.fill(1, a.shape)
-    if is_const(a) and is_const(p):
+    if is_const(a) and is_const(p) and written_text(a) is None:
         return const(const_value(a) ** const_value(p))
     if a.op == "sqrt" and is_const(p, 2):
         return a.args[0]

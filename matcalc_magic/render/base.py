@@ -341,7 +341,7 @@ class Printer:
         W x + b + c when the cell says z = W x + b)."""
         found = _cached(self.labels, "sums")
         if found is None:
-            found = sorted(((frozenset(n.args), n) for n in self.labels if n.op == "add"),
+            found = sorted(((frozenset(self.implicit(a) for a in n.args), n) for n in self.labels if n.op == "add"),
                            key=lambda t: -len(t[0]))
             _remember(self.labels, "sums", found)
         return found

@@ -31,7 +31,7 @@ MIN_SIZE = 7  # smaller shared parts are cheaper to repeat than to name
 #: a part printed twice is named when its text is at least this long: then
 #: "δ₁ … δ₁, where δ₁ = part" is shorter than the part written twice
 MIN_REPEAT_CHARS = 18
-MAX_ROUNDS = 4
+MAX_ROUNDS = 6
 _ATOMIC = frozenset({"var", "tangent", "const", "eye", "ones", "zeros", "commutation", "broadcast"})
 
 
@@ -151,18 +151,21 @@ class _Printed:
         # printed twice: by two nodes, or by one and inside a longer sum
         repeated = [(key, nodes) for key, nodes in texts.items()
                     if everything.count(key[0]) >= 2 and not all(n in dropped for n in nodes)]
-        if not repeated:
-            return False
-        (text, _shape), nodes = max(repeated, key=lambda kv: len(kv[0][0]))
-        existing = next((aux[n] for n in nodes if n in aux), None)
-        if existing is None:
-            existing = next((self.labels[n] for n in nodes if n in self.labels), None)
-        name = existing or _fresh(aux, prefix)
         changed = False
-        for n in dict.fromkeys(nodes):
-            if n not in aux and n not in self.labels and n not in dropped:
-                aux[n] = name
-                changed = True
+        chosen: list[str] = []
+        # longest first; a part inside one named in this round waits for the next round
+        for (text, _shape), nodes in sorted(repeated, key=lambda kv: -len(kv[0][0])):
+            if any(text in longer for longer in chosen):
+                continue
+            chosen.append(text)
+            existing = next((aux[n] for n in nodes if n in aux), None)
+            if existing is None:
+                existing = next((self.labels[n] for n in nodes if n in self.labels), None)
+            name = existing or _fresh(aux, prefix)
+            for n in dict.fromkeys(nodes):
+                if n not in aux and n not in self.labels and n not in dropped:
+                    aux[n] = name
+                    changed = True
         return changed
 
 
