@@ -63,6 +63,18 @@ def tanh_chain_cell(layers: int, widths: str = "square") -> str:
     return "\n".join(lines) + "\n"
 
 
+def nested_cell(levels: int) -> str:
+    """``h1 = x ⊙ x + x``, ``h_k = h_{k-1} ⊙ h_{k-1} + h_{k-1}``, ``J = sum(h_L)``.
+
+    Each level uses the one before three times: written out, the formula
+    grows like 3^L (and as a polynomial its degree is 2^L), so any step that
+    expands shared sub-expressions is exponential here."""
+    lines = ["x : n", "h1 = x ⊙ x + x"]
+    lines += [f"h{k} = h{k - 1} ⊙ h{k - 1} + h{k - 1}" for k in range(2, levels + 1)]
+    lines += [f"J = sum(h{levels})", "∂J/∂x"]
+    return "\n".join(lines) + "\n"
+
+
 def residual_chain_cell(layers: int) -> str:
     """``h0 = x``, ``h_{k} = h_{k-1} + tanh(W_k h_{k-1})``, ``J = sum(h_L)``.
 
