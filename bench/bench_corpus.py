@@ -19,11 +19,9 @@ Run ``python bench/bench_corpus.py [--repeats N] [--json FILE] [--compare OLD.js
 from __future__ import annotations
 
 import argparse
-import gc
 import inspect
 import statistics
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,16 +49,7 @@ def time_cell(cell: str, repeats: int, warmup: int) -> dict:
             v = r.view("shape")
             _ = (v.text, v.latex)
 
-    for _ in range(warmup):
-        once()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        gc.collect()
-        c0, t0 = time.process_time(), time.perf_counter()
-        once()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return C.summarize(wall, cpu)
+    return C.measure(once, repeats, warmup)
 
 
 def time_requests(cell: str, repeats: int, warmup: int) -> list[dict]:
@@ -75,20 +64,11 @@ def time_requests(cell: str, repeats: int, warmup: int) -> list[dict]:
     names = (checked.labels,) if len(inspect.signature(_derive).parameters) > 1 else ()
     out = []
     for req in checked.requests:
-        def once():
+        def once(req=req):
             v = Result(checked, req, _derive(req, *names)).view("shape")
             _ = (v.text, v.latex)
 
-        for _ in range(warmup):
-            once()
-        wall, cpu = [], []
-        for _ in range(repeats):
-            gc.collect()
-            c0, t0 = time.process_time(), time.perf_counter()
-            once()
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        out.append({"request": req.text, **C.summarize(wall, cpu)})
+        out.append({"request": req.text, **C.measure(once, repeats, warmup)})
     return out
 
 
@@ -208,10 +188,7 @@ def main(argv=None) -> int:
         import json
 
         old = json.loads(Path(args.compare).read_text())
-    print(format_report(report, old))
-    if args.json:
-        C.write_json(args.json, report)
-        print(f"\nJSON written to {args.json}")
+    C.emit(format_report(report, old), report, args.json)
     return 0
 
 

@@ -417,10 +417,7 @@ def main(argv=None) -> int:
                 else ("cs224n", "chain", "residual", "nested"))
     report = run(args.quick, layers, args.repeats, sections, args.alternating, args.print_cap,
                  retry_recursion_limit=args.retry_recursion_limit or None, warmup=args.warmup)
-    print(format_report(report))
-    if args.json:
-        C.write_json(args.json, report)
-        print(f"\nJSON written to {args.json}")
+    C.emit(format_report(report), report, args.json)
     return 0
 
 

@@ -315,6 +315,14 @@ def machine_line(info: dict) -> str:
             + (f"; load average {info['loadavg'][0]:g} at start" if info.get("loadavg") else ""))
 
 
+def emit(text: str, report: dict, json_path: str | None) -> None:
+    """Print a report, and write it as JSON too when asked."""
+    print(text)
+    if json_path:
+        write_json(json_path, report)
+        print(f"\nJSON written to {json_path}")
+
+
 def write_json(path: str | os.PathLike, report: dict) -> None:
     """Strict JSON: non-finite numbers become null."""
     text = json.dumps(_finite(report), indent=2, default=_json_default, ensure_ascii=False, allow_nan=False)

@@ -203,10 +203,13 @@ def var_props(e: Expr) -> frozenset:
 _POSTORDER: "weakref.WeakKeyDictionary[Expr, tuple]" = weakref.WeakKeyDictionary()
 
 
-def postorder(*roots: Expr) -> list[Expr]:
-    """Every node reachable from ``roots``, children before parents, once.
+def postorder(*roots: Expr, stop=()) -> list[Expr]:
+    """Every node reachable from ``roots``, children before parents, once;
+    nodes in ``stop`` are listed but not looked inside.
 
     Nodes never change, so the order of a single root is computed once."""
+    if stop:
+        return _postorder(roots, stop)
     if len(roots) == 1:
         cached = _POSTORDER.get(roots[0])
         if cached is None:
@@ -215,7 +218,7 @@ def postorder(*roots: Expr) -> list[Expr]:
     return _postorder(roots)
 
 
-def _postorder(roots) -> list[Expr]:
+def _postorder(roots, stop=()) -> list[Expr]:
     seen: set[int] = set()
     order: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(roots)]
@@ -228,6 +231,8 @@ def _postorder(roots) -> list[Expr]:
             continue
         seen.add(id(node))
         stack.append((node, True))
+        if node in stop:
+            continue
         for child in reversed(node.args):
             if id(child) not in seen:
                 stack.append((child, False))

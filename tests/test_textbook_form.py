@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 
 import matcalc_magic as mm
 from conftest import LAYOUTS, check_numerically, sigmoid, softmax
+from corpus import textbooks as T
 from matcalc_magic.errors import MatcalcError
 from test_properties import DECLS, problems, time_limit
 
@@ -105,34 +106,13 @@ def test_a_part_printed_twice_is_named_once():
     check_numerically(derive_one(cell), lambda v: softmax(softmax(v["x"])) + v["x"] - softmax(v["x"]), "x : n", "x")
 
 
-BATCHNORM = """X : N x D
-γ : 1 x D
-β : 1 x D
-G : N x D
-μ = (1/N) sum(X, axis=0)
-Xc = X - μ
-v = (1/N) sum(Xc ⊙ Xc, axis=0)
-s = sqrt(v + 1e-5)
-Xh = Xc ⊘ s
-Y = Xh ⊙ γ + β
-L = sum(G ⊙ Y)
-∂L/∂X
-"""
-
-
-def _batchnorm(v):
-    Xc = v["X"] - v["X"].mean(axis=0, keepdims=True)
-    Xh = Xc / np.sqrt((Xc**2).mean(axis=0, keepdims=True) + 1e-5)
-    return np.sum(v["G"] * (Xh * v["γ"] + v["β"]))
-
-
 def test_batch_norm_names_each_part_once_and_uses_every_name():
     # before: (1/N) ((𝟏ᵀ (δ₁ ⊙ Xh)) ⊘ sqrt(v + 1/100000)) ⊙ Xc written twice, and an unused δ₂
-    r = derive_one(BATCHNORM)
+    r = mm.derive(T.BATCHNORM)["∂L/∂X"]
     text = r.view().text
     assert printing_problems(text) == []
     assert "Xh" in text and "1/100000" not in text and "sqrt(" not in text  # the user's s and Xh
-    check_numerically(r, _batchnorm, BATCHNORM, "X")
+    check_numerically(r, T._batchnorm, T.BATCHNORM, "X")
 
 
 def test_a_named_term_keeps_its_name_with_its_sign():
@@ -143,60 +123,21 @@ def test_a_named_term_keeps_its_name_with_its_sign():
 
 
 # ====================================================================== the user's names
-ATTENTION = """X : T x d
-Wq, Wk, Wv : d x k
-Q = X Wq
-K = X Wk
-V = X Wv
-A = softmax(Q K^T / sqrt(k), axis=1)
-O = A V
-G : T x k
-L = sum(G ⊙ O)
-∂L/∂Wv, ∂L/∂Wq
-"""
-
-
-def _attention(v):
-    Q, K, V = v["X"] @ v["Wq"], v["X"] @ v["Wk"], v["X"] @ v["Wv"]
-    return np.sum(v["G"] * (softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=1) @ V))
-
-
 def test_attention_keeps_the_name_of_its_weights():
     # before: Xᵀ softmax((1/sqrt(k)) Q Kᵀ, axis=1)ᵀ G — the scores rescaled in the result were not
     # recognised as the user's A
-    res = mm.derive(ATTENTION)
+    res = mm.derive(T.ATTENTION)
     assert res["∂L/∂Wv"].view().rhs_text == "Xᵀ Aᵀ G"
     assert "softmax" not in res["∂L/∂Wq"].view().text
-    for r, wrt in zip(res, ("Wv", "Wq")):
-        check_numerically(r, _attention, ATTENTION, wrt)
-
-
-LAYERNORM = """x : d
-γ : d
-β : d
-g : d
-μ = (1/d) sum(x)
-xc = x - μ
-v = (1/d) sum(xc ⊙ xc)
-s = sqrt(v + 1e-5)
-xh = xc / s
-y = γ ⊙ xh + β
-L = g^T y
-∂L/∂x, ∂L/∂γ
-"""
-
-
-def _layernorm(v):
-    xc = v["x"] - v["x"].mean()
-    xh = xc / np.sqrt((xc**2).mean() + 1e-5)
-    return (v["g"].T @ (v["γ"] * xh + v["β"])).item()
+    for wrt in ("Wv", "Wq"):
+        check_numerically(res[f"∂L/∂{wrt}"], T._attention, T.ATTENTION, wrt)
 
 
 def test_a_definition_rescaled_by_a_scalar_is_found_again():
     # the result is (1/s) (g ⊙ xc): the scalar pulled out of the product is the user's xh = xc / s
-    res = mm.derive(LAYERNORM)
+    res = mm.derive(T.LAYERNORM)
     assert res["∂L/∂γ"].view().rhs_text == "g ⊙ xh"
-    check_numerically(res["∂L/∂γ"], _layernorm, LAYERNORM, "γ")
+    check_numerically(res["∂L/∂γ"], T._layernorm, T.LAYERNORM, "γ")
 
 
 def test_a_sum_containing_a_named_sum_prints_the_name():
@@ -210,11 +151,11 @@ def test_a_sum_containing_a_named_sum_prints_the_name():
 # ====================================================================== numbers as written
 def test_layer_norm_keeps_its_epsilon_as_written_inside_s():
     # before: (10000000 sqrt(10) sqrt(d)) (1/sqrt(d + 100000 ‖xc‖²)³)
-    r = mm.derive(LAYERNORM)["∂L/∂x"]
+    r = mm.derive(T.LAYERNORM)["∂L/∂x"]
     v = r.view()
     assert "s³" in v.text and "100000" not in v.text and "sqrt" not in v.text
     assert "100000" not in v.latex
-    check_numerically(r, _layernorm, LAYERNORM, "x")
+    check_numerically(r, T._layernorm, T.LAYERNORM, "x")
 
 
 def test_a_written_number_is_printed_as_written_in_every_format():

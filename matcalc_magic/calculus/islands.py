@@ -67,7 +67,7 @@ class _Simplifier:
         self.flat = _ToSympy(self, like=self.conv)
 
     def run(self, root: Expr) -> Expr:
-        order = _reachable(root, self.keep)
+        order = postorder(root, stop=self.keep)  # a name is not looked inside
         roots = self.island_roots(root, order)
         # a shared formula is a symbol in the islands around it, but not a
         # coefficient or a scalar multiple: those are the algebra (1/√k out
@@ -295,27 +295,6 @@ def _solved_for_leaves(formula, own) -> list:
             if base.is_Symbol and coef.is_Number:
                 out.append((base, (own - (formula - t)) / coef))
     return [(leaf, value) for leaf, value in out if leaf not in value.free_symbols]
-
-
-def _reachable(root: Expr, keep) -> list[Expr]:
-    """Postorder of ``root`` that does not descend below kept nodes."""
-    if not keep:
-        return postorder(root)
-    seen: set[int] = set()
-    order: list[Expr] = []
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        if node not in keep:
-            stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
-    return order
 
 
 def _as_summand(term: Expr):
