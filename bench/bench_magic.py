@@ -3,8 +3,9 @@
 * ``cell`` — the CS224n network cell (five gradients and one claim) run
   end to end through ``run_cell_magic``: parse, check, differentiate, numeric
   checks, claim verdicts, rendering of the mime bundle and its display
-  (goal: under 100 ms warm).  Also without the numeric checks, with the
-  widget, and the parts on their own (derive / checks / claims / render).
+  (goal: under 100 ms warm).  Also without the numeric checks, interactive
+  (every layout as data for the extension's toggle, and the live widget),
+  and the parts on their own (derive / checks / claims / render).
 * ``switch`` — a layout switch in the widget as the front end triggers it
   (``toggle.set_state``): the first visit of a layout (the engine builds that
   view once) and later switches between layouts already seen (goal: under
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     figures, cpu = interleaved({
         "cell": cell(),
         "cell --no-check": cell("--no-check"),
-        "cell with widget": cell(widgets="always"),
+        "cell, interactive": cell(widgets="always"),
         "  derive": lambda: mm.derive(CS224N),
         "  numeric checks (5 results)": lambda: [r.check() for r in d],
         "  claim evidence (1 claim)": lambda: gather(d),
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
     magics.widgets = "never"
     for f in (figures, cpu):
         f["  render (by difference)"] = max(0.0, f.pop("  derive + claims + render") - f.pop("  derive + claims"))
-        f["  widget (by difference)"] = max(0.0, f["cell with widget"] - f["cell"])
+        f["  layouts + widget (by difference)"] = max(0.0, f["cell, interactive"] - f["cell"])
 
     # ------------------------------------------------------------------ layout switch in the widget
     calls = {"derive_one": 0}

@@ -32,6 +32,11 @@ def __getattr__(name):
     raise AttributeError(f"module 'matcalc_magic' has no attribute {name!r}")
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension: saved notebooks forget live widget models."""
+    return [{"module": "matcalc_magic.saving"}]
+
+
 def load_ipython_extension(ipython) -> None:
     """``%load_ext matcalc_magic``: register ``%%mderive`` and ``%mderive``."""
     from .magics import MatcalcMagics

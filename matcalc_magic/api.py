@@ -320,6 +320,13 @@ class View:
     def subterms(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(text, latex, shape) of the result and of each factor and term in it,
         outermost first: what a reader checks the shapes of."""
+        labels = self.names
+        return [(to_text(e, labels), to_latex(e, labels), tuple(dim_str(d) for d in e.shape))
+                for e in self.subterm_nodes()]
+
+    def subterm_nodes(self) -> list[Expr]:
+        """The nodes :meth:`subterms` prints, in its order: named terms are
+        not opened, and three levels down is deep enough to read."""
         if self.expr is None:
             return []
         out, seen = [], set()
@@ -330,7 +337,7 @@ class View:
                 return
             seen.add(e)
             if e.op not in ("const", "broadcast"):
-                out.append((to_text(e, labels), to_latex(e, labels), tuple(dim_str(d) for d in e.shape)))
+                out.append(e)
             if e in labels or e.op in ("var", "const", "eye", "ones", "zeros"):
                 return
             for a in e.args:

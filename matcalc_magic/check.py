@@ -64,6 +64,10 @@ class ClaimSpec:
     value: Expr
     value_text: str
     span: Span
+    # what was written, to typeset it as written: the syntax of both sides, and
+    # which operands of its products and quotients are scalars
+    written: T.Claim | None = None
+    scalars: frozenset = frozenset()
 
 
 @dataclass
@@ -265,7 +269,17 @@ class Checker:
     def claim(self, stmt: T.Claim) -> None:
         req = self.request(stmt.target)
         value = self.expr(stmt.value)
-        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span))
+        self.cell.claims.append(ClaimSpec(req, value, self.text(stmt.value), stmt.span, stmt,
+                                          self.scalar_operands(stmt.value)))
+
+    def scalar_operands(self, root) -> frozenset:
+        """The operands of ``*``, ``/`` and ``**`` under ``root`` that are
+        scalars (``2 * x`` is a multiple, ``a * b`` a Hadamard product)."""
+        out = set()
+        for node in T.walk(root):
+            if isinstance(node, T.BinOp) and node.op in ("*", "/", "**"):
+                out.update(side for side in (node.left, node.right) if self.expr(side).is_scalar)
+        return frozenset(out)
 
     # ================================================================ expressions
     def expr(self, node) -> Expr:

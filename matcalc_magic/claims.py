@@ -131,11 +131,27 @@ class ClaimVerdict:
 
     @property
     def claim_latex(self) -> str:
-        from .render.latex import to_latex
+        """The claim as written: the user's names, transposes and functions,
+        typeset from the syntax tree (not the expression it stands for)."""
+        spec = self.claim
+        if spec.written is None:  # a claim made without its syntax: its checked expression
+            from .render.latex import to_latex
 
-        # the claim as written: the cell's names, none found by rearranging
-        value = to_latex(self.claim.value, self.result.labels, aliases=False)
-        return f"{self.result.view(self.layout).lhs_latex} = {value}"
+            value = to_latex(spec.value, self.result.labels, aliases=False)
+            return f"{self.result.view(self.layout).lhs_latex} = {value}"
+        from .render.written import written_latex
+
+        source = self.result.cell.source
+        lhs = written_latex(spec.written.target, source)
+        return f"{lhs} = {written_latex(spec.written.value, source, spec.scalars)}"
+
+    @property
+    def derived_differs(self) -> bool:
+        """The derived result is printed otherwise than the claim is written
+        (then it is shown beside the claim)."""
+        written = self.claim_latex.split(" = ", 1)[1]
+        derived = self.result.view(self.layout).rhs_latex
+        return " ".join(written.split()) != " ".join(derived.split())
 
     @property
     def expected_text(self) -> str:

@@ -17,7 +17,13 @@ The bundle has ``text/html``, ``text/latex`` and a readable ``text/plain``:
 Everything in it is deterministic, run to run and machine to machine (nbval
 compares these three): no model ids, no timings, no addresses, and no measured
 floating-point errors; a numeric check shows as a pass/fail badge with its
-tolerance, e.g. "✓ checked numerically (3 random points, tol 1e-6)".
+tolerance, e.g. "✓ checked numerically (3 random points, tol 1e-6)".  Colours
+and borders are inline styles that JupyterLab's sanitizer keeps (an untrusted
+notebook looks like a trusted one), on classes the extension's CSS styles too.
+
+:class:`Shown` is that bundle as a notebook output: displayed once with a
+display id, with every layout as data beside it (:mod:`matcalc_magic.payload`),
+and re-published in place when the live widget switches layout.
 """
 
 from __future__ import annotations
@@ -40,9 +46,23 @@ LAYOUT_NAMES = {
     "vec": "vec layout",
 }
 
-OK_COLOR = "var(--jp-success-color1, #1a7f37)"
-BAD_COLOR = "var(--jp-error-color1, #c62828)"
-MUTED_COLOR = "var(--jp-ui-font-color2, #616161)"
+
+def themed(prop: str, variable: str, fallback: str, value: str = "{}") -> str:
+    """One CSS declaration twice: with a plain colour, which JupyterLab's
+    sanitizer keeps in an untrusted notebook, then with the theme's variable,
+    which wins wherever the style is kept whole (trusted outputs, nbconvert).
+    ``value`` places the colour (``"3px solid {}"``)."""
+    return f"{prop}:{value.format(fallback)};{prop}:{value.format(f'var({variable},{fallback})')}"
+
+
+#: colours of a passed / failed / unchecked verdict and of secondary text
+OK_STYLE = themed("color", "--jp-success-color1", "#1a7f37")
+BAD_STYLE = themed("color", "--jp-error-color1", "#c62828")
+MUTED_STYLE = themed("color", "--jp-ui-font-color2", "#616161")
+#: a typeset equation never widens the notebook: a long one scrolls inside its own box
+MATH_BOX_STYLE = "overflow-x:auto;overflow-y:hidden;max-width:100%"
+_OK_BORDER = themed("border-left", "--jp-success-color1", "#1a7f37", "3px solid {}")
+_BAD_BORDER = themed("border-left", "--jp-error-color1", "#c62828", "3px solid {}")
 
 STEPS_KINDS = ("differentials", "backprop")
 STEPS_MISSING = "step-by-step derivations are not available in this installation"
@@ -118,9 +138,10 @@ def _attr(text: str) -> str:
 
 
 def _math(latex: str) -> str:
-    """Display math for an HTML output: MathJax reads the text content, so the
-    LaTeX is HTML-escaped, never interpreted as markup."""
-    return "$$" + escape(latex, quote=False) + "$$"
+    """Display math for an HTML output, in a box that scrolls when the
+    equation is wider than the notebook.  MathJax reads the text content, so
+    the LaTeX is HTML-escaped, never interpreted as markup."""
+    return f'<div class="mcm-math" style="{MATH_BOX_STYLE}">$${escape(latex, quote=False)}$$</div>'
 
 
 # ====================================================================== checks
@@ -130,9 +151,9 @@ class Badge:
     text: str
 
     def html(self) -> str:
-        color = MUTED_COLOR if self.ok is None else (OK_COLOR if self.ok else BAD_COLOR)
+        style = MUTED_STYLE if self.ok is None else (OK_STYLE if self.ok else BAD_STYLE)
         cls = "mcm-unchecked" if self.ok is None else ("mcm-ok" if self.ok else "mcm-failed")
-        return f'<span class="mcm-badge {cls}" style="color:{color}">{escape(self.text)}</span>'
+        return f'<span class="mcm-badge {cls}" style="{style}">{escape(self.text)}</span>'
 
     def latex(self) -> str:
         if self.ok is None:
@@ -270,9 +291,9 @@ class CellOutput:
         return (
             f'<div class="mcm-derivation" data-latex="{_attr(latex)}" data-request="{_attr(r.request.text)}"'
             f' data-layout="{layout}" style="margin:0.1em 0 0.5em 0">'
-            f'<div class="mcm-math">{_math(latex)}</div>'
-            f'<div class="mcm-meta" style="font-size:85%;color:{MUTED_COLOR};margin-top:-0.3em">{meta}</div>'
-            + (f'<div class="mcm-note" style="font-size:85%;color:{MUTED_COLOR}">{escape(r.note)}</div>'
+            f'{_math(latex)}'
+            f'<div class="mcm-meta" style="font-size:85%;{MUTED_STYLE};margin-top:-0.3em">{meta}</div>'
+            + (f'<div class="mcm-note" style="font-size:85%;{MUTED_STYLE}">{escape(r.note)}</div>'
                if r.note else "")
             + "</div>"
         )
@@ -284,16 +305,20 @@ class CellOutput:
     def _claims_html(self, layout: str) -> str:
         parts = []
         for v in self.verdicts(layout):
-            color = OK_COLOR if v.ok else BAD_COLOR
+            status, border = ("mcm-ok", _OK_BORDER) if v.ok else ("mcm-failed", _BAD_BORDER)
             latex = fix_latex(v.claim_latex)
-            body = (f'<div class="mcm-claim {"mcm-ok" if v.ok else "mcm-failed"}" data-latex="{_attr(latex)}"'
-                    f' style="border-left:3px solid {color};padding-left:0.6em;margin:0.3em 0">'
-                    f'<div style="font-size:85%;color:{MUTED_COLOR}">claim{(" (" + self.claim_where(v) + ")") if self.claim_where(v) else ""}</div>'
-                    f'<div class="mcm-math">{_math(latex)}</div>'
-                    f'<div class="mcm-verdict" style="color:{color}">{escape(v.badge)}</div>')
-            if not v.ok:
-                body += (f'<div class="mcm-expected" style="font-size:85%;color:{MUTED_COLOR}">derived in the '
-                         f'{LAYOUT_NAMES[layout]}: {_math(fix_latex(v.expected_latex))}</div>')
+            where = self.claim_where(v)
+            body = (f'<div class="mcm-claim {status}" data-latex="{_attr(latex)}"'
+                    f' style="{border};padding-left:0.6em;margin:0.3em 0">'
+                    f'<div class="mcm-claim-label" style="font-size:85%;{MUTED_STYLE}">'
+                    f'claim{f" ({where})" if where else ""}, as written</div>'
+                    f'{_math(latex)}'
+                    f'<div class="mcm-verdict {status}" style="{OK_STYLE if v.ok else BAD_STYLE}">'
+                    f'{escape(v.badge)}</div>')
+            if not v.ok or v.derived_differs:
+                label = "derived" if v.ok else f"derived in the {LAYOUT_NAMES[layout]}"
+                body += (f'<div class="mcm-expected" style="font-size:85%;{MUTED_STYLE}">{label}:'
+                         f'{_math(fix_latex(v.expected_latex))}</div>')
             parts.append(body + "</div>")
         return f'<div class="mcm-claims">{"".join(parts)}</div>' if parts else ""
 
@@ -308,12 +333,12 @@ class CellOutput:
         for i, kind, title, steps in self._steps_shown(layout):
             title = escape(title)
             if isinstance(steps, str):
-                blocks.append(f'<div class="mcm-steps-note" style="color:{MUTED_COLOR};font-size:85%">'
+                blocks.append(f'<div class="mcm-steps-note" style="{MUTED_STYLE};font-size:85%">'
                               f"{title}: {escape(steps)}</div>")
                 continue
             rows = "".join(
                 f'<li class="mcm-step">{_math(fix_latex(s.latex))}'
-                + (f'<span style="font-size:85%;color:{MUTED_COLOR}">{escape(s.rule)}</span>' if s.rule else "")
+                + (f'<span style="font-size:85%;{MUTED_STYLE}">{escape(s.rule)}</span>' if s.rule else "")
                 + "</li>" for s in steps)
             blocks.append(f'<div class="mcm-steps-block"><div style="font-weight:bold">{title}</div>'
                           f"<ol>{rows}</ol></div>")
@@ -386,7 +411,7 @@ class CellOutput:
             names = ", ".join(self.binding.names)
             extra = (f'<div class="mcm-sizes">sizes from your namespace ({escape(names)}): '
                      f"{escape(self.binding.sizes_text())}</div>")
-        return (f'<div class="mcm-header" style="font-size:85%;color:{MUTED_COLOR}">{info}{extra}</div>')
+        return (f'<div class="mcm-header" style="font-size:85%;{MUTED_STYLE}">{info}{extra}</div>')
 
     def html(self, layout: str | None = None) -> str:
         layout = layout or self.layout
@@ -419,6 +444,8 @@ class CellOutput:
         for v in self.verdicts(layout):
             mark = "\\checkmark" if v.ok else latex_text("✗ " + v.diagnosis)
             lines.append(latex_text("claim: ") + _align(fix_latex(v.claim_latex)) + " && " + mark)
+            if not v.ok or v.derived_differs:
+                lines.append(latex_text("derived: ") + _align(fix_latex(v.expected_latex)) + " && ")
         if not lines:
             return ""
         return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
@@ -438,7 +465,7 @@ class CellOutput:
             where = self.claim_where(v)
             out.append(v.claim_text + (f"  ({where})" if where else ""))
             out.append(f"    {v.badge}")
-            if not v.ok:
+            if not v.ok or v.derived_differs:
                 out.append(f"    derived: {v.expected_text}")
         if self.show_steps:
             out += self.steps_plain(layout)
@@ -470,6 +497,47 @@ class CellOutput:
 
 def _align(latex: str) -> str:
     return latex.replace(" = ", " &= ", 1)
+
+
+class Shown:
+    """A derivation as one notebook output that can change its layout in place.
+
+    Its bundle is the static bundle of ``layout`` and, when ``interactive``,
+    the payload the JupyterLab extension renders with a layout toggle
+    (:mod:`matcalc_magic.payload`).  :meth:`show` displays it with a display
+    id; :meth:`switch` re-publishes it in another layout (``update_display``),
+    so the notebook keeps, and saves, the layout last chosen.
+    """
+
+    def __init__(self, output: CellOutput, layout: str | None = None, interactive: bool = True):
+        self.output = output
+        self.layout = L.check_layout(layout or output.layout)
+        self.interactive = interactive
+        self._handle = None
+
+    def bundle(self) -> dict:
+        data = self.output.bundle(self.layout)
+        if self.interactive:
+            from .payload import DERIVATION_MIME, derivation_payload
+
+            data[DERIVATION_MIME] = derivation_payload(self.output, self.layout)
+        return data
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.bundle()
+
+    def show(self) -> None:
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
+
+    def switch(self, layout: str) -> None:
+        self.layout = L.check_layout(layout)
+        if self._handle is not None:
+            self._handle.update(self)
+
+    def __repr__(self) -> str:
+        return self.output.plain(self.layout)
 
 
 # ====================================================================== --eval values

@@ -20,16 +20,30 @@ from .syntax import tree as T
 
 Spec = Callable  # (checker, node, args, kwargs, primes) -> Expr
 _TABLE: dict[str, Spec] = {}
+_CANONICAL: dict[str, str] = {}  # every spelling -> the first name its entry was defined with
 _PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "jnp.")
 
 
-def lookup(name: str) -> Spec | None:
+def _spelled(name: str) -> str | None:
+    """The key of ``_TABLE`` that ``name`` spells, with or without a prefix."""
     if name in _TABLE:
-        return _TABLE[name]
+        return name
     for p in _PREFIXES:
         if name.startswith(p) and name[len(p):] in _TABLE:
-            return _TABLE[name[len(p):]]
+            return name[len(p):]
     return None
+
+
+def lookup(name: str) -> Spec | None:
+    key = _spelled(name)
+    return None if key is None else _TABLE[key]
+
+
+def canonical_name(name: str) -> str | None:
+    """The function's own name for any spelling (``np.linalg.inv`` → ``inv``,
+    ``σ`` → ``sigmoid``), or None for a name that is not a function."""
+    key = _spelled(name)
+    return None if key is None else _CANONICAL[key]
 
 
 def all_names() -> list[str]:
@@ -40,6 +54,7 @@ def define(*names: str):
     def deco(fn: Spec) -> Spec:
         for n in names:
             _TABLE[n] = fn
+            _CANONICAL[n] = names[0]
         return fn
     return deco
 

@@ -4,8 +4,10 @@
 parsed, checked and differentiated by :func:`matcalc_magic.api.derive` (never
 ``eval``'d); each result is checked against finite differences, claims are
 judged (:mod:`matcalc_magic.claims`), and the output is a deterministic mime
-bundle (:mod:`matcalc_magic.display`), inside a live widget
-(:mod:`matcalc_magic.widgets`) when the front end can show one.
+bundle (:mod:`matcalc_magic.display`) that needs no kernel and no widget model
+to be seen, with every layout as data beside it for the JupyterLab
+extension's toggle (:mod:`matcalc_magic.payload`); a live widget
+(:mod:`matcalc_magic.widgets`) follows it when the front end can show one.
 
 Declared names that exist in the user namespace as NumPy arrays or numbers
 bind the symbolic sizes; the numeric check then also runs at those arrays.
@@ -34,9 +36,9 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, CaselessStrEnum, Int
 
 from . import layouts as L
-from .display import Binding, CellOutput, Values
+from .display import Binding, CellOutput, Shown, Values
 from .errors import MatcalcError, Span, line_col
-from .shapes import first_empty, sizes_text
+from .shapes import complete_sizes, first_empty, sizes_text
 
 #: options that take a value (the rest are flags)
 _VALUED = {"--layout", "-l", "--name", "-n", "--points"}
@@ -233,23 +235,6 @@ def _decl(shape) -> str:
     return " x ".join(dim_text(d) for d in dims)
 
 
-def complete_sizes(cell, sizes: dict) -> dict:
-    """``sizes`` with every size of the cell: the missing ones small and
-    distinct from the others (deterministic)."""
-    out = dict(sizes)
-    used = set(out.values())
-    candidate = 2
-    for name in sorted(cell.dims):
-        sym = cell.dims[name]
-        if sym in out:
-            continue
-        while candidate in used:
-            candidate += 1
-        out[sym] = candidate
-        used.add(candidate)
-    return out
-
-
 # ====================================================================== --eval
 def evaluate_results(derivation, layout: str, binding: Binding) -> Values:
     """Every derivative of ``derivation`` in ``layout`` at the user's arrays."""
@@ -330,8 +315,9 @@ class MatcalcMagics(Magics):
     layout = CaselessStrEnum(L.LAYOUTS, default_value=L.DEFAULT_LAYOUT,
                              help="Default layout of %%mderive outputs.").tag(config=True)
     widgets = CaselessStrEnum(("auto", "always", "never"), default_value="auto",
-                              help="Show the live widget: auto (when the front end is a Jupyter kernel "
-                                   "client), always, or never.").tag(config=True)
+                              help="Interactive outputs (a layout toggle, the live widget): auto (when the "
+                                   "front end is a Jupyter kernel client), always, or never (static "
+                                   "output only).").tag(config=True)
     html = Bool(True, help="Include text/html in outputs; False leaves text/latex and text/plain "
                            "(for front ends that do not typeset math inside HTML).").tag(config=True)
     points = Int(3, help="Random points of each numeric check.").tag(config=True)
@@ -342,7 +328,7 @@ class MatcalcMagics(Magics):
     @argument("--steps", action="store_true", help="show the derivation step by step (differentials and backprop)")
     @argument("--code", action="store_true", help="show NumPy code for each result")
     @argument("--no-widget", dest="widget", action="store_false", default=True,
-              help="static output only (no live widget)")
+              help="static output only (no layout toggle, no live widget)")
     @argument("--latex", action="store_true", help="also print the raw LaTeX of the results, to copy")
     @argument("-n", "--name", default=None,
               help="bind the Derivation (with --eval: the evaluated derivatives) to NAME in the namespace")
@@ -379,8 +365,9 @@ class MatcalcMagics(Magics):
             %mderive --layout numerator W : m x n; x : n; ∂(W x)/∂x
 
         Each result shows its shape and a numeric check badge.  Layouts:
-        numerator, denominator, shape (CS224n), index, vec; in the widget a
-        toggle switches them without re-deriving.  Declared names that are
+        numerator, denominator, shape (CS224n), index, vec; a toggle (the
+        JupyterLab extension's, even with no kernel, or the live widget's)
+        switches them without re-deriving.  Declared names that are
         NumPy arrays in the namespace fix the sizes and are used by the
         check; ``--eval`` returns the derivatives at those arrays::
 
@@ -421,7 +408,7 @@ class MatcalcMagics(Magics):
             check_env = check_sizes = None
             if binding:  # also check at the user's arrays (or at least at their sizes)
                 check_env = dict(binding.env)
-                check_sizes = complete_sizes(derivation.cell, binding.sizes)
+                check_sizes = complete_sizes(derivation.cell.dims, binding.sizes)
             checks = [r.check(points=points, env=check_env, sizes=check_sizes) if args.check else None
                       for r in derivation.results]
             claims = gather(derivation, points=points, env=check_env, sizes=check_sizes)
@@ -434,20 +421,28 @@ class MatcalcMagics(Magics):
         output = CellOutput(derivation, layout, checks=checks, claims=claims, binding=binding,
                             steps=args.steps, code=args.code, html=self.html,
                             line_offset=line_offset if magic == "%%mderive" else None)
-        output.bundle()  # render once here: a rendering bug must fail the cell, not vanish in a formatter
+        # The derivation is a plain output, whole without any widget model or
+        # kernel.  In a Jupyter front end it also carries every layout as data,
+        # which the JupyterLab extension renders with a toggle even when the
+        # kernel is gone, and the live widget sits beside it.
+        interactive = args.widget and self._widgets_available()
+        shown = Shown(output, layout, interactive=interactive)
+        shown.bundle()  # render once here: a rendering bug must fail the cell, not vanish in a formatter
+        shown.show()
         widget = None
-        if args.widget and self._widgets_available():
+        if interactive:
+            from IPython.display import display
+
             from .widgets import DerivationWidget
 
-            widget = DerivationWidget(output)
-        from IPython.display import display
-
-        display(widget if widget is not None else output)
+            widget = DerivationWidget(output, shown=shown)
+            display(widget)
         if args.latex:
             print(output.latex_source(layout))
         if args.name:
             self.shell.user_ns[args.name] = values if values is not None else derivation
         self.last_output = output
+        self.last_shown = shown
         self.last_widget = widget
         if any(c is not None and not c.ok for c in checks):
             raise CheckFailed(output, magic)

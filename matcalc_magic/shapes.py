@@ -121,6 +121,23 @@ def concrete_shape(shape: Shape, sizes: dict) -> tuple[int, int]:
     return concrete(shape[0], sizes), concrete(shape[1], sizes)
 
 
+def complete_sizes(dims: dict, sizes: dict, start: int = 2) -> dict:
+    """``sizes`` (symbol → int) with every size of ``dims`` (name → symbol):
+    the missing ones small and distinct from the others, from ``start`` up in
+    name order (deterministic; distinct, so a transpose shows)."""
+    out = dict(sizes)
+    used = set(out.values())
+    candidate = start
+    for name in sorted(dims):
+        if dims[name] in out:
+            continue
+        while candidate in used:
+            candidate += 1
+        out[dims[name]] = candidate
+        used.add(candidate)
+    return out
+
+
 def sizes_text(sizes: dict) -> str:
     """``m = 4, n = 3``: concrete sizes as users read them, by name."""
     return ", ".join(f"{k} = {v}" for k, v in sorted((str(k), v) for k, v in sizes.items()))

@@ -29,6 +29,7 @@ WX = "W : m x n\nx : n\n∂(W x)/∂x\n"
 SEED = "x : n\nW : m x n\ny = W x\nJ = y^T y\n∂J/∂W\n"
 DECLARED = ("x", "W", "b1", "U", "b2", "y", "A", "G", "D", "n", "m", "k", "grads")
 BADGE = "✓ checked numerically (3 random points, tol 1e-6)"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture(scope="module")
@@ -508,18 +509,41 @@ def test_plain_ipython_gets_the_static_bundle(ip):
     assert magics_of(ip).last_widget is None
 
 
-def test_a_kernel_gets_the_widget_with_the_static_fallback(ip, monkeypatch):
+def test_a_kernel_gets_the_derivation_output_and_the_widget_beside_it(ip, monkeypatch):
+    from matcalc_magic.payload import DERIVATION_MIME, WIDGET_MIME
+    from matcalc_magic.widgets import PLAIN
+
     magics_of(ip).widgets = "auto"
     monkeypatch.setattr(ip, "kernel", object(), raising=False)
-    _, cap = run(ip, "%%mderive\n" + WX)
-    data = the_bundle(cap)
-    assert "application/vnd.jupyter.widget-view+json" in data
-    static = magics_of(ip).last_output.bundle()
+    _, cap = run(ip, "%%mderive --layout numerator\n" + WX)
+    shown, widget = cap.outputs
+    # the derivation is a plain output: whole without any widget model …
+    assert WIDGET_VIEW not in shown.data
+    static = magics_of(ip).last_output.bundle("numerator")
     for mime in ("text/plain", "text/html", "text/latex"):
-        assert data[mime] == static[mime]
-    # --no-widget forces the static output
-    _, cap = run(ip, "%%mderive --no-widget\n" + WX)
-    assert "application/vnd.jupyter.widget-view+json" not in the_bundle(cap)
+        assert shown.data[mime] == static[mime]
+    # … with every layout as data beside it, for a toggle that needs no kernel
+    payload = shown.data[DERIVATION_MIME]
+    assert payload["layout"] == "numerator"
+    assert payload["views"]["numerator"] == static
+    assert "= W^{\\top}" in payload["views"]["denominator"]["text/latex"]
+    # the live widget is a second output, marked as ours
+    w = magics_of(ip).last_widget
+    assert widget.data[WIDGET_VIEW]["model_id"] == w.model_id
+    assert widget.data[WIDGET_MIME] == {"version": 1} and widget.data["text/plain"] == PLAIN
+    # its toggle re-publishes the derivation's output in place, in the new layout
+    display_id = shown.transient["display_id"]
+    with capture_output() as cap:
+        w.toggle.set_state({"index": mm.LAYOUTS.index("denominator")})
+    (update,) = cap.outputs
+    assert update.update and update.transient["display_id"] == display_id
+    assert "∂(W x)ᵀ/∂x = Wᵀ" in update.data["text/plain"]
+    assert update.data[DERIVATION_MIME]["layout"] == "denominator"
+    # --no-widget, or widgets = "never": the static output alone
+    for cell, setting in (("%%mderive --no-widget\n" + WX, "auto"), ("%%mderive\n" + WX, "never")):
+        magics_of(ip).widgets = setting
+        _, cap = run(ip, cell)
+        assert set(the_bundle(cap)) == {"text/plain", "text/latex", "text/html"}
 
 
 def test_help_has_examples(ip):

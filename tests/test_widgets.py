@@ -1,8 +1,9 @@
 """The derivation widget, headless: state set as a front end would set it.
 
 ``toggle.set_state({"index": …})`` is what a browser sends when a button is
-clicked; every rendered piece must follow, without the engine differentiating
-or checking again.
+clicked; the derivation's own output (``w.shown``, which the widget
+re-publishes) and the widget's dimension panel must follow, without the
+engine differentiating or checking again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import matcalc_magic.calculus.derivative as derivative_module
 from matcalc_magic import api
 from matcalc_magic import claims as claims_module
 from matcalc_magic.display import Binding, CellOutput
-from matcalc_magic.widgets import DerivationWidget, default_sizes
+from matcalc_magic.payload import default_sizes
+from matcalc_magic.widgets import PLAIN, DerivationWidget
 
 WX = "W : m x n\nx : n\n∂(W x)/∂x\n"
 CS224N = CS224N_CELL + "claim ∂J/∂W = ((U^T (ŷ - y)) ⊙ relu'(z)) x^T\n"
@@ -64,9 +66,14 @@ def click(w: DerivationWidget, layout: str) -> None:
     w.toggle.set_state({"index": LAYOUT_INDEX[layout]})
 
 
+def page(w: DerivationWidget) -> str:
+    """The HTML the derivation's output shows now."""
+    return w.shown.bundle()["text/html"]
+
+
 def results(w: DerivationWidget) -> list[str]:
-    """The HTML of each result in the widget's body, in order."""
-    return re.findall(r'<div class="mcm-derivation".*?</div></div>', w.body.value)
+    """The HTML of each result in the derivation's output, in order."""
+    return re.findall(r'<div class="mcm-derivation".*?</span></div></div>', page(w))
 
 
 SECTIONS = ('<div class="mcm-header"', '<div class="mcm-derivation"', '<div class="mcm-claims"',
@@ -74,8 +81,8 @@ SECTIONS = ('<div class="mcm-header"', '<div class="mcm-derivation"', '<div clas
 
 
 def section(w: DerivationWidget, cls: str) -> str:
-    """One part of the body: from its opening tag to the next part's."""
-    body = w.body.value
+    """One part of the output: from its opening tag to the next part's."""
+    body = page(w)
     start = body.find(f'class="{cls}"')
     if start < 0:
         return ""
@@ -116,7 +123,7 @@ def test_every_output_changes_with_the_layout(engine_calls):
         "code": section(w, "mcm-code"),
         "subterms": w.subterms_view.value,
         "header": section(w, "mcm-header"),
-        "bundle": w._repr_mimebundle_(),
+        "bundle": w.shown.bundle(),
     }
     click(w, "numerator")
     after = results(w)
@@ -131,7 +138,7 @@ def test_every_output_changes_with_the_layout(engine_calls):
     assert w.subterms_view.value != before["subterms"]
     assert section(w, "mcm-header") != before["header"]
     assert "numerator layout (Jacobian formulation)" in section(w, "mcm-header")
-    bundle = w._repr_mimebundle_()
+    bundle = w.shown.bundle()
     for mime in ("text/plain", "text/html", "text/latex"):
         assert bundle[mime] != before["bundle"][mime]
     assert "∂J/∂Uᵀ = h (ŷ - y)ᵀ" in bundle["text/plain"]
@@ -144,7 +151,7 @@ def test_every_layout_renders_and_views_are_cached(engine_calls):
     for layout in mm.LAYOUTS:
         click(w, layout)
         assert all(f'data-layout="{layout}"' in v for v in results(w))
-        assert w.body.value == w.output.html(layout)
+        assert page(w) == w.output.html(layout)
     r = w.output.results[2]
     first = r.view("index")
     click(w, "shape")
@@ -228,25 +235,33 @@ def test_toggle_updates_the_dimension_panel():
 
 
 # ====================================================================== repr and bundle
-def test_repr_and_static_bundle_are_deterministic():
+def test_repr_and_bundles_are_deterministic():
+    from matcalc_magic.payload import DERIVATION_MIME, WIDGET_MIME
+
     a, b = make(CS224N), make(CS224N)
     assert a.model_id != b.model_id
     assert repr(a) == repr(b) == "DerivationWidget(layout='shape', results=[∂J/∂U, ∂J/∂b2, ∂J/∂W, ∂J/∂b1, ∂J/∂x])"
-    ba, bb = a._repr_mimebundle_(), b._repr_mimebundle_()
-    assert ba["application/vnd.jupyter.widget-view+json"]["model_id"] == a.model_id
-    for mime in ("text/plain", "text/html", "text/latex"):
-        assert ba[mime] == bb[mime]
-        assert a.model_id not in ba[mime]
-    assert ba["text/plain"] == a.output.plain("shape")
-    assert 'class="mcm-derivation"' in ba["text/html"]
+    wa, wb = a._repr_mimebundle_(), b._repr_mimebundle_()
+    assert wa["application/vnd.jupyter.widget-view+json"]["model_id"] == a.model_id
+    assert wa["text/plain"] == wb["text/plain"] == PLAIN and wa[WIDGET_MIME] == wb[WIDGET_MIME]
+    # the derivation's output: no model id anywhere, the same for the same cell
+    sa, sb = a.shown.bundle(), b.shown.bundle()
+    assert sa == sb
+    assert a.model_id not in repr(sa)
+    assert sa["text/plain"] == a.output.plain("shape")
+    assert 'class="mcm-derivation"' in sa["text/html"] and sa[DERIVATION_MIME]["layout"] == "shape"
 
 
 def test_bundle_follows_the_current_layout():
+    from matcalc_magic.payload import DERIVATION_MIME
+
     w = make(WX, "numerator")
     click(w, "denominator")
-    data = w._repr_mimebundle_()
+    data = w.shown.bundle()
     assert "∂(W x)ᵀ/∂x = Wᵀ" in data["text/plain"]
     assert "W^{\\top}" in data["text/latex"]
+    assert data[DERIVATION_MIME]["layout"] == "denominator"
+    assert data[DERIVATION_MIME]["views"]["denominator"]["text/plain"] == data["text/plain"]
 
 
 def test_widget_through_the_magic():
@@ -265,11 +280,12 @@ def test_widget_through_the_magic():
     finally:
         magics.widgets = saved
     assert result.success
-    (out,) = cap.outputs
+    shown, widget = cap.outputs
     w = magics.last_widget
-    assert isinstance(w, DerivationWidget)
-    assert out.data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
-    assert out.data["text/plain"] == w.output.plain("numerator")
-    assert 'class="mcm-steps"' in w.body.value and 'class="mcm-code"' in w.body.value
-    click(w, "denominator")
+    assert isinstance(w, DerivationWidget) and w.shown is magics.last_shown
+    assert widget.data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    assert shown.data["text/plain"] == w.output.plain("numerator")
+    assert 'class="mcm-steps"' in page(w) and 'class="mcm-code"' in page(w)
+    with capture_output():
+        click(w, "denominator")
     assert "W.T" in section(w, "mcm-code")

@@ -5,12 +5,14 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { commandsPlugin } from './commands';
 import { copyLatexPlugin } from './copylatex';
+import { derivationPlugin } from './derivation';
 import { highlightPlugin } from './highlight';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   highlightPlugin,
   commandsPlugin,
-  copyLatexPlugin
+  copyLatexPlugin,
+  derivationPlugin
 ];
 
 export default plugins;

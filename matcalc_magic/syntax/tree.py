@@ -10,8 +10,9 @@ the checker knows whether ``W`` is a scalar, a matrix or a function.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from typing import Iterator
 
 from ..errors import Span
 
@@ -231,3 +232,21 @@ Stmt = Decl | Define | Requests | Claim
 class Program(Node):
     statements: tuple[Stmt, ...]
     source: str = field(default="", compare=False, repr=False)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, parents first."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        kids = []
+        for f in fields(n):
+            value = getattr(n, f.name)
+            items = value if isinstance(value, tuple) else (value,)
+            for item in items:
+                if isinstance(item, tuple):  # a keyword argument: (name, value)
+                    item = item[-1]
+                if isinstance(item, Node):
+                    kids.append(item)
+        stack.extend(reversed(kids))

@@ -8,9 +8,17 @@ Fixtures
 ``lab_server`` (session)
     A JupyterLab server on 127.0.0.1, on a free port, with a random token,
     ``--LabApp.expose_app_in_browser=True`` (so ``window.jupyterapp`` is the
-    application), its own empty root directory, user-settings directory and
-    workspaces directory.  Stopped through its own process handle at the end.
-    A :class:`LabServer`.
+    application), its own user-settings, workspaces and runtime directories,
+    and the session's root directory (``server_root``).  It runs this
+    checkout's JupyterLab extension (``matcalc_magic/labextension``, found
+    first on ``JUPYTER_PATH``) and its server extension (``jupyter-config/``
+    on ``JUPYTER_CONFIG_PATH``), whatever copy is installed.  Stopped through
+    its own process handle at the end.  A :class:`LabServer`.
+``plain_lab_server`` (session)
+    The same, with matcalc_magic's JupyterLab extension disabled (as after
+    ``pip install`` on a machine without Node.js).
+``notebook_server`` (session)
+    Notebook 7 on the same root directory, with this checkout's extension.
 ``browser`` (session)
     Debian's Chromium (``/usr/bin/chromium``, or ``$MATCALC_CHROMIUM``)
     launched headless by Playwright's sync API.
@@ -18,6 +26,10 @@ Fixtures
     A fresh browser context (clipboard read/write granted for the server's
     origin) and a page in it; the page records console errors in
     ``page.console_errors``.
+``lab`` (session)
+    This module, for its helpers (``open_file_in``, ``open_notebook_in``,
+    ``make_notebook``, ``screenshot_notebook``): conftest modules cannot be
+    imported by name.
 ``open_notebook``
     ``open_notebook(cells, name=None)`` writes a notebook (nbformat 4) into
     the server's root directory and opens it, alone, in ``page``; returns a
@@ -40,6 +52,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -47,6 +60,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: where `pip install -e .` (or `jlpm build:prod` in labextension/) puts this checkout's extension
+BUILT_EXTENSION = ROOT / "matcalc_magic" / "labextension"
+#: the server configuration the package installs under etc/jupyter
+SERVER_CONFIG = ROOT / "jupyter-config"
+EXTENSION = "matcalc-magic"
 
 CHROMIUM = os.environ.get("MATCALC_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,6 +76,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
 ]
 SERVER_START_TIMEOUT = 90.0
+#: the tallest screenshot taken in one piece (Chromium's limit is about 16k px)
+MAX_SHOT_HEIGHT = 16_000
+PIECE_HEIGHT = 1_200
 APP_READY_TIMEOUT_MS = 60_000
 KERNEL_TIMEOUT_MS = 90_000
 
@@ -81,18 +104,25 @@ def _unavailable(reason: str) -> None:
 
 @dataclass
 class LabServer:
-    """A running JupyterLab server."""
+    """A running JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) server."""
 
     url: str
     token: str
     root_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    app: str = "lab"
 
     def lab_url(self, path: str = "") -> str:
         """URL of ``/lab/<path>`` with the token."""
         sep = "&" if "?" in path else "?"
         return f"{self.url}/lab/{path}{sep}token={self.token}"
+
+    def notebook_url(self, name: str) -> str:
+        """URL of a notebook of the root directory in this server's own UI."""
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
+        return self.lab_url(f"tree/{name}?reset")
 
     def log(self) -> str:
         """What the server printed so far."""
@@ -122,51 +152,120 @@ def _write_settings(settings_dir: Path) -> None:
         path.write_text(json.dumps(values))
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """A JupyterLab server for the whole session (see module docstring)."""
-    base = tmp_path_factory.mktemp("jupyterlab")
-    root = base / "root"
+def _prepend(variable: str, path: Path) -> str:
+    rest = [p for p in os.environ.get(variable, "").split(os.pathsep) if p]
+    return os.pathsep.join([str(path), *rest])
+
+
+def checkout_environment(base: Path, extension: bool = True) -> dict[str, str]:
+    """Environment of a Jupyter server that runs this checkout's extensions:
+    the built JupyterLab extension first on JUPYTER_PATH (the first copy
+    found wins) and the server extension's config on JUPYTER_CONFIG_PATH.
+    Without ``extension``, the JupyterLab extension is disabled instead."""
+    env = {"JUPYTER_CONFIG_PATH": _prepend("JUPYTER_CONFIG_PATH", SERVER_CONFIG)}
+    if extension:
+        if not (BUILT_EXTENSION / "package.json").exists():
+            _unavailable(f"this checkout's JupyterLab extension is not built ({BUILT_EXTENSION}): "
+                         "pip install -e . builds it, or jlpm install && jlpm build:prod in labextension/")
+        data = base / "data"
+        (data / "labextensions").mkdir(parents=True, exist_ok=True)
+        link = data / "labextensions" / EXTENSION
+        if not link.exists():
+            link.symlink_to(BUILT_EXTENSION, target_is_directory=True)
+        env["JUPYTER_PATH"] = _prepend("JUPYTER_PATH", data)
+    else:
+        config = base / "config"
+        (config / "labconfig").mkdir(parents=True, exist_ok=True)
+        (config / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {EXTENSION: True}}))
+        env["JUPYTER_CONFIG_DIR"] = str(config)
+    return env
+
+
+def start_server(base: Path, root: Path, app: str = "lab", extension: bool = True) -> LabServer:
+    """Start a JupyterLab or Notebook 7 server on ``root`` (see the module docstring)."""
     settings = base / "settings"
     workspaces = base / "workspaces"
     runtime = base / "runtime"
-    for d in (root, settings, workspaces, runtime):
-        d.mkdir()
+    for d in (settings, workspaces, runtime):
+        d.mkdir(parents=True, exist_ok=True)
     _write_settings(settings)
     port = _free_port()
     token = secrets.token_hex(24)
     log_path = base / "server.log"
+    app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "jupyterlab" if app == "lab" else "notebook",
         "--no-browser",
         "--allow-root",
         "--ip=127.0.0.1",
         f"--port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.token={token}",
-        "--LabApp.expose_app_in_browser=True",
+        f"--{app_class}.expose_app_in_browser=True",
         f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={workspaces}",
+        f"--{app_class}.user_settings_dir={settings}",
+        f"--{app_class}.workspaces_dir={workspaces}",
     ]
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime), **checkout_environment(base, extension))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log_path)
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log_path, app)
     try:
         _wait_for_server(server)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: LabServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def lab() -> types.ModuleType:
+    """This module's helpers, for tests (see the module docstring)."""
+    return sys.modules[__name__]
+
+
+@pytest.fixture(scope="session")
+def server_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory every server of the session serves."""
+    return tmp_path_factory.mktemp("notebooks")
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory, server_root: Path) -> Iterator[LabServer]:
+    """JupyterLab with this checkout's extensions (see module docstring)."""
+    server = start_server(tmp_path_factory.mktemp("jupyterlab"), server_root)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def plain_lab_server(tmp_path_factory: pytest.TempPathFactory, server_root: Path) -> Iterator[LabServer]:
+    """JupyterLab without matcalc_magic's JupyterLab extension."""
+    server = start_server(tmp_path_factory.mktemp("plain-jupyterlab"), server_root, extension=False)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def notebook_server(tmp_path_factory: pytest.TempPathFactory, server_root: Path) -> Iterator[LabServer]:
+    """Notebook 7 with this checkout's extensions."""
+    server = start_server(tmp_path_factory.mktemp("notebook7"), server_root, app="notebook")
+    yield server
+    stop_server(server)
 
 
 def _wait_for_server(server: LabServer) -> None:
@@ -414,7 +513,7 @@ def open_notebook_in(
 def open_file_in(page: Any, server: LabServer, name: str) -> LabNotebook:
     """Open the notebook ``name`` of the server's root alone in ``page``, as
     it is on disk, and wait until its document is ready."""
-    page.goto(server.lab_url(f"tree/{name}?reset"))
+    page.goto(server.notebook_url(name))
     page.wait_for_function(
         """name => {
             const app = window.jupyterapp;
@@ -452,3 +551,24 @@ def open_notebook(
         return open_notebook_in(page, lab_server, cells, fname)
 
     return _open
+
+
+def screenshot_notebook(nb: LabNotebook, path: str) -> None:
+    """The whole notebook in one picture: make the window as tall as the notebook."""
+    page = nb.page
+    if nb.server.app == "lab" and page.locator("#jp-left-stack:visible").count():
+        nb.command("application:toggle-left-area")
+    height = nb.evaluate(
+        "Math.max(...[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
+        ".filter(e => e.scrollHeight > e.clientHeight + 10).map(e => e.scrollHeight), 0)")
+    page.set_viewport_size({"width": 1280, "height": int(min(MAX_SHOT_HEIGHT, height + 200))})
+    nb.select_cell(0)
+    nb.evaluate("[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
+                ".forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    page.wait_for_timeout(1500)  # let the layout and MathJax settle at the new size
+    page.screenshot(path=path)
+    # and in pieces of one screen each, easier to look at: <path stem>_1.png, _2.png, ...
+    full = page.viewport_size["height"]
+    for k, top in enumerate(range(0, full, PIECE_HEIGHT), start=1):
+        clip = {"x": 0, "y": top, "width": 1280, "height": min(PIECE_HEIGHT, full - top)}
+        page.screenshot(path=path.replace(".png", f"_{k}.png"), clip=clip)

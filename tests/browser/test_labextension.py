@@ -1,7 +1,7 @@
 """The matcalc-magic JupyterLab extension, in a real browser.
 
-Needs the prebuilt extension installed (``pip install -e .`` builds and
-installs it) and Chromium; see conftest.py.
+Needs this checkout's extension built (``pip install -e .`` builds it) and
+Chromium; see conftest.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ PLUGINS = [
     "matcalc-magic:highlight",
     "matcalc-magic:commands",
     "matcalc-magic:copylatex",
+    "matcalc-magic:derivation",
 ]
 INSERT = "matcalc-magic:insert-mderive-cell"
 COPY = "matcalc-magic:copy-latex"

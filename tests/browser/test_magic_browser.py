@@ -1,10 +1,11 @@
 """The %%mderive magic in a real JupyterLab (headless Chromium, see conftest.py).
 
-A notebook loads the extension and derives ∂(W x)/∂x; the widget's math must
-be typeset by MathJax, and clicking the layout toggle must change it (W in
-numerator layout, Wᵀ in denominator layout).  The static output (--no-widget)
-must be typeset too, and a false claim must stop "Run All" with its diagnosis
-and no Python traceback.
+A notebook loads the extension and derives ∂(W x)/∂x; its output must be
+typeset by MathJax, and clicking the layout toggle the JupyterLab extension
+renders must change it (W in numerator layout, Wᵀ in denominator layout),
+with the dimension panel following.  The static output (--no-widget) must be
+typeset too, and a false claim must stop "Run All" with its diagnosis and no
+Python traceback.
 """
 
 from __future__ import annotations
@@ -30,15 +31,17 @@ def typeset(loc, timeout: int = 60_000) -> None:
     loc.locator("mjx-container").first.wait_for(state="visible", timeout=timeout)
 
 
-def test_widget_math_and_layout_toggle(open_notebook):
+def test_math_and_layout_toggle(open_notebook):
     nb = open_notebook([LOAD, "%%mderive --layout numerator\n" + WX])
     nb.run_all()
     out = nb.output(1)
-    widget = out.locator(".mcm-widget")
-    widget.wait_for(state="visible", timeout=60_000)
+    live = out.locator(".mcm-live")
+    live.wait_for(state="visible", timeout=60_000)
+    # the live ipywidget beside it is not shown: the extension's renderer does its work
+    assert out.locator(".mcm-widget").count() == 0
 
     # numerator layout: ∂(W x)/∂xᵀ = W, typeset by MathJax
-    num = derivation(widget, "numerator")
+    num = derivation(live, "numerator")
     typeset(num)
     assert num.get_attribute("data-latex") == "\\frac{\\partial \\left(W x\\right)}{\\partial x^{\\top}} = W"
     text = num.evaluate(MATH_TEXT)
@@ -48,9 +51,9 @@ def test_widget_math_and_layout_toggle(open_notebook):
     assert "✓ checked numerically (3 random points, tol 1e-6)" in num.locator(".mcm-badge").inner_text()
 
     # click "denominator": ∂(W x)ᵀ/∂x = Wᵀ
-    buttons = widget.locator("button.widget-toggle-button")
+    buttons = live.locator("button.mcm-layout-button")
     buttons.filter(has_text="denominator").click()
-    den = derivation(widget, "denominator")
+    den = derivation(live, "denominator")
     typeset(den)
     assert den.get_attribute("data-latex") == ("\\frac{\\partial \\left(W x\\right)^{\\top}}{\\partial x}"
                                                " = W^{\\top}")
@@ -58,17 +61,20 @@ def test_widget_math_and_layout_toggle(open_notebook):
     assert text.replace(" ", "").endswith("=W⊤"), text
     assert den.locator("mjx-c.mjx-c22A4").count() == 2  # (W x)ᵀ and Wᵀ
     assert "n×m" in den.locator(".mcm-shape").inner_text()
-    assert widget.locator('.mcm-derivation[data-layout="numerator"]').count() == 0
-    assert "mod-active" in (buttons.filter(has_text="denominator").get_attribute("class") or "")
+    assert live.locator('.mcm-derivation[data-layout="numerator"]').count() == 0
+    assert buttons.filter(has_text="denominator").get_attribute("aria-pressed") == "true"
     # the dimension panel followed: the result is n×m = 4×3 at the default sizes (m = 3, n = 4)
-    assert "4×3" in widget.locator(".mcm-concrete-shape").nth(2).inner_text()
+    assert "4×3" in live.locator(".mcm-subterms .mcm-concrete-shape").first.inner_text()
+    # and the output's data: a saved notebook keeps the layout last chosen
+    plain = nb.evaluate("nb.content.widgets[1].model.outputs.get(0).data['text/plain']")
+    assert "∂(W x)ᵀ/∂x = Wᵀ" in plain
     nb.page.wait_for_timeout(500)  # let MathJax finish laying out before the picture
-    widget.scroll_into_view_if_needed()
+    live.scroll_into_view_if_needed()
     nb.page.screenshot(path=SCREENSHOT, full_page=True)
 
     # and back
     buttons.filter(has_text="numerator").click()
-    back = derivation(widget, "numerator")
+    back = derivation(live, "numerator")
     typeset(back)
     assert back.evaluate(MATH_TEXT).replace(" ", "").endswith("=W")
 
@@ -80,7 +86,7 @@ def test_static_output_is_typeset(open_notebook):
     d = derivation(out, "denominator")
     d.wait_for(state="attached", timeout=60_000)
     typeset(d)
-    assert out.locator(".mcm-widget").count() == 0
+    assert out.locator(".mcm-widget, .mcm-live").count() == 0
     assert d.evaluate(MATH_TEXT).replace(" ", "").endswith("=W⊤")
     assert d.get_attribute("data-latex").endswith(" = W^{\\top}")
     # raw "$$" must not be left over anywhere: MathJax took all of it

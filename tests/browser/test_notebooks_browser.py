@@ -15,9 +15,7 @@ python3 kernel.  Then:
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,27 +24,12 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RUN_TIMEOUT_MS = 180_000
-#: the tallest screenshot taken in one piece (Chromium's limit is about 16k px)
-MAX_SHOT_HEIGHT = 16_000
-PIECE_HEIGHT = 1_200
 
 
-def _conftest():
-    """The helpers of this directory's conftest (LabNotebook, timeouts), loaded
-    under a name of their own (two conftest modules share the name "conftest")."""
-    name = "_notebooks_browser_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def _open_stored(page, lab_server, source: Path):
+def _open_stored(page, lab, lab_server, source: Path):
     """Copy ``source`` into the server's root and open it, alone, as stored."""
     shutil.copy(source, lab_server.root_dir / source.name)
-    return _conftest().open_file_in(page, lab_server, source.name)
+    return lab.open_file_in(page, lab_server, source.name)
 
 
 def _marked_to_raise(cell) -> bool:
@@ -54,33 +37,12 @@ def _marked_to_raise(cell) -> bool:
     return first.strip() == "# NBVAL_RAISES_EXCEPTION" or "raises-exception" in cell.metadata.get("tags", [])
 
 
-def _screenshot(nb, path: str) -> None:
-    """The whole notebook in one picture: make the window as tall as the notebook."""
-    page = nb.page
-    if nb.page.locator("#jp-left-stack:visible").count():
-        nb.command("application:toggle-left-area")
-    height = nb.evaluate(
-        "Math.max(...[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
-        ".filter(e => e.scrollHeight > e.clientHeight + 10).map(e => e.scrollHeight), 0)")
-    page.set_viewport_size({"width": 1280, "height": int(min(MAX_SHOT_HEIGHT, height + 200))})
-    nb.select_cell(0)
-    nb.evaluate("[nb.content.node, ...nb.content.node.querySelectorAll('*')]"
-                ".forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
-    page.wait_for_timeout(1500)  # let the layout and MathJax settle at the new size
-    page.screenshot(path=path)
-    # and in pieces of one screen each, easier to look at: <path stem>_1.png, _2.png, ...
-    full = page.viewport_size["height"]
-    for k, top in enumerate(range(0, full, PIECE_HEIGHT), start=1):
-        clip = {"x": 0, "y": top, "width": 1280, "height": min(PIECE_HEIGHT, full - top)}
-        page.screenshot(path=path.replace(".png", f"_{k}.png"), clip=clip)
-
-
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_and_renders(page, lab_server, source):
+def test_notebook_runs_and_renders(page, lab, lab_server, source):
     import nbformat
 
     stored = nbformat.read(str(source), as_version=4)
-    nb = _open_stored(page, lab_server, source)
+    nb = _open_stored(page, lab, lab_server, source)
     assert nb.cell_count() == len(stored.cells)
     nb.run_all(timeout_ms=RUN_TIMEOUT_MS)
 
@@ -111,28 +73,40 @@ def test_notebook_runs_and_renders(page, lab_server, source):
     assert not with_math, f"untypeset math left in Markdown cells {with_math}"
     assert nb.panel.locator(".jp-MarkdownCell mjx-container").count() > 0
 
-    _screenshot(nb, f"/tmp/nb_{source.stem}.png")
+    lab.screenshot_notebook(nb, f"/tmp/nb_{source.stem}.png")
     assert not [e for e in nb.page.console_errors if "mathjax" in e.lower()], nb.page.console_errors
 
 
+@pytest.mark.parametrize("server", ["lab_server", "plain_lab_server"], ids=["extension", "no-extension"])
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_stored_notebook_shows_its_math_before_running(page, lab_server, source):
-    """A reader who opens a notebook without running it sees the stored derivations typeset."""
+def test_stored_notebook_shows_its_math_before_running(lab, browser, source, server, request):
+    """A reader who opens a notebook without running it sees the stored derivations
+    typeset, in JupyterLab with and without matcalc_magic's extension."""
     import nbformat
 
     stored = nbformat.read(str(source), as_version=4)
-    nb = _open_stored(page, lab_server, source)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        _stored_math(lab, page, request.getfixturevalue(server), source, stored, server)
+    finally:
+        context.close()
+
+
+def _stored_math(lab, page, lab_server, source, stored, server) -> None:
+    nb = _open_stored(page, lab, lab_server, source)
     derivations = [i for i, c in enumerate(stored.cells) if c.cell_type == "code" and "mderive" in c.source]
     for i in derivations:
         out = nb.output(i)
         math = out.locator("mjx-container")
         math.first.wait_for(state="attached", timeout=60_000)
-        assert "Error displaying widget" not in out.inner_text(), f"cell {i}"
+        assert "Error displaying widget" not in out.inner_text() and "$$" not in out.inner_text(), f"cell {i}"
     counts = nb.evaluate("nb.content.widgets.map(c => c.model.type === 'code' ? c.model.executionCount : null)")
     assert [c for c in counts if c is not None], "stored execution counts are shown"
-    # a picture of the first cell that keeps a widget, as stored: /tmp/nb_<name>_stored.png
+    # a picture of the first cell that keeps a widget, as stored: /tmp/nb_<name>_stored[_plain].png
     widgets = [i for i in derivations if "--no-widget" not in stored.cells[i].source.split("\n", 1)[0]]
     if widgets:
         nb.cell(widgets[0]).evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(1000)
-        page.screenshot(path=f"/tmp/nb_{source.stem}_stored.png")
+        suffix = "" if server == "lab_server" else "_plain"
+        page.screenshot(path=f"/tmp/nb_{source.stem}_stored{suffix}.png")
