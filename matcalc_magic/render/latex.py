@@ -13,6 +13,16 @@ from .base import Printer, squared_norm_of
 from .names import name_latex
 
 
+def number_latex(text: str) -> str:
+    """A number as the cell wrote it: 1e-5 → 10^{-5}, 2.5e-3 → 2.5 \\cdot 10^{-3};
+    decimals as written."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if not exponent:
+        return text
+    power = f"10^{{{int(exponent)}}}"
+    return power if float(mantissa) == 1 else f"{mantissa} \\cdot {power}"
+
+
 @lru_cache(maxsize=4096)
 def scalar_latex(value) -> str:
     """SymPy's LaTeX of a number or a size (slow, and the same ones recur)."""
@@ -41,12 +51,7 @@ class LatexPrinter(Printer):
         return scalar_latex(value)
 
     def written(self, text: str) -> str:
-        """1e-5 → 10^{-5}, 2.5e-3 → 2.5 \\cdot 10^{-3}; decimals as written."""
-        mantissa, _, exponent = text.lower().partition("e")
-        if not exponent:
-            return text
-        power = f"10^{{{int(exponent)}}}"
-        return power if float(mantissa) == 1 else f"{mantissa} \\cdot {power}"
+        return number_latex(text)
 
     # ------------------------------------------------------------ leaves
     def _print_tangent(self, e: Expr) -> str:
