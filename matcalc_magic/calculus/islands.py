@@ -71,8 +71,10 @@ class _Simplifier:
         roots = self.island_roots(root, order)
         # a shared formula is a symbol in the islands around it, but not a
         # coefficient or a scalar multiple: those are the algebra (1/√k out
-        # front), and what they multiply is shared instead
-        self.shared.update(r for r in roots if not _transparent(r))
+        # front), and what they multiply is shared instead; nor a product of
+        # two names, which reads as well written out and may factor
+        # (A ⊙ (G Vᵀ − ((G Vᵀ ⊙ A) 𝟏) 𝟏ᵀ), as FlashAttention writes dS)
+        self.shared.update(r for r in roots if not _transparent(r) and not _small(r, self.keep))
         for node in order:  # children first; islands inside others are converted with them
             if node in roots or not self.is_island(node):
                 self.visit(node)
@@ -204,21 +206,25 @@ class _Simplifier:
             return named
         if c.terms > MAX_TERMS:
             return None
-        best = None
+        best, best_sx = None, c.sx
         if (c.divides or c.repeats) and _worth_cancelling(c.sx):
             sx, back = _signs_as_ratios(c, conv)
             if not c.divides and sx is c.sx:  # a polynomial: expanding it only makes it longer
-                factored = _factored(sx)
-                if _leaves_scalars_inside(factored, back):
-                    factored = sx
-                best = _from_sympy(factored, back, node.shape)
+                simpler = _factored(sx)
+                if _leaves_scalars_inside(simpler, back):
+                    simpler = sx
             else:
-                best = _from_sympy(_cancelled(sx), back, node.shape)
+                simpler = _cancelled(sx)
+            # even unchanged, SymPy's form may be shorter: it merges powers as it builds
+            best, best_sx = conv.back_to_graph(simpler, back, node.shape), simpler
         for leaf, value in self.definitions_in(c):
-            # Xc ⊘ s is the user's Xh = Xc ⊘ s
-            written = _from_sympy(_cancelled(c.sx.xreplace({leaf: value})), conv.back, node.shape)
+            # Xc ⊘ s is the user's Xh = Xc ⊘ s; written back only if SymPy counts it shorter
+            rewritten = _cancelled(c.sx.xreplace({leaf: value}))
+            if _ops(rewritten) > _ops(best_sx):
+                continue
+            written = conv.back_to_graph(rewritten, conv.back, node.shape)
             if best is None or cost(written, conv.costs) < cost(best, conv.costs):
-                best = written
+                best, best_sx = written, rewritten
         return best
 
     def definitions_in(self, c: "_Converted") -> list:
@@ -259,6 +265,12 @@ def _leaves_scalars_inside(factored, back: dict) -> bool:
                 if all(s not in back or back[s].is_scalar for s in g.free_symbols):
                     return True
     return False
+
+
+def _small(node: Expr, keep) -> bool:
+    """An elementwise product of two operands that are no formulas themselves."""
+    return node.op == "hadamard" and len(node.args) == 2 and all(
+        a in keep or a.op not in ISLAND_OPS for a in node.args)
 
 
 def _transparent(node: Expr) -> bool:
@@ -352,6 +364,7 @@ class _ToSympy:
         self.simplifier = simplifier
         self.memo: dict[Expr, _Converted] = {}
         self.tops: dict[Expr, _Converted] = {}  # shared islands as formulas
+        self.converted_back: dict = {}
         if like is not None:  # the same symbols for the same leaves; shared islands written out
             self.symbols, self.back, self.costs = like.symbols, like.back, like.costs
             self.shared: set = set()
@@ -361,6 +374,15 @@ class _ToSympy:
         # tidy.cost of every node met, shared by all islands; a name reads as one thing
         self.costs: dict[Expr, int] = dict.fromkeys(simplifier.keep, 1)
         self.shared = simplifier.shared
+
+    def back_to_graph(self, sx, back: dict, shape) -> Expr:
+        """``_from_sympy``, once per formula: the same cancelled form recurs
+        (an island tried whole and again from its simplified parts)."""
+        key = (sx, shape, len(back))
+        out = self.converted_back.get(key)
+        if out is None:
+            out = self.converted_back[key] = _from_sympy(sx, back, shape)
+        return out
 
     def symbol(self, e: Expr) -> sympy.Symbol:
         s = self.symbols.get(e)
@@ -513,6 +535,11 @@ def _cancelled(sx):
 
 
 @lru_cache(maxsize=4096)
+def _ops(sx) -> int:
+    return sympy.count_ops(sx)
+
+
+@lru_cache(maxsize=4096)
 def _factored(sx):
     """Common factors pulled out of a sum, nothing expanded: a x + a y → a (x + y)."""
     return sympy.factor_terms(sx)
@@ -625,7 +652,15 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
     def fit(e: Expr, target) -> Expr:
         return e if e.shape == target else B.broadcast(e, target)
 
+    done: dict = {}
+
     def conv(x) -> Expr:
+        out = done.get(x)
+        if out is None:
+            out = done[x] = convert(x)
+        return out
+
+    def convert(x) -> Expr:
         if not (x.free_symbols & back.keys()):
             return const(x)
         if x in back:

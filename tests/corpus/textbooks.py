@@ -97,9 +97,9 @@ def _scores(values, sizes):
     return {"S": S, "A": softmax(S, axis=1)}
 
 
-# dS = P ⊙ (dP − D 𝟏ᵀ) with D = rowsum(dP ⊙ P): here δ₁ = dP ⊙ P, so D = δ₁ 𝟏
-# and dS = δ₁ − A ⊙ (δ₁ 𝟏); dQ = dS K / √k (the scale the paper leaves in S)
-ATTENTION_DELTA = "δ₁ = (G Vᵀ) ⊙ A"
+# dS = P ⊙ (dP − D 𝟏ᵀ) with dP = G Vᵀ and D = rowsum(dP ⊙ P) = ((G Vᵀ) ⊙ A) 𝟏;
+# dQ = dS K / √k (the scale the paper keeps inside S), dK = dSᵀ Q / √k
+ATTENTION_DS = "A ⊙ (G Vᵀ - (((G Vᵀ) ⊙ A) 𝟏) 𝟏ᵀ)"
 
 # ====================================================================== CS231n
 AFFINE = """X : N x D
@@ -401,11 +401,11 @@ ENTRIES = [
     E("Vaswani", "attention-Wv", ATTENTION, "∂L/∂Wv", "Wv", _attention,
       forms={"shape": "Xᵀ Aᵀ G"}),  # dV = Pᵀ dO, and ∂L/∂Wv = Xᵀ dV
     E("Vaswani", "attention-Wq", ATTENTION, "∂L/∂Wq", "Wq", _attention,
-      forms={"shape": "(1/sqrt(k)) Xᵀ (δ₁ - A ⊙ (δ₁ 𝟏)) K"}, where=ATTENTION_DELTA),
+      forms={"shape": f"(1/sqrt(k)) Xᵀ ({ATTENTION_DS}) K"}),
     E("Vaswani", "attention-Wk", ATTENTION, "∂L/∂Wk", "Wk", _attention,
-      forms={"shape": "(1/sqrt(k)) Xᵀ (δ₁ - A ⊙ (δ₁ 𝟏))ᵀ Q"}, where=ATTENTION_DELTA),
+      forms={"shape": f"(1/sqrt(k)) Xᵀ ({ATTENTION_DS})ᵀ Q"}),
     E("Vaswani", "attention-dS", ATTENTION_SCORES, "∂L/∂S", "S", lambda v: _attention(v, S=v["S"]),
-      forms={"shape": "δ₁ - (δ₁ 𝟏) ⊙ A"}, where=ATTENTION_DELTA, fixed=_scores),
+      forms={"shape": ATTENTION_DS}, fixed=_scores),
     E("Vaswani", "attention-dP", ATTENTION_SCORES, "∂L/∂A", "A", lambda v: _attention(v, A=v["A"]),
       forms={"shape": "G Vᵀ"}, fixed=_scores),  # dP = dO Vᵀ
     # ------------------------------------------------------------------ CS231n
