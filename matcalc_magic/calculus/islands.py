@@ -187,7 +187,7 @@ class _Simplifier:
                     continue
             plain = self.rebuild(x)
             candidate = whole[x]
-            if plain is not x and self.is_island(plain):
+            if candidate is None and plain is not x and self.is_island(plain):
                 # the parts simplified may now cancel as a whole
                 again = self.cancel(plain, conv)
                 if again is not None and (candidate is None or cost(again, costs) < cost(candidate, costs)):
@@ -204,7 +204,7 @@ class _Simplifier:
         named = _named_function(c, conv, node.shape)
         if named is not None:
             return named
-        if c.terms > MAX_TERMS:
+        if c.terms > MAX_TERMS or _separate_parts(c.sx, frozenset(conv.back)):
             return None
         best, best_sx = None, c.sx
         if (c.divides or c.repeats) and _worth_cancelling(c.sx):
@@ -525,6 +525,23 @@ def _worth_cancelling(sx) -> bool:
             if not base.is_number:
                 bases.add(base)
     return len(bases) <= MAX_DENOMINATORS
+
+
+def _separate_parts(sx, leaves: frozenset) -> bool:
+    """A product or a sum whose fractions share no leaf with its other
+    factors or terms: a common denominator would only multiply it out, so
+    its parts are simplified each on its own instead."""
+    if not (sx.is_Mul or sx.is_Add):
+        return False
+    parts = [f for f in sx.args if not f.is_number]
+    symbols = [f.free_symbols & leaves for f in parts]
+    for k, f in enumerate(parts):
+        fraction = any(p.exp.is_negative and p.base.free_symbols & leaves for p in f.atoms(sympy.Pow))
+        if fraction and (f.is_Add or sx.is_Add):
+            others = set().union(*(s for j, s in enumerate(symbols) if j != k))
+            if not symbols[k] & others:
+                return True
+    return False
 
 
 @lru_cache(maxsize=4096)
