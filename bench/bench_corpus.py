@@ -60,12 +60,15 @@ def time_requests(cell: str, repeats: int, warmup: int) -> list[dict]:
     from matcalc_magic.syntax import parse
 
     checked = check(parse(cell))
-    # older versions derive without the cell's names
-    names = (checked.labels,) if len(inspect.signature(_derive).parameters) > 1 else ()
+    # older versions derive without the cell's names, or without a cache of derivatives
+    params = inspect.signature(_derive).parameters
     out = []
     for req in checked.requests:
         def once(req=req):
-            v = Result(checked, req, _derive(req, *names)).view("shape")
+            kw = {"names": checked.labels} if "names" in params else {}
+            if "derived" in params:
+                kw["derived"] = {}  # empty each time: the derivation is what is timed
+            v = Result(checked, req, _derive(req, **kw)).view("shape")
             _ = (v.text, v.latex)
 
         out.append({"request": req.text, **C.measure(once, repeats, warmup)})

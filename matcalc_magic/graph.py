@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import weakref
 import zlib
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 import sympy
 
+from .limits import check_constant
 from .shapes import ONE, Shape
 
 
@@ -104,19 +106,8 @@ def structural_key(op: str, args: tuple, params: tuple, shape) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-_TEXTS: dict = {}  # SymPy's str() is slow and the same sizes and numbers recur
-
-
-def _text(value) -> str:
-    try:
-        out = _TEXTS.get(value)
-    except TypeError:  # unhashable: not a SymPy value
-        return str(value)
-    if out is None:
-        if len(_TEXTS) > 4096:
-            _TEXTS.clear()
-        out = _TEXTS[value] = str(value)
-    return out
+# Printing a SymPy size or number is slow and the same few recur: print each once.
+_text = lru_cache(maxsize=8192, typed=True)(str)
 
 
 def _param_text(p) -> str:
@@ -135,13 +126,13 @@ def tangent(name: str, shape: Shape) -> Expr:
 
 
 def const(value) -> Expr:
-    return make("const", (), (sympy.sympify(value),), (ONE, ONE))
+    return make("const", (), (check_constant(sympy.sympify(value)),), (ONE, ONE))
 
 
 def written_const(value, text: str) -> Expr:
     """A number as the cell wrote it (``1e-5``): its exact value, and the text
     printers show and simplification leaves alone."""
-    return make("const", (), (sympy.sympify(value), text), (ONE, ONE))
+    return make("const", (), (check_constant(sympy.sympify(value)), text), (ONE, ONE))
 
 
 def written_text(e: Expr) -> str | None:

@@ -24,6 +24,8 @@ The layout contract, for Y (p×q) = f(X (r×s)), with T[a, b, c, d] = ∂Y_ab/�
 from __future__ import annotations
 
 import re
+import signal
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -71,9 +73,15 @@ def parse_decls(cell: str) -> dict:
         if not m or "=" in stmt:
             continue
         names = [n.strip() for n in m.group(1).split(",")]
-        parts = [p.strip() for p in m.group(2).split(",")]
-        spec, props = parts[0], {p.lower() for p in parts[1:]}
-        if spec == "scalar":
+        shape = re.match(r"\s*\(([^()]*)\)\s*,?", m.group(2))  # NumPy's (M,) or (N, M)
+        rest = m.group(2)[shape.end():] if shape else m.group(2)
+        parts = [p.strip() for p in rest.split(",")]
+        spec, props = parts[0], {p.lower() for p in parts[1:] if p.strip()}
+        if shape:
+            numpy_dims = [d.strip() for d in shape.group(1).split(",") if d.strip()]
+            props = {p.lower() for p in parts if p}
+            dims = ("1", numpy_dims[0]) if len(numpy_dims) == 1 else tuple(numpy_dims)  # 1-D: a row
+        elif spec == "scalar":
             dims = ("1", "1")
         else:
             dims = tuple(d.strip() for d in re.split(r"\s+(?:x|×)\s+", spec))
@@ -312,3 +320,25 @@ def norm_ws(text: str) -> str:
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# ====================================================================== hangs
+class Hang(BaseException):
+    """Raised by ``no_hang``; not an Exception, so no ``except Exception`` in
+    the code under test can swallow it."""
+
+
+@contextmanager
+def no_hang(seconds: float):
+    """Hang once ``seconds`` have passed (SIGALRM, the main thread): a cell that
+    regresses to hanging fails its test instead of blocking the suite."""
+    def stop(_signum, _frame):
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -143,7 +143,7 @@ AS_WRITTEN = [
     pytest.param(
         "X : n x n, invertible",
         "∂X^{-1}/∂X",
-        ("∂X⁻¹ᵢⱼ/∂Xₖₗ", "∂(X⁻¹)ᵢⱼ/∂Xₖₗ"),  # a tensor: index notation
+        ("∂X⁻¹ᵢⱼ/∂Xₖₗ", "∂(X⁻¹)[i,j]/∂X[k,l]"),  # a tensor: index notation
         id="inverse",
     ),
     # Wikipedia: ∂xᵀx/∂x

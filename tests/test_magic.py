@@ -163,7 +163,7 @@ def test_line_magic_keeps_primes_and_quotes_intact(ip):
     ("numerator", "= W", "m×n"),
     ("denominator", "= Wᵀ", "n×m"),
     ("shape", "= W", "m×n"),
-    ("index", "= Wᵢⱼ", "m×n"),
+    ("index", "= W[i,j]", "m×n"),
     ("vec", "= W", "m×n"),
 ])
 def test_layout_option(ip, layout, rhs, shape):

@@ -254,15 +254,19 @@ class _Simplifier:
 def _leaves_scalars_inside(factored, back: dict) -> bool:
     """Whether pulling a common factor out of a sum left a scalar
     coefficient on one of its terms: (1/m) (A + λ B) reads worse than
-    (1/m) A + (λ/m) B, while (1/√k) (A − B) reads better."""
+    (1/m) A + (λ/m) B, while (1/√k) (A − B) reads better, and a factor that
+    is all scalars is a coefficient ((a + 3 l) (a + l) S⁻¹)."""
+    def scalar(s):
+        return s not in back or back[s].is_scalar
+
     for f in sympy.Mul.make_args(factored):
-        if not f.is_Add:
+        if not f.is_Add or all(scalar(s) for s in f.free_symbols):
             continue
         for term in f.args:
             for g in sympy.Mul.make_args(term):
                 if g.is_number:
                     continue
-                if all(s not in back or back[s].is_scalar for s in g.free_symbols):
+                if all(scalar(s) for s in g.free_symbols):
                     return True
     return False
 

@@ -87,7 +87,7 @@ ENTRIES = [
         "X",
         lambda v: inv(v["X"]),
         kind="tensor",
-        forms={"index": "-(X⁻¹)ᵢₖ (X⁻¹)ₗⱼ", "vec": "-X⁻ᵀ ⊗ X⁻¹"},
+        forms={"index": "-(X⁻¹)[i,k] (X⁻¹)[l,j]", "vec": "-X⁻ᵀ ⊗ X⁻¹"},
         shapes={"index": ("n", "n", "n", "n"), "vec": ("n²", "n²")},
     ),
     # (61) ∂aᵀX⁻¹b/∂X = −X⁻ᵀ a bᵀ X⁻ᵀ
@@ -173,7 +173,7 @@ ENTRIES = [
         "X",
         lambda v: v["X"] @ v["A"],
         kind="tensor",
-        forms={"index": "δᵢₖ Aₗⱼ", "vec": "Aᵀ ⊗ I"},
+        forms={"index": "δ[i,k] A[l,j]", "vec": "Aᵀ ⊗ I"},
     ),
     # (75) ∂(XᵀA)_ij/∂X_mn = δ_in A_mj
     E(
@@ -183,7 +183,7 @@ ENTRIES = [
         "X",
         lambda v: v["X"].T @ v["A"],
         kind="tensor",
-        forms={"index": "δᵢₗ Aₖⱼ"},
+        forms={"index": "δ[i,l] A[k,j]"},
     ),
     # ---------------------------------------------------------------- 2.4.2 second order
     # (77) ∂bᵀXᵀXc/∂X = X(bcᵀ + cbᵀ)

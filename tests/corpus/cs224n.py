@@ -99,7 +99,7 @@ ENTRIES = [
         "W",
         lambda v: v["W"] @ v["x"],
         kind="tensor",
-        forms={"index": "δᵢⱼ xₖ", "vec": "xᵀ ⊗ I"},
+        forms={"index": "δ[i,j] x[k]", "vec": "xᵀ ⊗ I"},
         shapes={"index": ("m", "m", "n"), "vec": ("m", "mn")},
     ),
     #        and with δ = ∂J/∂z (here J = uᵀz, so δ = uᵀ): ∂J/∂W = δᵀ xᵀ

@@ -3,10 +3,9 @@
 Each entry cites where its result is printed.  The printed form is the
 source's, in the engine's plain-text notation; where the algebra forbids the
 source's exact form, the entry records the closest form and its comment says
-why.  Spellings the parser refuses today are written around (and listed with
-``refused`` entries where the natural spelling is worth tracking):
-``cosh``, ``onehot rows``, a NumPy 1-D bias ``b : (M,)`` (written ``1 x M``),
-``log det`` after a coefficient (written ``logdet``).
+why.  Some are written twice, as the sources spell them and in the notation's
+own spelling: ``cosh`` beside ``log(exp(u) + exp(-u))``, a NumPy 1-D bias
+``b : (M,)`` beside ``1 x M``, ``log det`` beside ``logdet``.
 
 Sources:
 
@@ -118,7 +117,7 @@ def _affine(v):
 
 SOFTMAX_LOSS = """X : N x D
 W : D x C
-Y : N x C
+Y : N x C, onehot rows
 S = X W
 L = -(1/N) sum(Y ⊙ log_softmax(S, axis=1))
 ∂L/∂W, ∂L/∂S
@@ -136,9 +135,6 @@ def _one_hot_rows(values, sizes):
     Y[np.arange(Y.shape[0]), np.arange(Y.shape[0]) % Y.shape[1]] = 1.0
     return {"Y": Y, "S": values["X"] @ values["W"]}
 
-
-ONE_HOT_ROWS = ("the labels are one-hot by rows (Y 𝟏 = 𝟏), which needs the declaration `Y : N x C, onehot rows`: "
-                "refused by the parser today, so (Y 𝟏) stays in the result")
 
 BATCHNORM = """X : N x D
 γ : 1 x D
@@ -311,7 +307,7 @@ def _t01(values, sizes):
 
 SOFTMAX_REGRESSION = """Φ : N x M
 W : M x K
-T : N x K
+T : N x K, onehot rows
 Y = softmax(Φ W, axis=1)
 E = -sum(T ⊙ log(Y))
 ∂E/∂W
@@ -413,15 +409,12 @@ ENTRIES = [
     E("CS231n", "affine-dw", AFFINE, "∂L/∂W", "W", _affine, forms={"shape": "Xᵀ G"}),  # dw = xᵀ dout
     E("CS231n", "affine-db", AFFINE, "∂L/∂b", "b", _affine, forms={"shape": "𝟏ᵀ G"}),  # db = sum(dout, axis=0)
     E("CS231n", "affine-1d-bias", AFFINE.replace("b : 1 x M", "b : (M,)"), "∂L/∂b", "b", _affine,
-      forms={"shape": "𝟏ᵀ G"}, refused="NumPy's 1-D bias `b : (M,)` is not a declaration the parser reads yet"),
+      forms={"shape": "𝟏ᵀ G"}),
     # softmax loss: dW = (1/N) Xᵀ (P − Y) with P = softmax(S) row by row
     E("CS231n", "softmax-dW", SOFTMAX_LOSS, "∂L/∂W", "W", _softmax_loss,
-      forms={"shape": "(1/N) Xᵀ (softmax(S, axis=1) - Y)"}, fixed=_one_hot_rows, print_bug=ONE_HOT_ROWS),
+      forms={"shape": "(1/N) Xᵀ (softmax(S, axis=1) - Y)"}, fixed=_one_hot_rows),
     E("CS231n", "softmax-dS", SOFTMAX_LOSS, "∂L/∂S", "S", lambda v: _softmax_loss(v, S=v["S"]),
-      forms={"shape": "(1/N) (softmax(S, axis=1) - Y)"}, fixed=_one_hot_rows, print_bug=ONE_HOT_ROWS),
-    E("CS231n", "softmax-onehot-rows", SOFTMAX_LOSS.replace("Y : N x C", "Y : N x C, onehot rows"), "∂L/∂S",
-      "S", lambda v: _softmax_loss(v, S=v["S"]), forms={"shape": "(1/N) (softmax(S, axis=1) - Y)"},
-      fixed=_one_hot_rows, refused="`onehot rows` is not a property the parser reads yet"),
+      forms={"shape": "(1/N) (softmax(S, axis=1) - Y)"}, fixed=_one_hot_rows),
     # batch norm: CS231n (Kratzert) prints dX = (1/N) γ ⊘ σ ⊙ (N dY − 𝟏 𝟏ᵀ dY − X̂ ⊙ 𝟏 (𝟏ᵀ (dY ⊙ X̂))).
     # Here δ₁ = dX̂ ⊘ s (dX̂ = G ⊙ γ) and δ₂ = −(1/N) X̂ ⊙ 𝟏 𝟏ᵀ(δ₁ ⊙ X̂): the same terms, except that the
     # source drops 𝟏ᵀ δ₂, which is zero only because the columns of X̂ have mean zero (𝟏ᵀ X̂ = 0), a
@@ -441,8 +434,7 @@ ENTRIES = [
     E("CS231n", "layernorm-dgamma", LAYERNORM, "∂L/∂γ", "γ", _layernorm, forms={"shape": "g ⊙ xh"}),
     # ------------------------------------------------------------------ ICA
     E("ICA", "log-cosh", LOG_COSH, "∂L/∂W", "W", _log_cosh, forms={"shape": "tanh(W x) xᵀ"}),
-    E("ICA", "log-cosh-named", LOG_COSH_NAMED, "∂L/∂W", "W", _log_cosh, forms={"shape": "tanh(W x) xᵀ"},
-      refused="cosh is not a function the parser knows yet"),
+    E("ICA", "log-cosh-named", LOG_COSH_NAMED, "∂L/∂W", "W", _log_cosh, forms={"shape": "tanh(W x) xᵀ"}),
     E("ICA", "log-abs-det", LOG_ABS_DET, "∂L/∂W", "W", lambda v: np.log(abs(np.linalg.det(v["W"]))),
       forms={"shape": "W⁻ᵀ"}),
     E("ICA", "infomax", INFOMAX, "∂L/∂W", "W", _infomax, forms={"shape": "W⁻ᵀ + (1 - 2 y) xᵀ"}),
@@ -457,16 +449,14 @@ ENTRIES = [
     E("PRML", "gauss-covariance", GAUSS_COVARIANCE, "∂L/∂Σ", "Σ", _gauss,
       forms={"shape": "(1/2) (Σ⁻¹ (x - μ) (x - μ)ᵀ Σ⁻¹ - Σ⁻¹)"}),
     E("PRML", "gauss-covariance-log-det", GAUSS_COVARIANCE.replace("logdet(Σ)", "log det(Σ)"), "∂L/∂Σ", "Σ",
-      _gauss, forms={"shape": "(1/2) (Σ⁻¹ (x - μ) (x - μ)ᵀ Σ⁻¹ - Σ⁻¹)"},
-      refused="`log det` after a coefficient (-(1/2) log det(Σ)) is not read by the parser yet"),
+      _gauss, forms={"shape": "(1/2) (Σ⁻¹ (x - μ) (x - μ)ᵀ Σ⁻¹ - Σ⁻¹)"}),
     E("PRML", "least-squares", LEAST_SQUARES, "∂E/∂w", "w", lambda v: _ridge(v, lam=False),
       forms={"shape": "-Φᵀ (t - Φ w)"}),  # (3.13): −Σ (t_n − wᵀφ_n) φ_n
     E("PRML", "ridge", RIDGE, "∂E/∂w", "w", _ridge, forms={"shape": "λ w - Φᵀ (t - Φ w)"}),  # (3.27)
     E("PRML", "logistic", LOGISTIC, "∂E/∂w", "w", _logistic, forms={"shape": "Φᵀ (y - t)"}, fixed=_t01),
     E("PRML", "softmax-regression", SOFTMAX_REGRESSION, "∂E/∂W", "W", _softmax_regression,
       forms={"shape": "Φᵀ (Y - T)"}, fixed=lambda v, s: {"T": _one_hot_rows({"Y": v["T"], "X": v["Φ"],
-                                                                                "W": v["W"]}, s)["Y"]},
-      print_bug=ONE_HOT_ROWS.replace("Y 𝟏", "T 𝟏").replace("`Y :", "`T :").replace("(Y 𝟏)", "(T 𝟏)")),
+                                                                                "W": v["W"]}, s)["Y"]}),
     # ------------------------------------------------------------------ GPML
     E("GPML", "marginal-likelihood", GP, "∂L/∂K", "K", _gp, forms={"shape": "(1/2) (α αᵀ - K⁻¹)"}),
     # ------------------------------------------------------------------ UFLDL
