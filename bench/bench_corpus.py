@@ -56,7 +56,10 @@ def time_requests(cell: str, repeats: int, warmup: int) -> list[dict]:
     """Each request of a cell on its own: differentiate, tidy and print its
     shape view (text and LaTeX), the cell parsed and checked once."""
     from matcalc_magic.api import Result, _derive
-    from matcalc_magic.check import check
+    try:
+        from matcalc_magic.typecheck import check
+    except ImportError:  # older versions, which a --compare run may measure
+        from matcalc_magic.check import check
     from matcalc_magic.syntax import parse
 
     checked = check(parse(cell))

@@ -6,7 +6,7 @@ the definitions and each operator's meaning as the user wrote them.  Nothing
 here goes through the typed graph, its simplifications or the operators'
 rules in :mod:`matcalc_magic.ops`, so a wrong simplification or a wrong rule
 is caught by the check instead of being shared by it.  The same evaluator
-reads a printed result parsed back (:mod:`matcalc_magic.printed`), so what the
+reads a printed result parsed back (:mod:`matcalc_magic.verify.printed`), so what the
 check certifies is the formula the user reads.
 
 It is deliberately small and boring: every value is a 2-D float array (a
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .syntax import tree as T
-from .syntax.parse import PLAIN_DIGITS
+from ..syntax import tree as T
+from ..syntax.parse import PLAIN_DIGITS
 
 #: module prefixes a function name may carry (np.exp, np.linalg.inv, …)
 PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "jnp.", "torch.", "F.")
