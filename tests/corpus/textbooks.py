@@ -470,6 +470,9 @@ ENTRIES = [
     # ------------------------------------------------------------------ RL
     E("RL", "reinforce-softmax", REINFORCE, "∂J/∂θ", "θ", _reinforce, forms={"shape": "Φᵀ (a - π)"}),
     E("RL", "ppo-surrogate", PPO, "∂L/∂θ", "θ", _ppo, forms={"shape": "Â r Φᵀ (a - π)"},
-      print_bug="with one-hot a, a ⊙ π = (aᵀ π) a gives (a ⊙ π − π aᵀ π) / (aᵀ p) = r (a − π); that is the "
-                "declared-property rewriting of results, not a printing rule"),
+      print_bug="the one-hot a gives Â (aᵀ π) Φᵀ (a - π) / (aᵀ p), but the user's r = (aᵀ π) / (aᵀ p) is not "
+                "found again: a scalar multiple of a scalar multiple is built flat, so r has no node of its own "
+                "in the result to print as its name"),
+    # the same surrogate with the ratio's parts as the result prints them
+    E("RL", "ppo-surrogate-picked", PPO, "∂L/∂θ", "θ", _ppo, forms={"shape": "Â (aᵀ π) Φᵀ (a - π) / (aᵀ p)"}),
 ]
