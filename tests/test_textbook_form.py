@@ -229,6 +229,14 @@ def test_index_text_writes_every_index_in_brackets_and_reads_back():
     check_numerically(r, value, cell, "x")
 
 
+def test_a_summation_index_is_no_name_written_in_its_term():
+    """(a - π)[a] would read as a's own entries: the index takes another letter."""
+    r = mm.derive(T.PPO)[0]
+    text = r.view("index").text
+    assert text == "∂L/∂θ[i] = Σ_b Â r Φ[b,i] (a - π)[b]"
+    check_numerically(r, T._ppo, T.PPO, "θ")
+
+
 # ====================================================================== polynomial in the cell's size
 def _nested(levels: int, request: str) -> str:
     lines = ["x : n", "h1 = x ⊙ x + x"] + [f"h{k} = h{k - 1} ⊙ h{k - 1} + h{k - 1}" for k in range(2, levels + 1)]

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from ..evaluate import evaluate
-from ..graph import Expr, const_value, is_const, ones
+from ..graph import Expr, const_value, is_const, ones, postorder
 from ..ops.registry import rule
 from ..shapes import ONE, concrete
 from .derivative import Derivative
@@ -294,8 +294,11 @@ class IndexForm:
     def _names(self):
         """Rename summed indices a, b, c… in order of appearance."""
         mapping = {}
-        taken = set(self.free) | {self.labels.get(f.expr) or (f.expr.params[0] if f.expr.op == "var" else "")
-                                  for t in self.terms for f in t.factors if f.expr is not None}
+        # every name written inside a factor too: Σ_b (a - π)[b], never Σ_a (a - π)[a]
+        taken = set(self.free)
+        for e in dict.fromkeys(f.expr for t in self.terms for f in t.factors if f.expr is not None):
+            for node in postorder(e, stop=self.labels):
+                taken.add(self.labels.get(node) or (node.params[0] if node.op == "var" else ""))
         letters = _summation_letters(taken)
         for t in self.terms:
             for i in t.indices():

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import sympy
 
-from ..graph import Expr, const, const_value, is_const, postorder, written_text
+from ..graph import Expr, const, const_value, is_const, make, postorder, written_text
 from ..ops import build as B
 from ..ops.registry import all_rules, apply
 from ..shapes import ONE
@@ -721,7 +721,9 @@ def _from_sympy(sx, back: dict, shape) -> Expr:
             if body is None:
                 body = const(1)
             for s in scal:
-                body = B.smul(s, body)
+                # a named scalar that is itself a product (r = (aᵀ π) / (aᵀ p)) stays one
+                # factor: built flat, r would print as its parts
+                body = make("smul", (s, body), ()) if s.op == "smul" and not body.is_scalar else B.smul(s, body)
             return B.smul(const(coef), body)
         if x.is_Pow and x.exp == sympy.Rational(1, 2):
             return B.elementwise("sqrt", conv(x.base))

@@ -469,10 +469,6 @@ ENTRIES = [
                       "⊙ A2 ⊙ (1 - A2)) Xᵀ"}),
     # ------------------------------------------------------------------ RL
     E("RL", "reinforce-softmax", REINFORCE, "∂J/∂θ", "θ", _reinforce, forms={"shape": "Φᵀ (a - π)"}),
-    E("RL", "ppo-surrogate", PPO, "∂L/∂θ", "θ", _ppo, forms={"shape": "Â r Φᵀ (a - π)"},
-      print_bug="the one-hot a gives Â (aᵀ π) Φᵀ (a - π) / (aᵀ p), but the user's r = (aᵀ π) / (aᵀ p) is not "
-                "found again: a scalar multiple of a scalar multiple is built flat, so r has no node of its own "
-                "in the result to print as its name"),
-    # the same surrogate with the ratio's parts as the result prints them
-    E("RL", "ppo-surrogate-picked", PPO, "∂L/∂θ", "θ", _ppo, forms={"shape": "Â (aᵀ π) Φᵀ (a - π) / (aᵀ p)"}),
+    # the one-hot a picks π's entry (a ⊙ π = (aᵀ π) a), which leaves the user's r = (aᵀ π) / (aᵀ p)
+    E("RL", "ppo-surrogate", PPO, "∂L/∂θ", "θ", _ppo, forms={"shape": "Â r Φᵀ (a - π)"}),
 ]
