@@ -96,6 +96,21 @@ def test_no_part_is_printed_twice_and_every_name_is_used(problem):
         assert [name for name, _node in v.where] == [f"δ_{k}" for k in range(1, len(v.where) + 1)]
 
 
+def test_no_result_of_the_corpus_prints_a_part_twice_or_an_unused_name():
+    from test_corpus import ENTRIES
+
+    derived, found = {}, {}
+    for e in ENTRIES:
+        if e.refused:
+            continue
+        r = (derived.get(e.cell) or derived.setdefault(e.cell, mm.derive(e.cell)))[e.request]
+        for layout in LAYOUTS:
+            v = r.view(layout)
+            if v.expr is not None and printing_problems(v.text):
+                found[f"{e.source}/{e.id} {layout}"] = printing_problems(v.text)
+    assert len(derived) > 100 and not found, found
+
+
 def test_a_part_printed_twice_is_named_once():
     # before: … (diag(softmax(x)) - softmax(x) softmax(x)ᵀ - …) + I - (diag(softmax(x)) - softmax(x) softmax(x)ᵀ),
     # where δ₁ = -softmax(x) softmax(x)ᵀ — the softmax Jacobian written twice, and a δ₁ nothing used
