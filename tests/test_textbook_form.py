@@ -221,9 +221,10 @@ def test_index_notation_has_one_spelling_per_format():
 
 
 def test_index_text_writes_every_index_in_brackets_and_reads_back():
-    """A long chain needs many summation letters; both sides of the text index
-    as the input does (x[i], Σ_ab), never with subscript letters beside them."""
-    layers = 16
+    """A long chain needs more summation letters than the alphabet has (a1 after
+    z); both sides of the text index as the input does (x[i], Σ_ab), never with
+    subscript letters beside them, and Σ_za1b1 reads back as z, a1, b1."""
+    layers = 26
     lines = ["x : n"] + [f"W{k} : n x n" for k in range(1, layers + 1)]
     prev = "x"
     for k in range(1, layers + 1):
@@ -232,7 +233,7 @@ def test_index_text_writes_every_index_in_brackets_and_reads_back():
     cell = "\n".join(lines + [f"J = sum({prev})", "∂J/∂x"])
     r = derive_one(cell)
     text = r.view("index").text
-    assert text.startswith("∂J/∂x[i] = Σ_") and "**" not in text
+    assert text.startswith("∂J/∂x[i] = Σ_") and "**" not in text and "[a1," in text
     assert not set(text) & set("ᵢⱼₖₗₐₚᵣₛₜᵤᵥₕₘₙₒₓₑ")
 
     def value(v):

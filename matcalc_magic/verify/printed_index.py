@@ -25,6 +25,7 @@ from ..syntax import tree as T
 
 _LHS_INDICES = re.compile(r"\[(\w+(?:,\w+)*)\]$")  # the trailing [i,j] of ∂Y[i,j] (a name or a bracket before it)
 _SUM = re.compile(r"[Σ∑]_(\w+)")
+_SUMMED_INDEX = re.compile(r"[^\W\d_]\d*")  # Σ_ab1c: a, b1, c (an index is a letter and its digits)
 
 
 @dataclass
@@ -192,7 +193,7 @@ class _Evaluator:
         values = []
         for f, reciprocal in factors:
             if isinstance(f, T.Name) and _SUM.fullmatch(f.id):
-                summed += list(_SUM.fullmatch(f.id).group(1))
+                summed += _SUMMED_INDEX.findall(_SUM.fullmatch(f.id).group(1))
                 continue
             if reciprocal:
                 f = self.factor(f)
