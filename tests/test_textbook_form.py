@@ -221,9 +221,9 @@ def test_index_notation_has_one_spelling_per_format():
 
 
 def test_index_text_writes_every_index_in_brackets_and_reads_back():
-    """A long chain needs more summation letters than the alphabet has (a1 after
+    """A long chain needs more summation letters than the alphabet has (a₁ after
     z); both sides of the text index as the input does (x[i], Σ_ab), never with
-    subscript letters beside them, and Σ_za1b1 reads back as z, a1, b1."""
+    subscript letters beside them, and Σ_za₁b₁ reads back as z, a₁, b₁."""
     layers = 26
     lines = ["x : n"] + [f"W{k} : n x n" for k in range(1, layers + 1)]
     prev = "x"
@@ -233,7 +233,7 @@ def test_index_text_writes_every_index_in_brackets_and_reads_back():
     cell = "\n".join(lines + [f"J = sum({prev})", "∂J/∂x"])
     r = derive_one(cell)
     text = r.view("index").text
-    assert text.startswith("∂J/∂x[i] = Σ_") and "**" not in text and "[a1," in text
+    assert text.startswith("∂J/∂x[i] = Σ_") and "**" not in text and "[a₁," in text
     assert not set(text) & set("ᵢⱼₖₗₐₚᵣₛₜᵤᵥₕₘₙₒₓₑ")
 
     def value(v):

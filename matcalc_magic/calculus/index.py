@@ -23,6 +23,7 @@ from ..evaluate import evaluate
 from ..graph import Expr, const_value, is_const, ones, postorder
 from ..ops.registry import rule
 from ..shapes import ONE, concrete
+from ..syntax.parse import PLAIN_DIGITS, SUBSCRIPT_DIGITS
 from .derivative import Derivative
 
 _SUMMED = "abcdefghmnopqrstuvwxyz"
@@ -269,12 +270,19 @@ def _like_terms_merged(terms: list[Term]) -> list[Term]:
     return out or [Term(sympy.Integer(0), [])]
 
 
+def _latex_letter(letter: str) -> str:
+    """a₁ → a_{1}"""
+    plain = letter.translate(PLAIN_DIGITS)
+    return plain if plain == letter else f"{plain[0]}_{{{plain[1:]}}}"
+
+
 def _summation_letters(free):
-    """a, b, c, … then a1, b1, … : as many summation indices as needed."""
+    """a, b, c, … then a₁, b₁, … : as many summation indices as needed (one
+    letter each, so Σ_ca₁e reads back as c, a₁, e)."""
     round_ = 0
     while True:
         for letter in _SUMMED:
-            name = letter if round_ == 0 else f"{letter}{round_}"
+            name = letter if round_ == 0 else letter + str(round_).translate(SUBSCRIPT_DIGITS)
             if name not in free:
                 yield name
         round_ += 1
@@ -333,7 +341,8 @@ class IndexForm:
             body = [self._factor(printer, f, names, latex) for f in t.factors]
             text = " ".join(body)
             if summed:
-                text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
+                text = (f"\\sum_{{{','.join(map(_latex_letter, summed))}}} " if latex
+                        else f"Σ_{''.join(summed)} ") + text
             if not text:
                 text = printer.number(coef)
             elif coef != 1:
@@ -345,7 +354,7 @@ class IndexForm:
         return "".join(out)
 
     def _factor(self, printer, f: Factor, names, latex: bool) -> str:
-        idx = [names.get(i, i) for i in f.indices]
+        idx = [_latex_letter(names.get(i, i)) if latex else names.get(i, i) for i in f.indices]
         if f.is_delta:
             if self.kronecker != "δ":
                 return f"I_{{{''.join(idx)}}}" if latex else f"I[{','.join(idx)}]"

@@ -107,11 +107,18 @@ def _scope(program: T.Program) -> tuple[set, dict]:
     if entry is None or entry[0] is not program:
         declared = {n.id for s in program.statements if isinstance(s, T.Decl) for n in s.names}
         definitions = {s.target.id: s.value for s in program.statements if isinstance(s, T.Define)}
-        entry = _SCOPES[key] = (program, declared, definitions)
+        reads = {name: names_read(value) for name, value in definitions.items()}
+        entry = _SCOPES[key] = (program, declared, definitions, reads)
         while len(_SCOPES) > 64:
             _SCOPES.popitem(last=False)
     _SCOPES.move_to_end(key)
     return entry[1], entry[2]
+
+
+def definition_reads(program: T.Program) -> dict[str, set]:
+    """name → the names its definition reads, once per program."""
+    _scope(program)
+    return _SCOPES[id(program)][3]
 
 
 # ====================================================================== the evaluator
@@ -732,17 +739,18 @@ class Written:
         self.env, self.sizes, self.shapes = dict(env), sizes, shapes
         base = Reference(program, self.env, sizes, shapes)
         self.is_defined = wrt in base.definitions
+        reads = definition_reads(program)
         varying = {wrt}
-        for name, value in base.definitions.items():  # in the order written
-            if name != wrt and names_read(value) & varying:
+        for name in base.definitions:  # in the order written
+            if name != wrt and reads[name] & varying:
                 varying.add(name)
         self.fixed = {}
-        needed = self._needed(base.definitions)
+        needed = self._needed(base.definitions, reads)
         for name in base.definitions:
             if name in needed and name not in varying:
                 self.fixed[name] = base.name(name)
 
-    def _needed(self, definitions: dict) -> set[str]:
+    def _needed(self, definitions: dict, reads: dict) -> set[str]:
         needed: set[str] = set()
         stack = list(names_read(self.of_node))
         while stack:
@@ -750,7 +758,7 @@ class Written:
             if name in needed or name not in definitions or name == self.wrt:
                 continue
             needed.add(name)
-            stack.extend(names_read(definitions[name]))
+            stack.extend(reads[name])
         return needed
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
