@@ -355,6 +355,8 @@ def _transpose_canon(args, params):
     if op == "commutation":  # K_{m,n}ᵀ = K_{n,m}
         return B.commutation(a.params[1], a.params[0])
     if op == "smul":
+        if a.args[0].op == "smul":  # a named scalar product kept whole (r X): so is its transpose
+            return make("smul", (a.args[0], B.transpose(a.args[1])), ())
         return B.smul(a.args[0], B.transpose(a.args[1]))
     if op == "matmul":
         return B.matmul(*(B.transpose(f) for f in reversed(a.args)))

@@ -470,5 +470,6 @@ ENTRIES = [
     # ------------------------------------------------------------------ RL
     E("RL", "reinforce-softmax", REINFORCE, "∂J/∂θ", "θ", _reinforce, forms={"shape": "Φᵀ (a - π)"}),
     # the one-hot a picks π's entry (a ⊙ π = (aᵀ π) a), which leaves the user's r = (aᵀ π) / (aᵀ p)
-    E("RL", "ppo-surrogate", PPO, "∂L/∂θ", "θ", _ppo, forms={"shape": "Â r Φᵀ (a - π)"}),
+    E("RL", "ppo-surrogate", PPO, "∂L/∂θ", "θ", _ppo,
+      forms={"shape": "Â r Φᵀ (a - π)", "numerator": "Â r (a - π)ᵀ Φ"}),
 ]
