@@ -262,7 +262,9 @@ class Checker:
                     self.statement(stmt)
             except RecursionError:
                 self.fail(TOO_DEEP, stmt)
-        self.cell.node_shapes = self.settled_shapes()
+        last = program.statements[-1].span if program.statements else None
+        with working_on("reading this line", last):  # a stop here still names a line
+            self.cell.node_shapes = self.settled_shapes()
         return self.cell
 
     def settled_shapes(self) -> dict:
