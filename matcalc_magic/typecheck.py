@@ -27,7 +27,7 @@ from .ops.properties import ONEHOT_ROWS, SYMMETRIC_PROPS  # Y : N x C, onehot ro
 from .ops.registry import MissingRule, apply
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
-from .syntax.parse import PLAIN_DIGITS
+from .syntax.parse import PLAIN_DIGITS, SUBSCRIPT_DIGITS
 
 PROPERTIES = {
     "symmetric": "square",
@@ -41,7 +41,6 @@ PROPERTIES = {
 #: numbers by name; e only with a module prefix (np.e, math.e): a bare e is a name
 CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
 AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
-_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
@@ -108,6 +107,14 @@ class CheckedCell:
 
     def properties(self, name: str) -> frozenset:
         return G.var_props(self.variables[name])
+
+
+def _nameable(value: Expr) -> bool:
+    """Whether a definition's node prints as its name: not a variable, zero
+    or a computed number; a number as written (ρ = 0.05) is the user's."""
+    if value.op == "const":
+        return G.written_text(value) is not None
+    return value.op not in ("var", "zeros")
 
 
 def check(program: T.Program) -> CheckedCell:
@@ -265,7 +272,9 @@ class Checker:
                     self.statement(stmt)
             except RecursionError:
                 self.fail(TOO_DEEP, stmt)
-        self.cell.node_shapes = self.settled_shapes()
+        last = program.statements[-1].span if program.statements else None
+        with working_on("reading this line", last):  # a stop here still names a line
+            self.cell.node_shapes = self.settled_shapes()
         return self.cell
 
     def settled_shapes(self) -> dict:
@@ -391,7 +400,7 @@ class Checker:
         self.cell.definitions[name] = value
         self.cell.definition_text[name] = self.text(stmt.value)
         self.definition_syntax[name] = stmt.value
-        if value.op not in ("var", "const") and value not in self.cell.labels:
+        if _nameable(value) and value not in self.cell.labels:
             self.cell.labels[value] = name
 
     # ================================================================ requests
@@ -480,7 +489,7 @@ class Checker:
                 elif after:
                     value = self.expr(self.definition_syntax[defined])
                     replayed[defined] = value
-                    if value.op not in ("var", "const") and value not in self.cell.labels:
+                    if _nameable(value) and value not in self.cell.labels:
                         self.cell.labels[value] = defined
                 else:
                     replayed[defined] = node
@@ -528,7 +537,7 @@ class Checker:
         if name in cell.variables or name in cell.definitions or name in cell.dims:
             return name
         m = re.fullmatch(r"(.+?)_(\d+)", name)
-        other = (m.group(1) + m.group(2).translate(_SUBSCRIPT_DIGITS) if m
+        other = (m.group(1) + m.group(2).translate(SUBSCRIPT_DIGITS) if m
                  else re.sub(r"([₀-₉]+)$", lambda d: "_" + d.group(1).translate(PLAIN_DIGITS), name))
         if other in cell.variables or other in cell.definitions or other in cell.dims:
             return other
@@ -571,7 +580,8 @@ class Checker:
     def x_Number(self, node: T.Number) -> Expr:
         v = node.value
         if isinstance(v, Fraction):
-            return G.const(sympy.Rational(v.numerator, v.denominator))
+            value = sympy.Rational(v.numerator, v.denominator)
+            return G.written_const(value, self.text(node)) if not value.is_Integer else G.const(value)
         if isinstance(v, float):
             return G.const(sympy.nsimplify(v, rational=True))
         return G.const(v)

@@ -23,12 +23,12 @@ import matcalc_magic as mm
 from backends import BACKENDS, require, to_numpy
 from conftest import (LAYOUTS, SYMMETRIC, directions, draw_values, fd_compare, fd_directional, parse_decls,
                       size_symbols, to_full)
-from corpus import cookbook, cs224n, ng, seeds, wikipedia
+from corpus import cookbook, cs224n, ng, seeds, textbooks, wikipedia
 from matcalc_magic.codegen.names import result_name, value_name
 from matcalc_magic.render.names import name_python
 from test_properties import CI, DECLS, problems
 
-ENTRIES = [e for mod in (wikipedia, cookbook, cs224n, ng, seeds) for e in mod.ENTRIES
+ENTRIES = [e for mod in (wikipedia, cookbook, cs224n, ng, seeds, textbooks) for e in mod.ENTRIES
            if not (e.refused or e.numeric_bug)]
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import matcalc_magic as mm
 from conftest import LAYOUTS, draw_values, parse_decls
-from corpus import cookbook, cs224n, ng, seeds, wikipedia
+from corpus import cookbook, cs224n, ng, seeds, textbooks, wikipedia
 from matcalc_magic.render.names import name_python
 from test_op_table import CASES as OP_CASES
 
@@ -32,7 +32,7 @@ def requests():
     operator table in the layouts that have a matrix formula (index and tensor
     code is covered through the corpus and the cases at the end)."""
     out = []
-    for mod in (wikipedia, cookbook, cs224n, ng, seeds):
+    for mod in (wikipedia, cookbook, cs224n, ng, seeds, textbooks):
         for e in mod.ENTRIES:
             if e.refused:
                 continue

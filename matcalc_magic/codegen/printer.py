@@ -9,11 +9,13 @@ is 2-D, as in the engine: a column is (n, 1), a scalar (1, 1).
 
 from __future__ import annotations
 
+import re
+
 import sympy
 
 from ..errors import MatcalcError
 from ..graph import Expr, const_value
-from ..ops.registry import rule
+from ..ops.registry import MissingRule, rule
 from ..shapes import ONE
 
 # Python's precedence, low to high
@@ -32,9 +34,24 @@ def number(value) -> str:
     if value.is_Float:
         return repr(float(value))
     if all(isinstance(a, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Rational, sympy.Symbol))
+           and not (isinstance(a, sympy.Pow) and a.exp in (sympy.S.Half, -sympy.S.Half))
            for a in sympy.preorder_traversal(value)):
         return str(value)  # arithmetic of sizes: SymPy writes it as Python does (1/(2*m), n**2)
     return sympy.pycode(value, fully_qualified_modules=True)
+
+
+def _function_of_constant(e: Expr):
+    """The value of an elementwise function of a constant (√k, log 2) as
+    SymPy computes it, or None."""
+    if not e.args or e.args[0].op != "const":
+        return None
+    try:
+        row = rule(e.op).extra.get("elementwise")
+    except MissingRule:  # the code's own operators (bmul, solve, …)
+        return None
+    if row is None or row.sympy_fn is None:
+        return None
+    return row.sympy_fn(sympy.sympify(const_value(e.args[0])))
 
 
 def shape_tuple(dims) -> str:
@@ -79,6 +96,9 @@ class CodePrinter:
             return self.full((ONE, ONE), self.fill(const_value(e)))
         if e.op == "broadcast" and e.args[0].op == "const":
             return self.full(e.shape, self.fill(const_value(e.args[0])))
+        value = _function_of_constant(e)
+        if value is not None:
+            return self.full((ONE, ONE), self.fill(value))
         return self.emit(e)[0]
 
     def fill(self, value) -> str:
@@ -90,6 +110,10 @@ class CodePrinter:
         method = getattr(self, "_" + e.op, None)
         if method is not None:
             return method(e)
+        value = _function_of_constant(e)
+        if value is not None:  # √k of a size k: a Python number (torch.sqrt takes tensors only)
+            text = self.constant(value)
+            return (text if re.fullmatch(r"[\w.]+\([\w.]*\)", text) else f"({text})"), ATOM
         row = rule(e.op).extra.get("elementwise")
         if row is not None:
             return self.elementwise(e.op, row.numpy_name, self.expr(e.args[0])), ATOM

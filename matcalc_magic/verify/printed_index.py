@@ -1,12 +1,12 @@
-"""An index-notation result read back: ``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``.
+"""An index-notation result read back: ``∂z[i]/∂W[j,k] = δ[i,j] x[k]``.
 
 The printed right-hand side is parsed with the cell's grammar and evaluated
 entry-wise by NumPy: ``A[i,k]`` is the matrix ``A`` (evaluated by the witness,
 :mod:`matcalc_magic.verify.witness`) with its axes named i and k, ``δ[i,j]`` the
 identity, ``Σ_ab`` sums the rest of its term over a and b, juxtaposition
 multiplies, and a term that lacks a free index is constant along it.  The
-free indices and their sizes come from the printed left-hand side (``ᵢ`` of
-``∂zᵢ`` runs over z's rows), so a misprinted index is caught too.
+free indices and their sizes come from the printed left-hand side (``i`` of
+``∂z[i]`` runs over z's rows), so a misprinted index is caught too.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from ..calculus.index import kronecker_symbol
 from .witness import Reference, ReferenceError, elementwise
 from ..syntax import tree as T
 
-_SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
+_LHS_INDICES = re.compile(r"\[(\w+(?:,\w+)*)\]$")  # the trailing [i,j] of ∂Y[i,j] (a name or a bracket before it)
 _SUM = re.compile(r"[Σ∑]_(\w+)")
+_LETTER = re.compile(r"[^\W\d_][₀-₉]*")  # a summation letter: a, or a₁ past z
 
 
 @dataclass
@@ -56,9 +57,15 @@ class IndexForm:
 
         lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
         ref = Reference(self.program, env, sizes, self.shapes, given)
-        out = _Evaluator(ref, lengths).expr(self.rhs)
+        out = _Evaluator(ref, lengths).terms(self.rhs)
         out = _arrange(out, self.free, lengths)
         return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
+
+
+def _letters(side: str) -> tuple[str, ...]:
+    """The index letters written on one side of the left-hand side: ∂Y[i,j] → i, j."""
+    m = _LHS_INDICES.search(side)
+    return tuple(m.group(1).split(",")) if m else ()
 
 
 def read_index(view) -> PrintedForm:
@@ -70,17 +77,17 @@ def read_index(view) -> PrintedForm:
     req = view.result.request
     try:
         num, _, den = view.lhs_text.partition("/∂")
-        if req.direction is not None:  # (∇²_w J · v)ᵢⱼ: the letters after the parenthesis, w's axes
-            num, den = "", num.rpartition(")")[2]
-        out_letters = tuple(_SUBSCRIPT_LETTERS[c] for c in num if c in _SUBSCRIPT_LETTERS)
-        var_letters = tuple(_SUBSCRIPT_LETTERS[c] for c in den if c in _SUBSCRIPT_LETTERS)
+        if req.direction is not None:  # (∇²_w J · v)[i,j]: the variable's letters
+            num, den = "", num
+        out_letters = _letters(num)
+        var_letters = tuple(l for part in den.split("∂") for l in _letters(part))
         out_axes = tuple(d for d in req.of.shape if d != 1)
         var_axes = tuple(d for d in req.wrt.shape if d != 1)
         if req.direction is not None:
             out_axes = ()
         elif req.order == 2:
             out_axes = var_axes
-            var_letters = var_letters  # ∂xᵢ∂xⱼ: both letters are in the denominator
+            var_letters = var_letters  # ∂x[i]∂x[j]: both letters are in the denominator
         axes = (out_axes + var_axes) if req.result_order == 1 else var_axes + var_axes
         free = out_letters + var_letters
         if len(free) != len(axes) or len(set(free)) != len(free):
@@ -157,6 +164,20 @@ class _Evaluator:
     def __init__(self, ref: Reference, lengths: dict):
         self.ref = ref
         self.lengths = dict(lengths)
+        self.free = frozenset(lengths)
+
+    def terms(self, node) -> Labeled:
+        """The printed right-hand side: a sum of terms, each over the free
+        indices only (a stray letter is caught at its term, before the sum
+        would grow an axis for it)."""
+        if isinstance(node, T.BinOp) and node.op in "+-":
+            a, b = self.terms(node.left), self.terms(node.right)
+            return _combine(a, b, np.add if node.op == "+" else np.subtract)
+        out = self.expr(node)
+        loose = [l for l in out.letters if l not in self.free]
+        if loose:
+            raise ReferenceError(f"index {loose[0]} is neither free nor summed")
+        return out
 
     def expr(self, node) -> Labeled:
         if isinstance(node, T.BinOp) and node.op in "+-":
@@ -190,7 +211,7 @@ class _Evaluator:
         values = []
         for f, reciprocal in factors:
             if isinstance(f, T.Name) and _SUM.fullmatch(f.id):
-                summed += list(_SUM.fullmatch(f.id).group(1))
+                summed += _LETTER.findall(_SUM.fullmatch(f.id).group(1))
                 continue
             if reciprocal:
                 f = self.factor(f)
