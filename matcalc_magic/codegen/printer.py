@@ -14,7 +14,7 @@ import re
 import sympy
 
 from ..errors import MatcalcError
-from ..graph import Expr, const_value
+from ..graph import Expr, const_value, leaves
 from ..ops.registry import MissingRule, rule
 from ..shapes import ONE
 
@@ -96,9 +96,8 @@ class CodePrinter:
             return self.full((ONE, ONE), self.fill(const_value(e)))
         if e.op == "broadcast" and e.args[0].op == "const":
             return self.full(e.shape, self.fill(const_value(e.args[0])))
-        value = _function_of_constant(e)
-        if value is not None:
-            return self.full((ONE, ONE), self.fill(value))
+        if e.shape == (ONE, ONE) and all(leaf.op == "const" for leaf in leaves(e)):
+            return self.full((ONE, ONE), f"float({self.emit(e)[0]})")  # (1/2) * 1 or √k: a number, not an array
         return self.emit(e)[0]
 
     def fill(self, value) -> str:
