@@ -204,3 +204,17 @@ def test_a_term_with_a_letter_neither_free_nor_summed_fails_the_reading():
     env = {"x": np.ones((3, 1)), "W": np.ones((3, 3))}
     with pytest.raises(Exception, match="neither free nor summed"):
         form.index.value(env, sizes)
+
+
+@pytest.mark.parametrize("cell, f, decls, wrt", [
+    ("X : N x d\nμ : d\nXc = X - 𝟏 μ^T\nJ = sum(Xc ⊙ Xc)\n∂J/∂μ",
+     lambda v: np.sum((v["X"] - v["μ"].T) ** 2), "X : N x d\nμ : d", "μ"),
+    ("x : n\nA : n x n\ns : scalar\nC = A A^T + s^2 I\nJ = x^T C^-1 x\n∂J/∂s",
+     lambda v: (v["x"].T @ np.linalg.solve(v["A"] @ v["A"].T + v["s"] ** 2 * np.eye(len(v["x"])), v["x"])),
+     "x : n\nA : n x n\ns : scalar", "s"),
+])
+def test_index_forms_read_back_through_definitions_with_a_bare_identity_or_ones(cell, f, decls, wrt):
+    """The definitions an index form names (Xc, C) are evaluated with the
+    sizes the cell gave their bare 𝟏 or I."""
+    result = mm.derive(cell).results[0]
+    check_numerically(result, f, decls, wrt)

@@ -96,7 +96,9 @@ def read_index(view) -> PrintedForm:
         (line,) = parse(source).statements
         program, rhs = view.result.cell.program, line.value
         shape = expected_shape(view.result.kind, "index", req.of.shape, req.wrt.shape)
-        shapes = _operand_shapes(view.result.cell, source, rhs, dict(zip(free, axes)))
+        # the cell's own bare I's and 𝟏's (Xc = X − 𝟏 μᵀ), then the printed form's
+        shapes = {**view.result.cell.node_shapes,
+                  **_operand_shapes(view.result.cell, source, rhs, dict(zip(free, axes)))}
     except (MatcalcError, ReferenceError, KeyError) as e:
         message = getattr(e, "message", None) or str(e)
         return PrintedForm(text, error=f"the printed index form does not read back: {message}")
