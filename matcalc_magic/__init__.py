@@ -12,7 +12,7 @@ from ._labextension import _jupyter_labextension_paths  # noqa: F401  (the prebu
 
 __version__ = "0.1.0"
 
-__all__ = ["derive", "MatcalcError", "LAYOUTS", "load_ipython_extension", "__version__"]
+__all__ = ["derive", "parse_printed", "MatcalcError", "LAYOUTS", "load_ipython_extension", "__version__"]
 
 LAYOUTS = ("numerator", "denominator", "shape", "index", "vec")
 
@@ -22,6 +22,13 @@ def derive(text: str, layout: str = "shape"):
     from .api import derive as _derive
 
     return _derive(text, layout)
+
+
+def parse_printed(view):
+    """A view's printed text read back as input; see :func:`matcalc_magic.printed.parse_printed`."""
+    from .printed import parse_printed as _parse_printed
+
+    return _parse_printed(view)
 
 
 def __getattr__(name):

@@ -14,6 +14,7 @@ The magic and the widgets use nothing but this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,33 +24,54 @@ from . import layouts as L
 from .calculus import derivative as _derivative
 from .calculus.derivative import Derivative
 from .check import CheckedCell, Request, check
-from .errors import TOO_DEEP, MatcalcError
+from .deadline import working_on
+from .errors import TOO_DEEP, MatcalcError, Span
 from .evaluate import as_matrix, evaluate
 from .graph import Expr
+from .limits import ConstantError
 from .ops.registry import MissingRule
 from .render.latex import to_latex
 from .render.names import name_latex, name_text
 from .render.text import to_text
 from .shapes import ONE, ShapeError, concrete, derivative_entries, dim_str
-from .syntax import parse
+from .syntax import canonical_name, parse
 
 
 def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
     """Parse, check and differentiate every request of a derivation."""
     L.check_layout(layout)
+    text = without_surrogates(text)
     try:
-        program = parse(text)
+        with working_on("reading this line", Span(0, 0)):
+            program = parse(text)
         cell = check(program)
-        results = [Result(cell, req, _derive(req)) for req in cell.requests]
-        claims = [Result(cell, c.request, _derive(c.request)) for c in cell.claims]
+        derived: dict = {}  # the same derivative asked for twice is derived once
+        results = [Result(cell, req, _derive(req, derived)) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request, derived)) for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
     return Derivation(text, cell, results, layout, claims)
 
 
-def _derive(req: Request) -> Derivative:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (not a character: it cannot be
+    encoded, printed or sent to a front end) replaced by U+FFFD, one for one,
+    so every span stays where it was."""
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+
+
+def _derive(req: Request, derived: dict) -> Derivative:
+    key = (req.of, req.wrt, req.order, req.direction)
     try:
-        return _derivative.derive_one(req.of, req.wrt, req.order, req.direction)
+        if key not in derived:
+            with working_on(f"differentiating {req.text}", req.span):
+                derived[key] = _derivative.derive_one(req.of, req.wrt, req.order, req.direction)
+        return derived[key]
+    except ConstantError as e:
+        raise MatcalcError(f"cannot differentiate {req.text}: {e.message}", req.span) from None
     except MissingRule as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e}", req.span,
                            hint="this operation has no derivative rule yet") from None
@@ -134,6 +156,7 @@ class Result:
     request: Request
     derivative: Derivative
     _views: dict = field(default_factory=dict, repr=False)
+    _read_back: dict = field(default_factory=dict, repr=False)  # printed text → its reading (View.printed)
 
     @property
     def kind(self) -> str:
@@ -223,10 +246,12 @@ class View:
     def index_form(self):
         """The entry-wise form, or None where plain indices cannot write it
         (e.g. a slice of a differential); the vec matrix stands in then."""
-        from .calculus.index import NoIndexForm, index_form
+        from .calculus.index import NoIndexForm, index_form, kronecker_symbol
 
+        cell = self.result.cell
         try:
-            return index_form(self.result.derivative, self.result.labels)
+            return index_form(self.result.derivative, self.result.labels,
+                              kronecker_symbol({*cell.variables, *cell.definitions, *cell.dims}))
         except NoIndexForm:
             return None
 
@@ -275,15 +300,33 @@ class View:
         if not self.where:
             return ""
         from .render.latex import LatexPrinter
-        from .render.text import TextPrinter
 
         if fmt == "latex":
             printer = LatexPrinter(self.names)  # one printer: its name lookups are built once
             parts = [f"{name_latex(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
             return " \\quad\\text{where}\\quad " + ",\\; ".join(parts)
-        printer = TextPrinter(self.names)
-        parts = [f"{name_text(n)} = {printer.doprint(e, expand_root=True)}" for n, e in self.where]
-        return ", where " + "; ".join(parts)
+        return ", where " + "; ".join(f"{n} = {text}" for n, text in self.where_text)
+
+    @cached_property
+    def where_text(self) -> list[tuple[str, str]]:
+        """[(name, right-hand side)] of the where-parts as the text prints them."""
+        from .render.text import TextPrinter
+
+        printer = TextPrinter(self.names)  # one printer: its name lookups are built once
+        return [(name_text(n), printer.doprint(e, expand_root=True)) for n, e in self.where]
+
+    @cached_property
+    def printed(self):
+        """This view's printed text read back as cell input (every printed form
+        is valid input): what the numeric check evaluates, see printed.py."""
+        from .printed import read_back
+
+        # layouts that print the same text (shape and denominator, often) share one reading
+        key = (self.lhs_text if self.expr is None else self.expr.shape, self.rhs_text, tuple(self.where_text))
+        cache = self.result._read_back
+        if key not in cache:
+            cache[key] = read_back(self)
+        return cache[key]
 
     @cached_property
     def rhs_latex(self) -> str:
@@ -448,6 +491,7 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
     env: dict = {}
     sizes: dict = {}
     pending = []  # (name, declared size, actual) for compound sizes like n + 1
+    values = {canonical_name(k) if isinstance(k, str) else k: v for k, v in values.items()}  # b_{1} is b_1
     for name, value in values.items():
         if name not in cell.variables:
             if name in cell.dims:
@@ -506,13 +550,18 @@ def bind(cell: CheckedCell, values: dict) -> tuple[dict, dict]:
 def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     """What is wrong with an array given for a variable with properties."""
     from .graph import var_props
+    from .ops.properties import ONEHOT_ROWS
 
     props = var_props(var)
     if not props or not np.all(np.isfinite(arr)):
         return None
     columns = arr.reshape(-1, 1) if (arr.shape[0] == 1 or arr.shape[1] == 1) else arr
-    if "onehot" in props and not (np.all((columns == 0) | (columns == 1)) and np.all(columns.sum(axis=0) == 1)):
-        return "onehot, but the array given is not one-hot (0s and a single 1 per column)"
+    binary = np.all((arr == 0) | (arr == 1))
+    if "onehot" in props and not (binary and np.all(columns.sum(axis=0) == 1)):
+        per = "per column" if columns is arr else "in all"
+        return f"onehot, but the array given is not one-hot (0s and a single 1 {per})"
+    if ONEHOT_ROWS in props and not (binary and np.all(arr.sum(axis=1) == 1)):
+        return "onehot rows, but the array given is not one-hot by rows (0s and a single 1 per row)"
     if "probability" in props and not (np.all(columns >= 0) and np.allclose(columns.sum(axis=0), 1)):
         return "probability, but the array given is not non-negative with entries summing to 1"
     if "positive" in props and not np.all(arr > 0):

@@ -54,8 +54,9 @@ from fractions import Fraction
 import numpy as np
 
 from . import layouts as L
-from .evaluate import evaluate
+from .deadline import now_working_on
 from .graph import Expr, is_zero, substitute
+from .reference import Reference, ReferenceError
 from .shapes import ONE, dim_str, same
 from .verify import DRAW_ATTEMPTS, draw_env, draw_sizes
 
@@ -208,6 +209,7 @@ def gather(derivation, points: int = 3, seed: int | None = None, env: dict | Non
     cell = derivation.cell
     out = []
     for spec, result in zip(cell.claims, derivation.claim_results):
+        now_working_on("judging this claim", spec.span)
         ev = ClaimEvidence(spec, result)
         s = zlib.crc32((cell.source + "\0claim\0" + spec.request.text + "=" + spec.value_text).encode())
         rng = np.random.default_rng(s if seed is None else seed)
@@ -228,7 +230,7 @@ def gather(derivation, points: int = 3, seed: int | None = None, env: dict | Non
             if point is not None:
                 ev.points.append(point)
         if not ev.points:
-            ev.problem = "no valid random point (values outside the functions' domains)"
+            ev.problem = ev.problem or "no valid random point (values outside the functions' domains)"
         out.append(ev)
     return out
 
@@ -263,9 +265,14 @@ def _measure(ev: ClaimEvidence, values: dict, sizes: dict, user: bool) -> Point 
     env = dict(values)
     with np.errstate(all="ignore"):
         try:
+            # the claim as written, read by the check's witness (not the simplified graph)
+            written = Reference(cell.program, env, sizes, cell.node_shapes)
             if req.wrt_name not in cell.variables:  # ∂J/∂z for a defined z: z's own value
-                env[req.wrt_name] = evaluate(cell.definitions[req.wrt_name], env, sizes)
-            claim = np.asarray(evaluate(spec.value, env, sizes), dtype=float)
+                env[req.wrt_name] = written.name(req.wrt_name)
+            claim = written.expr(spec.written.value)
+        except ReferenceError as e:
+            ev.problem = f"the claim could not be evaluated as written ({e})"
+            return None
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
         if not np.all(np.isfinite(claim)):

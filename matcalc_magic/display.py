@@ -215,7 +215,7 @@ class CellOutput:
 
     def __init__(self, derivation, layout: str | None = None, *, checks=None, claims=None,
                  binding: Binding | None = None, steps: bool = False, code: bool | str = False,
-                 html: bool = True, line_offset: int | None = 0):
+                 html: bool = True, line_offset: int | None = 0, note: str = ""):
         self.derivation = derivation
         self.layout = L.check_layout(layout or derivation.layout)
         self.checks = list(checks) if checks is not None else [None] * len(derivation.results)
@@ -225,6 +225,7 @@ class CellOutput:
         self.show_code = "numpy" if code is True else (code or None)  # the backend of the code shown
         self.use_html = html
         self.line_offset = line_offset  # cell lines before the derivation's first; None: no line numbers
+        self.note = note  # what the reader must know about the whole output (checks skipped, …)
         self._steps: dict = {}
         self._memo: dict = {}  # (what, layout, …) -> rendered text; nothing rendered changes after construction
 
@@ -402,6 +403,8 @@ class CellOutput:
             names = ", ".join(self.binding.names)
             extra = (f'<div class="mcm-sizes">sizes from your namespace ({escape(names)}): '
                      f"{escape(self.binding.sizes_text())}</div>")
+        if self.note:
+            extra += f'<div class="mcm-note">{escape(self.note)}</div>'
         return (f'<div class="mcm-header" style="font-size:85%;{MUTED_STYLE}">{info}{extra}</div>')
 
     def html(self, layout: str | None = None) -> str:
@@ -447,6 +450,8 @@ class CellOutput:
         out = [f"[{L.DESCRIPTIONS[layout]}]"]
         if self.binding.sizes:
             out.append(f"sizes from your namespace ({', '.join(self.binding.names)}): {self.binding.sizes_text()}")
+        if self.note:
+            out.append(self.note)
         for i, r in enumerate(self.results):
             out.append(r.view(layout).text)
             out.append(f"    {self.shape_of(i, layout)} · {r.kind} · {self.badge(i).text}")

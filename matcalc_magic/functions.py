@@ -128,7 +128,8 @@ def _elementwise(fname: str):
 for _name, _aliases in {
     "exp": (), "log": ("ln",), "sqrt": ("√",), "sin": (), "cos": (), "tanh": (),
     "sigmoid": ("σ", "sigma", "expit", "logistic"), "relu": ("ReLU",), "softplus": (),
-    "abs": ("absolute",), "sign": ("sgn",),
+    "abs": ("absolute",), "sign": ("sgn",), "cosh": (), "sinh": (), "tan": (),
+    "arctan": ("atan",), "log1p": (), "expm1": (),
 }.items():
     define(_name, *_aliases)(_elementwise(_name))
 
@@ -180,23 +181,68 @@ def _mean(ck, node, args, kwargs, primes):
     return B.smul(G.const(1 / sympy.expand(count)), B.total(x, axis))
 
 
+def _spread_args(ck, node, args, kwargs, name):
+    """x, axis and ddof of var/std, as NumPy takes them (np.var(X, axis=0,
+    keepdims=True, ddof=0)); the reduced axis is kept as size 1 either way,
+    as sum and mean keep it."""
+    _no_primes(ck, node, 0, name)
+    if len(args) not in (1, 2):
+        ck.fail(f"{name} takes one argument (and an optional axis)", node)
+    for k, v in kwargs.items():
+        if k not in ("axis", "keepdims", "ddof"):
+            ck.fail(f"{name} has no argument {k!r}", v)
+    keep = kwargs.get("keepdims")
+    if keep is not None and not (isinstance(keep, T.Name) and keep.id in ("True", "False")):
+        ck.fail("keepdims is True or False", keep)
+    ddof = sympy.Integer(0)
+    if "ddof" in kwargs:
+        ddof = ck.size_value(kwargs["ddof"]) if not _is_zero_number(kwargs["ddof"]) else ddof
+    x = ck.expr(args[0])
+    return x, _axis(ck, kwargs, args), ddof
+
+
+def _is_zero_number(node) -> bool:
+    return isinstance(node, T.Number) and node.value == 0
+
+
+def _variance(x, axis, ddof):
+    """mean((x − mean(x))^∘2) along the axis, divided by (count − ddof) instead
+    of the count for ddof > 0: a composition, so no derivative rule of its own."""
+    count = sympy.expand(x.shape[0] * x.shape[1] if axis is None else x.shape[axis])
+    mean = B.smul(G.const(1 / count), B.total(x, axis))
+    centred = B.sub(x, B.broadcast(mean, x.shape))
+    return B.smul(G.const(1 / sympy.expand(count - ddof)), B.total(B.epow(centred, 2), axis))
+
+
+@define("var")
+def _var(ck, node, args, kwargs, primes):
+    _no_primes(ck, node, primes, "var")
+    return _variance(*_spread_args(ck, node, args, kwargs, "var"))
+
+
+@define("std")
+def _std(ck, node, args, kwargs, primes):
+    _no_primes(ck, node, primes, "std")
+    return B.elementwise("sqrt", _variance(*_spread_args(ck, node, args, kwargs, "std")))
+
+
 @define("tr", "trace", "Tr")
 def _trace(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 1, "tr")
     x = ck.expr(args[0])
-    if not same(x.shape[0], x.shape[1]):
+    if ck.square(x) is None:
         ck.fail(f"the trace needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node,
                 ck.shapes_of((args[0], x)))
-    return B.trace(x)
+    return B.trace(ck.square(x))
 
 
 def _square_arg(ck, node, args, what):
     _arity(ck, node, args, 1, what)
     x = ck.expr(args[0])
-    if not same(x.shape[0], x.shape[1]):
+    if ck.square(x) is None:
         ck.fail(f"{what} needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node,
                 ck.shapes_of((args[0], x)))
-    return x
+    return ck.square(x)
 
 
 @define("det")
@@ -219,11 +265,11 @@ def _matrix_power(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 2, "matrix_power")
     x = ck.expr(args[0])
     k = ck.expr(args[1])
-    if not same(x.shape[0], x.shape[1]):
+    if ck.square(x) is None:
         ck.fail(f"matrix_power needs a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node)
     if not (G.is_const(k) and G.const_value(k).is_Integer):
         ck.fail("matrix_power needs an integer exponent", args[1])
-    return B.matpow(x, int(G.const_value(k)))
+    return B.matpow(ck.square(x), int(G.const_value(k)))
 
 
 @define("diag")
@@ -232,8 +278,8 @@ def _diag(ck, node, args, kwargs, primes):
     x = ck.expr(args[0])
     if x.shape[0] == ONE or x.shape[1] == ONE:
         return B.diag(x)
-    if same(x.shape[0], x.shape[1]):
-        return B.diagvec(x)
+    if ck.square(x) is not None:
+        return B.diagvec(ck.square(x))
     ck.fail(f"diag needs a vector or a square matrix; {ck.text(args[0])} is {shape_str(x.shape)}", node)
 
 
@@ -247,6 +293,17 @@ def _kron(ck, node, args, kwargs, primes):
 def _vec(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 1, "vec")
     return B.vec(ck.expr(args[0]))
+
+
+@define("unvec")
+def _unvec(ck, node, args, kwargs, primes):
+    """unvec(v, m, n): the m×n matrix whose vec is v (as printed)."""
+    _arity(ck, node, args, 3, "unvec")
+    v = ck.expr(args[0])
+    rows, cols = ck.size_value(args[1]), ck.size_value(args[2])
+    if not (v.shape[1] == ONE and ck.unify(v.shape[0], rows * cols)):
+        ck.fail(f"unvec: {ck.text(args[0])} ({shape_str(v.shape)}) does not have {rows * cols} entries", node)
+    return B.unvec(ck.open.resolve(v), (rows, cols))
 
 
 @define("transpose")
@@ -368,6 +425,13 @@ def _zeros(ck, node, args, kwargs, primes):
     return G.zeros(*_size_args(ck, node, args))
 
 
+@define("commutation", "K")
+def _commutation(ck, node, args, kwargs, primes):
+    """K(m, n), the commutation matrix: K vec(A) = vec(Aᵀ) for an m×n A (as printed)."""
+    _arity(ck, node, args, 2, "commutation")
+    return B.commutation(ck.size_value(args[0]), ck.size_value(args[1]))
+
+
 @define("eye", "identity", "I")
 def _eye(ck, node, args, kwargs, primes):
     _arity(ck, node, args, 1, "eye")
@@ -378,15 +442,10 @@ def _stack(axis: int, name: str):
     def spec(ck, node, args, kwargs, primes):
         if len(args) != 1 or not isinstance(args[0], (T.ListLit, T.TupleLit)):
             ck.fail(f"{name} takes a list: {name}([a, b])", node)
+        if not args[0].items:
+            ck.fail(f"{name} needs at least one array", node)
         items = [ck.expr(i) for i in args[0].items]
-        other = 1 - axis
-        for i, it in enumerate(items[1:], 1):
-            if not same(it.shape[other], items[0].shape[other]):
-                what = "columns" if axis == 0 else "rows"
-                ck.fail(f"{name}: the numbers of {what} differ ({shape_str(items[0].shape)} and "
-                        f"{shape_str(it.shape)})", args[0].items[i],
-                        ck.shapes_of((args[0].items[0], items[0]), (args[0].items[i], it)))
-        return B.concat(items, axis)
+        return ck.stack(name, items, args[0].items, axis)
     return spec
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import weakref
 import zlib
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 import sympy
 
+from .limits import check_constant
 from .shapes import ONE, Shape
 
 
@@ -99,15 +101,19 @@ def structural_key(op: str, args: tuple, params: tuple, shape) -> int:
     """A number that depends only on the expression's structure (up to the
     order of terms in sums and Hadamard products), the same in every process."""
     children = sorted(a.skey for a in args) if op in COMMUTATIVE else [a.skey for a in args]
-    text = "|".join([op, ";".join(_param_text(p) for p in params), str(shape[0]), str(shape[1])]
+    text = "|".join([op, ";".join(_param_text(p) for p in params), _text(shape[0]), _text(shape[1])]
                     + [str(k) for k in children])
     return zlib.crc32(text.encode("utf-8"))
+
+
+# Printing a SymPy size or number is slow and the same few recur: print each once.
+_text = lru_cache(maxsize=8192, typed=True)(str)
 
 
 def _param_text(p) -> str:
     if isinstance(p, frozenset):
         return ",".join(sorted(map(str, p)))
-    return str(p)
+    return _text(p)
 
 
 # ------------------------------------------------------------------ leaves
@@ -120,7 +126,7 @@ def tangent(name: str, shape: Shape) -> Expr:
 
 
 def const(value) -> Expr:
-    return make("const", (), (sympy.sympify(value),), (ONE, ONE))
+    return make("const", (), (check_constant(sympy.sympify(value)),), (ONE, ONE))
 
 
 def eye(n) -> Expr:

@@ -20,25 +20,33 @@ Settings (``%config MatcalcMagics.<name> = …``): ``layout`` (default layout),
 ``widgets`` (``"auto"``, ``"always"``, ``"never"``), ``html`` (False gives
 ``text/latex`` + ``text/plain`` bundles only, for front ends that do not
 typeset math inside HTML, such as VS Code), ``points`` (random points of the
-numeric checks).
+numeric checks), ``timeout`` (seconds a cell may take: past them it stops with
+a message naming the line it was working on, see :mod:`matcalc_magic.deadline`)
+and ``check_time`` (seconds for all the numeric checks of a cell; the results
+after that are shown unchecked, and the output says so).
 """
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import numbers
 import re
+import time
+import types
+import unicodedata
 
 import numpy as np
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, CaselessStrEnum, Int
+from traitlets import Bool, CaselessStrEnum, Float, Int
 
 from . import layouts as L
 from .codegen import BACKENDS
+from .deadline import TimeLimit, remaining, time_limit, working_on
 from .display import Binding, CellOutput, Shown, Values
-from .errors import MatcalcError, Span, line_col
+from .errors import TOO_DEEP, MatcalcError, Span, line_col
 from .shapes import complete_sizes, first_empty, sizes_text
 
 #: options that take a value (the rest are flags)
@@ -132,6 +140,12 @@ def _declaration_span(source: str, name: str) -> Span | None:
 
 
 # ====================================================================== the namespace
+def python_name(name: str) -> str:
+    """The namespace key Python gives a cell's name: ``ℓ = …`` in Python binds
+    ``l`` (identifiers are read in NFKC form)."""
+    return unicodedata.normalize("NFKC", name) if name.isidentifier() else name
+
+
 def _is_number(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
@@ -148,9 +162,10 @@ def bind_namespace(cell, namespace: dict, source: str) -> Binding:
     seen: dict = {}  # size symbol -> (value, name, shape text)
     names = []
     for name, var in cell.variables.items():
-        if name not in namespace:
+        key = python_name(name)
+        if key not in namespace:
             continue
-        value = namespace[name]
+        value = namespace[key]
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biuf":
                 continue
@@ -186,7 +201,7 @@ def bind_namespace(cell, namespace: dict, source: str) -> Binding:
         values[name] = value
         names.append(name)
     for name, sym in cell.dims.items():
-        value = namespace.get(name)
+        value = namespace.get(python_name(name))
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
             continue
         if int(value) < 1:
@@ -282,6 +297,71 @@ def evaluate_results(derivation, layout: str, binding: Binding) -> Values:
     return out
 
 
+# ====================================================================== --name
+#: names IPython keeps for itself: its history (_, __, _i, _i3, _3, …)
+_IPYTHON_NAMES = re.compile(r"_+|_i+|_i?\d+|_[iod]h")
+
+
+def binding_name(name: str, shell, force: bool = False) -> tuple[str, str | None]:
+    """The name ``--name NAME`` binds, as Python spells it (NFKC: ``ℓ`` is
+    ``l``), and a note when that differs from what was typed.  Keywords, the
+    builtins, IPython's own names and names bound to modules or functions are
+    refused (a UsageError), the last two kinds unless ``force``."""
+    normal = unicodedata.normalize("NFKC", name)
+    renamed = None
+    if normal != name:
+        renamed = (f"--name {name}: Python reads this name as {normal} (NFKC normalisation), "
+                   f"so the result is bound to {normal}")
+    if not normal.isidentifier() or keyword.iskeyword(normal):
+        raise UsageError(f"--name needs a Python identifier, not {name!r}")
+    hidden = getattr(shell, "user_ns_hidden", {})
+    if (normal.startswith("__") and normal.endswith("__")) or normal in hidden or _IPYTHON_NAMES.fullmatch(normal):
+        raise UsageError(f"--name {name}: {normal} is one of IPython's own names; choose another")
+    bound = shell.user_ns.get(normal, _UNBOUND)
+    if bound is _UNBOUND:
+        bound = getattr(builtins, normal, _UNBOUND)
+    if bound is _UNBOUND:
+        what = None
+    elif isinstance(bound, types.ModuleType):
+        what = f"the module {bound.__name__}"
+    elif bound is getattr(builtins, normal, _UNBOUND):
+        what = "a Python builtin"
+    else:
+        what = "a function or class" if callable(bound) else None
+    if what and not force:
+        raise UsageError(f"--name {name}: {normal} is {what}; choose another name, "
+                         f"or add --force to replace it")
+    return normal, renamed
+
+
+_UNBOUND = object()
+
+
+def _internal_error(e: Exception, source: str) -> MatcalcError:
+    """A bug of matcalc_magic, reported as one message at the part of the cell
+    it happened in."""
+    task = getattr(e, "matcalc_task", None)
+    where = f" while {task.what}" if task is not None else ""
+    return MatcalcError(f"internal error{where}: {type(e).__name__}: {e}", task.span if task else None, source,
+                        hint="this is a bug in matcalc_magic; please report it with this cell")
+
+
+_ENGINE_LOADED = False
+
+
+def _load_engine() -> None:
+    """Import and initialise everything a cell uses (the rule tables, the
+    parser, the checker, the printers), once, outside any time limit."""
+    global _ENGINE_LOADED
+    if _ENGINE_LOADED:
+        return
+    from . import api, claims, display, verify  # noqa: F401
+    from .render import latex, naming, numpy, text  # noqa: F401
+
+    api.derive("x : n\nA : n x n\nJ = log(sum(exp(A x)))\n∂J/∂x")[0].check(points=1)
+    _ENGINE_LOADED = True
+
+
 # ====================================================================== the magics
 def _split_options(line: str) -> tuple[str, str]:
     """Leading ``--options`` of a line, and the rest untouched (statements may
@@ -328,6 +408,10 @@ class MatcalcMagics(Magics):
     html = Bool(True, help="Include text/html in outputs; False leaves text/latex and text/plain "
                            "(for front ends that do not typeset math inside HTML).").tag(config=True)
     points = Int(3, help="Random points of each numeric check.").tag(config=True)
+    timeout = Float(10.0, help="Seconds a cell may take to derive, check and print; past them it stops "
+                               "with a message naming the line it was working on (0: no limit).").tag(config=True)
+    check_time = Float(5.0, help="Seconds the numeric checks of one cell may take in all; results "
+                                 "past them are shown unchecked, and the output says so.").tag(config=True)
 
     @magic_arguments()
     @argument("-l", "--layout", choices=L.LAYOUTS, default=None,
@@ -340,6 +424,8 @@ class MatcalcMagics(Magics):
     @argument("--latex", action="store_true", help="also print the raw LaTeX of the results, to copy")
     @argument("-n", "--name", default=None,
               help="bind the Derivation (with --eval: the evaluated derivatives) to NAME in the namespace")
+    @argument("--force", action="store_true",
+              help="let --name replace a builtin, a module or a function bound to that name")
     @argument("--eval", dest="evaluate", action="store_true",
               help="evaluate the derivatives at the arrays in the namespace and return them "
                    "(a dict: request → ndarray)")
@@ -384,7 +470,8 @@ class MatcalcMagics(Magics):
 
         A false claim fails the cell with a diagnosis (transposed — which
         layout it is right in —, off by a constant factor, wrong shape, or
-        different).
+        different).  Results print in the cell's own language (𝟏, I, ⊙, ^∘2,
+        δ₁ = …), so a printed result can be pasted back, e.g. into a claim.
         """
         opt_text, rest = _split_options(line)
         args = parse_argstring(self.mderive, opt_text)  # a UsageError is shown as one line by IPython
@@ -401,41 +488,43 @@ class MatcalcMagics(Magics):
 
     # ------------------------------------------------------------------ the work
     def run(self, source: str, args, magic: str = "%%mderive", line_offset: int = 1):
-        from .api import derive
-        from .claims import ClaimFailed, gather
+        from .api import without_surrogates
+        from .claims import ClaimFailed
 
         layout = args.layout or self.layout
-        if args.name is not None and (not args.name.isidentifier() or keyword.iskeyword(args.name)):
-            raise UsageError(f"--name needs a Python identifier, not {args.name!r}")
+        name = None
+        if args.name is not None:
+            name, renamed = binding_name(args.name, self.shell, args.force)
+            if renamed:
+                print(renamed)
         points = self.points if args.points is None else args.points
         if points < 1:
             raise UsageError("--points must be at least 1")
+        source = without_surrogates(source)
+        _load_engine()  # before the clock starts: imports must never be cut in half
         try:
-            derivation = derive(source, layout)
-            binding = bind_namespace(derivation.cell, self.shell.user_ns, source) if args.bind else Binding()
-            check_env = check_sizes = None
-            if binding:  # also check at the user's arrays (or at least at their sizes)
-                check_env = dict(binding.env)
-                check_sizes = complete_sizes(derivation.cell.dims, binding.sizes)
-            checks = [r.check(points=points, env=check_env, sizes=check_sizes) if args.check else None
-                      for r in derivation.results]
-            claims = gather(derivation, points=points, env=check_env, sizes=check_sizes)
-            values = evaluate_results(derivation, layout, binding) if args.evaluate else None
+            # The derivation is a plain output, whole without any widget model or
+            # kernel.  In a Jupyter front end it also carries every layout as data,
+            # which the JupyterLab extension renders with a toggle even when the
+            # kernel is gone, and the live widget sits beside it.
+            interactive = args.widget and self._widgets_available()
+            with time_limit(self.timeout), working_on("reading the cell"):
+                output, values = self._derive_and_check(source, args, layout, points, line_offset, magic,
+                                                        L.LAYOUTS if interactive else (layout,))
+                shown = Shown(output, layout, interactive=interactive)
+                with working_on("rendering the output"):
+                    shown.bundle()  # render once here: a rendering bug must fail the cell, not vanish in a formatter
         except MatcalcError as e:
             if e.source is None:
                 e.with_source(source)
             raise MderiveError(e, line_offset, magic) from None
+        except TimeLimit as stop:
+            raise MderiveError(self._stopped(stop, source), line_offset, magic) from None
+        except RecursionError:
+            raise MderiveError(MatcalcError(TOO_DEEP, None, source), line_offset, magic) from None
+        except Exception as e:  # noqa: BLE001 - a bug must not show the user a traceback: say where it happened
+            raise MderiveError(_internal_error(e, source), line_offset, magic) from None
 
-        output = CellOutput(derivation, layout, checks=checks, claims=claims, binding=binding,
-                            steps=args.steps, code=args.code, html=self.html,
-                            line_offset=line_offset if magic == "%%mderive" else None)
-        # The derivation is a plain output, whole without any widget model or
-        # kernel.  In a Jupyter front end it also carries every layout as data,
-        # which the JupyterLab extension renders with a toggle even when the
-        # kernel is gone, and the live widget sits beside it.
-        interactive = args.widget and self._widgets_available()
-        shown = Shown(output, layout, interactive=interactive)
-        shown.bundle()  # render once here: a rendering bug must fail the cell, not vanish in a formatter
         shown.show()
         widget = None
         if interactive:
@@ -447,17 +536,74 @@ class MatcalcMagics(Magics):
             display(widget)
         if args.latex:
             print(output.latex_source(layout))
-        if args.name:
-            self.shell.user_ns[args.name] = values if values is not None else derivation
+        if name:
+            self.shell.user_ns[name] = values if values is not None else output.derivation
         self.last_output = output
         self.last_shown = shown
         self.last_widget = widget
-        if any(c is not None and not c.ok for c in checks):
+        if any(c is not None and not c.ok for c in output.checks):
             raise CheckFailed(output, magic)
         failed = output.failed_claims
         if failed:
             raise ClaimFailed(failed, magic, line_offset if magic == "%%mderive" else None)
         return values
+
+    def _derive_and_check(self, source, args, layout, points, line_offset, magic, layouts):
+        """Everything that may take long, under the cell's time limit: derive,
+        bind, judge the claims, check, and print in ``layouts``."""
+        from .api import derive
+        from .claims import gather
+
+        derivation = derive(source, layout)
+        binding = bind_namespace(derivation.cell, self.shell.user_ns, source) if args.bind else Binding()
+        check_env = check_sizes = None
+        if binding:  # also check at the user's arrays (or at least at their sizes)
+            check_env = dict(binding.env)
+            check_sizes = complete_sizes(derivation.cell.dims, binding.sizes)
+        with working_on("judging the claims"):
+            claims = gather(derivation, points=points, env=check_env, sizes=check_sizes)
+        checks, note = [None] * len(derivation.results), ""
+        if args.check:
+            checks, note = self._check_results(derivation, points, check_env, check_sizes)
+        values = evaluate_results(derivation, layout, binding) if args.evaluate else None
+        output = CellOutput(derivation, layout, checks=checks, claims=claims, binding=binding,
+                            steps=args.steps, code=args.code, html=self.html,
+                            line_offset=line_offset if magic == "%%mderive" else None, note=note)
+        for r in derivation.results:  # print each result here (views keep it), so a slow one is named
+            with working_on(f"printing {r.request.text}", r.request.span):
+                for shown_layout in layouts:
+                    r.view(shown_layout).latex, r.view(shown_layout).text
+        return output, values
+
+    def _check_results(self, derivation, points, env, sizes) -> tuple[list, str]:
+        """The numeric check of each result, in order, until the cell's time for
+        checks is spent; the rest are left unchecked, and the note says so."""
+        budget = self.check_time if self.check_time > 0 else float("inf")
+        left = remaining()
+        if left is not None:
+            budget = min(budget, left / 2)  # the other half is for printing what was found
+        stop = time.monotonic() + budget
+        results = derivation.results
+        checks = []
+        for r in results:
+            if checks and time.monotonic() > stop:
+                break
+            with working_on(f"checking {r.request.text} numerically", r.request.span):
+                checks.append(r.check(points=points, env=env, sizes=sizes))
+        skipped = len(results) - len(checks)
+        if not skipped:
+            return checks, ""
+        note = (f"numeric checks: the first {len(checks):,} of {len(results):,} results were checked; "
+                f"the other {skipped:,} were not, as the {budget:.3g} s this cell has for checks ran out "
+                "(%config MatcalcMagics.check_time)")
+        return checks + [None] * skipped, note
+
+    def _stopped(self, stop: TimeLimit, source: str) -> MatcalcError:
+        task = stop.task
+        doing = f" while {task.what}" if task is not None else ""
+        return MatcalcError(
+            f"stopped after {self.timeout:g} s{doing}", task.span if task is not None else None, source,
+            hint="simplify or split this line, or raise the limit: %config MatcalcMagics.timeout = 60")
 
     def _widgets_available(self) -> bool:
         if self.widgets == "never":

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import evaluate
-from .graph import Expr, dependency_set, postorder, var_props
+from .graph import Expr, var_props
+from .ops.properties import ONEHOT_ROWS
+from .reference import ReferenceError, Written
 from .shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
 
 FIRST_ORDER_STEP = 1e-6
@@ -46,6 +47,8 @@ MAX_DIRECTIONS = 32  # more basis directions than this: probe random ones
 MAX_HESSIAN_DIRECTIONS = 12  # a Hessian needs 4 evaluations per pair of them
 MAX_ENTRIES = 2_000_000  # of the full derivative at one point (16 MB of float64)
 TOO_LARGE = "too large to check numerically"
+#: the key of a layout's printed formula (read back) among the compared values
+PRINTED_SUFFIX = " as printed"
 #: the most of a relative error that may be put down to rounding in f(x ± h e):
 #: beyond it the check fails rather than pass on numbers it cannot resolve
 MAX_ROUNDING_ALLOWANCE = 1e-4
@@ -75,6 +78,10 @@ def draw_value(var: Expr, sizes: dict, rng: np.random.Generator, attempt: int = 
             out.flat[rng.integers(out.size)] = 1.0
         else:
             out[rng.integers(r, size=c), np.arange(c)] = 1.0
+        return out
+    if ONEHOT_ROWS in props:
+        out = np.zeros((r, c))
+        out[np.arange(r), rng.integers(c, size=r)] = 1.0
         return out
     if "probability" in props:
         p = rng.random((r, c)) + 0.1
@@ -120,34 +127,18 @@ def directions(var: Expr, sizes: dict, rng: np.random.Generator | None = None,
     return out
 
 
-class Function:
-    """``of`` as a function of ``wrt`` with everything else held fixed."""
-
-    def __init__(self, of: Expr, wrt: Expr, env: dict, sizes: dict):
-        self.of, self.wrt, self.sizes = of, wrt, sizes
-        self.name = wrt.params[0]
-        self.env = dict(env)
-        varying = dependency_set(of, wrt)
-        fixed = {}
-        for node in postorder(of):
-            if id(node) not in varying:
-                fixed[node] = None
-        memo: dict = {}
-        for node in fixed:
-            evaluate(node, self.env, sizes, memo)
-        self.fixed = {k: memo[k] for k in fixed}
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        env = dict(self.env)
-        env[self.name] = x
-        return evaluate(self.of, env, self.sizes, dict(self.fixed))
+def written_function(result, env: dict, sizes: dict):
+    """The request's function as the cell writes it (the witness): evaluated
+    from the syntax tree, never from the simplified graph."""
+    req, cell = result.request, result.cell
+    return Written(cell.program, req.of_node, req.wrt_name, env, sizes, cell.node_shapes)
 
 
-def first_directional(f: Function, x: np.ndarray, e: np.ndarray, h: float = FIRST_ORDER_STEP) -> np.ndarray:
+def first_directional(f, x: np.ndarray, e: np.ndarray, h: float = FIRST_ORDER_STEP) -> np.ndarray:
     return (f(x + h * e) - f(x - h * e)) / (2 * h)
 
 
-def second_directional(f: Function, x, e1, e2, h: float = SECOND_ORDER_STEP) -> float:
+def second_directional(f, x, e1, e2, h: float = SECOND_ORDER_STEP) -> float:
     pp = f(x + h * e1 + h * e2)
     pm = f(x + h * e1 - h * e2)
     mp = f(x - h * e1 + h * e2)
@@ -257,6 +248,11 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
     given_skipped = ""  # why the given point (the user's arrays) was not used
     plans = [(sizes, env)] if env is not None else []
     plans += [(None, None)] * points
+    for layout in layouts:  # a printed form that does not read back certifies nothing
+        error = result.view(layout).printed.error
+        if error:
+            problems.append(f"{layout}: {error}")
+    off_as_printed: set = set()  # layouts whose printed formula, read back, is wrong
     for given_sizes, given_env in plans:
         given = given_env is not None
         outcome, why, detail = None, "values outside the functions' domains", ""
@@ -269,8 +265,12 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
                 why, detail = "a size is below 1", f"at {_sizes_text(sz)}"
                 continue
             entries = derivative_entries(req.of.shape, req.wrt.shape, req.result_order, sz)
-            if entries > MAX_ENTRIES:
-                why, detail = TOO_LARGE, f"{entries:,} derivative entries at {_sizes_text(sz)}"
+            largest = max(((name, concrete(v.shape[0], sz) * concrete(v.shape[1], sz))
+                           for name, v in variables.items()), key=lambda p: p[1], default=("", 0))
+            if entries > MAX_ENTRIES or largest[1] > MAX_ENTRIES:
+                why, detail = TOO_LARGE, (f"{entries:,} derivative entries at {_sizes_text(sz)}"
+                                          if entries > MAX_ENTRIES else
+                                          f"{largest[0]} has {largest[1]:,} entries at {_sizes_text(sz)}")
                 if given_sizes is not None or not cell.dims:
                     break  # the sizes are fixed: drawing again cannot help
                 continue
@@ -282,6 +282,9 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
                 point.setdefault(name, draw_value(v, sz, rng, attempt))
             try:
                 outcome = _check_point(result, kind, layouts, point, sz, rng)
+            except ReferenceError as e:  # the witness cannot read the cell: no verdict is possible
+                return CheckReport(req.text, False, float("inf"), tol, 0, {}, [],
+                                   f"the cell as written could not be evaluated numerically ({e})")
             except (ValueError, ArithmeticError, np.linalg.LinAlgError):
                 outcome = None  # e.g. a fixed index X[1, 2] beyond these sizes, a singular matrix
             if outcome is not None:
@@ -296,18 +299,25 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
             continue
         tried.append({str(k): v for k, v in sz.items()})
         errors, allowance = outcome
-        for layout, err in errors.items():
+        for key, err in errors.items():
+            layout = key.removesuffix(PRINTED_SUFFIX)
             worst[layout] = max(worst[layout], err)
             excess[layout] = max(excess[layout], err - allowance)
+            if key != layout and err - allowance > tol and errors[layout] - allowance <= tol:
+                off_as_printed.add(layout)
     if not tried:
         worst = {}
     max_error = max(worst.values()) if worst else float("inf")
     ok = bool(tried) and max(excess.values()) <= tol and not problems
+    bad = [l for l, e in excess.items() if e > tol and l not in off_as_printed]
+    if tried and bad:
+        problems.append("differs from finite differences in layout(s) " + ", ".join(bad))
+    if tried and off_as_printed:
+        problems.append("the printed formula (read back) differs from finite differences in layout(s) "
+                        + ", ".join(l for l in layouts if l in off_as_printed))
+    if not ok and not problems:
+        problems.append("no point to check at")
     msg = "; ".join(dict.fromkeys(problems))
-    if not ok and not msg:
-        bad = [l for l, e in excess.items() if e > tol]
-        msg = ("differs from finite differences in layout(s) " + ", ".join(bad) if tried
-               else "no point to check at")
     given_point = env is not None and not given_skipped
     return CheckReport(req.text, ok, max_error, tol, len(tried), worst, tried, msg, given_point, given_skipped)
 
@@ -321,7 +331,7 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
     rounding in the finite differences can explain (None: not a valid point)."""
     req = result.request
     with np.errstate(all="ignore"):
-        f = Function(req.of, req.wrt, env, sizes)
+        f = written_function(result, env, sizes)
         x = env[req.wrt_name]
         y0 = f(x)
         if not np.all(np.isfinite(y0)):
@@ -337,8 +347,21 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         if not np.all(np.isfinite(fd)):
             return None
         shared: dict = {}  # the views of one point share their sub-expressions
-        projected = {layout: _projected(result.view(layout), kind, req, env, sizes, y0.shape, x.shape, dirs, shared)
-                     for layout in layouts}
+        given = {req.wrt_name: x} if req.wrt_name in result.cell.definitions else None
+        projected = {}
+        for layout in layouts:
+            view = result.view(layout)
+            value = np.asarray(view.evaluate_at(env, sizes, shared), dtype=float)
+            projected[layout] = _projected(value, view, kind, req, sizes, y0.shape, x.shape, dirs)
+            if not view.printed.error:
+                try:
+                    printed = view.printed.value(env, sizes, given)
+                except ReferenceError:
+                    printed = None  # read back, but not evaluable: as wrong as a wrong value
+                # an index-notation print reads back in the index layout's arrangement
+                as_layout = "index" if view.printed.index is not None else layout
+                projected[layout + PRINTED_SUFFIX] = _projected(printed, view, kind, req, sizes, y0.shape,
+                                                                x.shape, dirs, as_layout)
         second = kind in ("hessian", "hvp")
         step = SECOND_ORDER_STEP ** 2 if second else FIRST_ORDER_STEP  # what f's rounding is divided by
         errors, allowance = _compare(projected, fd, y0, step)
@@ -355,18 +378,24 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         return errors, allowance
 
 
-def _projected(view, kind, req, env, sizes, out_shape, var_shape, dirs, shared) -> np.ndarray | None:
-    """The view's derivative applied to each direction (None: wrong shape or not finite)."""
-    arr = np.asarray(view.evaluate_at(env, sizes, shared), dtype=float)
-    want = tuple(concrete(d, sizes) for d in expected_shape(kind, view.layout, req.of.shape, req.wrt.shape))
+def _projected(arr, view, kind, req, sizes, out_shape, var_shape, dirs, layout=None) -> np.ndarray | None:
+    """The derivative ``arr``, arranged as ``layout`` (the view's by default), applied
+    to each direction (None: missing, wrong shape or not finite)."""
+    if arr is None:
+        return None
+    layout = layout or view.layout
+    arr = np.asarray(arr, dtype=float)
+    want = tuple(concrete(d, sizes) for d in expected_shape(kind, layout, req.of.shape, req.wrt.shape))
     if arr.shape != want:
         return None
-    t = to_full_tensor(kind, view.layout, arr, out_shape, var_shape, req.of.shape, req.wrt.shape)
+    t = to_full_tensor(kind, layout, arr, out_shape, var_shape, req.of.shape, req.wrt.shape)
+    basis = np.stack(dirs)  # (k, r, s)
     if kind == "hessian":
         hess = t.reshape(var_shape + var_shape)
-        sym = np.array([[np.sum(a * np.tensordot(hess, b, axes=([2, 3], [0, 1]))) for b in dirs] for a in dirs])
+        applied = np.tensordot(hess, basis, axes=([2, 3], [1, 2]))  # (r, s, k)
+        sym = np.tensordot(basis, applied, axes=([1, 2], [0, 1]))  # (k, k)
     else:
-        sym = np.stack([np.tensordot(t, e, axes=([2, 3], [0, 1])) for e in dirs])
+        sym = np.moveaxis(np.tensordot(t, basis, axes=([2, 3], [1, 2])), -1, 0)  # (k, p, q)
     return sym if np.all(np.isfinite(sym)) else None
 
 

@@ -24,6 +24,8 @@ The layout contract, for Y (p×q) = f(X (r×s)), with T[a, b, c, d] = ∂Y_ab/�
 from __future__ import annotations
 
 import re
+import signal
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -312,3 +314,25 @@ def norm_ws(text: str) -> str:
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# ====================================================================== hangs
+class Hang(BaseException):
+    """Raised by ``no_hang``; not an Exception, so no ``except Exception`` in
+    the code under test can swallow it."""
+
+
+@contextmanager
+def no_hang(seconds: float):
+    """Hang once ``seconds`` have passed (SIGALRM, the main thread): a cell that
+    regresses to hanging fails its test instead of blocking the suite."""
+    def stop(_signum, _frame):
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -450,8 +450,10 @@ def test_the_check_is_not_fooled_by_hard_points(cell):
         # the axis of a softmax over a matrix is part of the formula
         ("Z : k x m\nY : k x m", "∂(sum(Y * log_softmax(Z, axis=1)))/∂Z", "Z", "Y - (Y 𝟏) ⊙ softmax(Z, axis=1)",
          lambda v: np.sum(v["Y"] * (v["Z"] - np.log(np.sum(np.exp(v["Z"]), axis=1, keepdims=True))))),
-        # single entries print as entries, not as slices of slices
-        ("X : m x n", "∂(X[0, 0] * X[1, 2])/∂X", "X", "[[X[1, 2], 0]; 0] + [0; [0, X[0, 0], 0]; 0]",
+        # single entries print as entries, not as slices of slices; a zero block
+        # longer than 1 says its size, so the text reads back as this value
+        ("X : m x n", "∂(X[0, 0] * X[1, 2])/∂X", "X",
+         "[[X[1, 2], zeros(1, n - 1)]; zeros(m - 1, n)] + [0; [zeros(1, 2), X[0, 0], zeros(1, n - 3)]; zeros(m - 2, n)]",
          lambda v: v["X"][0, 0] * v["X"][1, 2]),
     ],
 )

@@ -137,3 +137,19 @@ def test_codegen_bench_notices_wrong_values():
     right = case.hand(**inputs)
     assert bench_codegen.agrees(case, "x", right, right)
     assert not bench_codegen.agrees(case, "x", {**right, "dJ_dw": 2 * right["dJ_dw"]}, right)
+
+
+def test_limits_bench_end_to_end(tmp_path):
+    import bench_limits
+
+    out = tmp_path / "limits.json"
+    assert bench_limits.main(["--quick", "--lengths", "3,6", "--layers", "tanh,product", "--requests", "12",
+                              "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [(r["layer"], r["L"]) for r in report["chains"]] == [("tanh", 3), ("tanh", 6), ("product", 3),
+                                                                ("product", 6)]
+    assert all(r["checked"] for r in report["chains"])  # the chains derive and pass their check
+    assert [(r["requests"], r["answered"]) for r in report["requests"]] == [(12, "results"), (12, "results")]
+    assert all(r["checked"] == 12 for r in report["requests"])
+    assert [r["cell"] for r in report["constants"]] == list(bench_limits.CONSTANTS)
+    assert all(r["outcome"] != "derived" for r in report["constants"])  # each refused

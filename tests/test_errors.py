@@ -172,7 +172,7 @@ CASES = [
     ("matrix-power-integer", "A : n x n\nB = A^0.5", "0.5", 2, 7, "needs an integer exponent", None, None),
     # d(Aᵏ) has |k| terms: a huge power must be refused at once, not hang
     ("matrix-power-huge", "A : n x n\nB = A^1000000", "A^1000000", 2, 5, "matrix powers go up to A^100", None, None),
-    ("matrix-power-merged", "A : n x n\nB = A^60\nC = B B", "B B", 3, 5, "not 120", None, None),
+    ("matrix-power-merged", "A : n x n\nB = A^60\nC = B^2", "B^2", 3, 5, "not 120", None, None),
     # ---------------------------------------------------------------- declarations
     (
         "bad-property",

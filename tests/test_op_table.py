@@ -118,6 +118,14 @@ ROWS = [
     Row("tanh-prime", "z : n", "tanh'(z)", ("z",), lambda v: 1 - np.tanh(v["z"]) ** 2),
     Row("relu-prime", "z : n", "relu'(z) ⊙ z", ("z",), lambda v: (v["z"] > 0) * v["z"], text="diag(relu′(z))"),
     Row("sign", "z : n", "sign(z) ⊙ z", ("z",), lambda v: np.sign(v["z"]) * v["z"], text="diag(sign(z))"),
+    Row("cosh", "x : n", "cosh(x)", ("x",), lambda v: np.cosh(v["x"]), text="diag(sinh(x))"),
+    Row("sinh", "X : m x n", "sum(sinh(X))", ("X",), lambda v: np.sum(np.sinh(v["X"])), text="cosh(X)"),
+    Row("tan", "x : n, positive", "np.tan(x)", ("x",), lambda v: np.tan(v["x"]), text="diag(1 + tan(x)^∘2)"),
+    Row("arctan", "x : n", "arctan(x)", ("x",), lambda v: np.arctan(v["x"])),
+    Row("atan", "X : m x n", "sum(atan(X))", ("X",), lambda v: np.sum(np.arctan(v["X"]))),
+    Row("log1p", "x : n, positive", "np.log1p(x)", ("x",), lambda v: np.log1p(v["x"])),
+    Row("expm1", "x : n", "expm1(x)", ("x",), lambda v: np.expm1(v["x"]), text="diag(exp(x))"),
+    Row("scalar-base-power", "x : n", "sum(np.e ** x + 2 ** x)", ("x",), lambda v: np.sum(np.e ** v["x"] + 2 ** v["x"])),
     # ------------------------------------------------------------ reductions
     Row("sum-all", "X : m x n; A : m x n", "sum(X ⊙ A)", ("X",), lambda v: np.sum(v["X"] * v["A"]), text="A"),
     Row(
@@ -141,6 +149,13 @@ ROWS = [
     Row("np.sum-positional-axis", "X : m x n", "np.sum(X, 0)", ("X",), lambda v: np.sum(v["X"], axis=0, keepdims=True)),
     Row("mean", "X : m x n", "mean(X ⊙ X)", ("X",), lambda v: np.mean(v["X"] * v["X"])),
     Row("mean-axis", "X : m x n", "np.mean(X, axis=1)", ("X",), lambda v: np.mean(v["X"], axis=1, keepdims=True)),
+    Row("var", "x : n", "np.var(x)", ("x",), lambda v: np.var(v["x"])),
+    Row("var-axis0", "X : m x n", "np.var(X, axis=0)", ("X",), lambda v: np.var(v["X"], axis=0, keepdims=True)),
+    Row("var-axis1-keepdims", "X : m x n", "np.var(X, axis=1, keepdims=True)", ("X",),
+        lambda v: np.var(v["X"], axis=1, keepdims=True)),
+    Row("var-ddof", "X : m x n", "var(X, axis=0, ddof=1)", ("X",), lambda v: np.var(v["X"], axis=0, ddof=1, keepdims=True)),
+    Row("std", "X : m x n", "np.std(X)", ("X",), lambda v: np.std(v["X"])),
+    Row("std-axis1", "X : m x n", "sum(std(X, axis=1))", ("X",), lambda v: np.sum(np.std(v["X"], axis=1))),
     # ------------------------------------------------------------ matrix functions
     Row("trace", "X : n x n; A : n x n", "tr(A X)", ("X",), lambda v: np.trace(v["A"] @ v["X"]), text="Aᵀ"),
     Row("np.trace", "X : n x n", "np.trace(X)", ("X",), lambda v: np.trace(v["X"]), text="I"),

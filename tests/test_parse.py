@@ -29,6 +29,7 @@ from matcalc_magic.syntax.tree import (
     Index,
     Inverse,
     Juxt,
+    Block,
     ListLit,
     Name,
     Neg,
@@ -446,7 +447,6 @@ def test_powers(src, expected):
         ("x[0]", Index(_, N("x"), (Num(0),))),
         ("x[:n-1]", Index(_, N("x"), (Slice(_, None, B("-", N("n"), Num(1))),))),
         ("X[i, j]", Index(_, N("X"), (N("i"), N("j")))),
-        ("x [0]", Index(_, N("x"), (Num(0),))),
         ("(W x)[0]", Index(_, J(N("W"), N("x")), (Num(0),))),
         ("X[:, 0]^T", Tr(Index(_, N("X"), (Slice(_, None, None), Num(0))))),
     ],
@@ -498,6 +498,17 @@ def test_call_spans():
     assert text_of(src, call2) == "np.sum(X, axis=0)"
     assert src[call2.func_span.start : call2.func_span.end] == "np.sum"
     assert text_of(src, call2.kwargs[0][1]) == "0"
+
+
+def test_a_bracket_after_a_space_is_a_block_not_a_subscript():
+    """θ[1:] subscripts; (λ/m) [0; θ[1:]] multiplies by a block, as printed
+    (the checker still reads x [0], all integers, as a subscript)."""
+    assert expr("c [0; θ[1:]]") == J(
+        N("c"), Block(_, ((Num(0),), (Index(_, N("θ"), (Slice(_, Num(1), None),)),)))
+    )
+    assert expr("c [a, b]") == J(N("c"), ListLit(_, (N("a"), N("b"))))
+    assert expr("x [0]") == J(N("x"), ListLit(_, (Num(0),)))
+    assert expr("[a, b; c, d]") == Block(_, ((N("a"), N("b")), (N("c"), N("d"))))
 
 
 def test_literals():
@@ -861,6 +872,7 @@ LANGUAGE_CHARS = (
     + ["∂", "²", "³", "ᵀ", "⁻¹", "⁻ᵀ", "‖", "||", "⊙", "∘", "⊘", "⊗", "∈", "ℝ", "×", "₁"]
     + ["x", " x ", "claim ", "scalar", "hessian(", "np.", ".T", "**", ":=", "\\top", "_{", "ℝ^{"]
     + ["dJ/dW", "∂J/∂W", "relu'(", "\u0302", "\r\n", "\x00", "€", "\f", "\u00a0", "\u2028", "−"]
+    + ["𝟏", "1_", "^∘", " [", "(axis=", ", onehot rows", ": (n,)"]
 )
 
 

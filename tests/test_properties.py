@@ -11,7 +11,8 @@
    must also vanish on antisymmetric directions.
    Each expression is rendered twice, as cell text and as NumPy, derived by
    each variable it uses, and every layout is compared with finite
-   differences (conftest) — plus the engine's own check().
+   differences (conftest) — plus the engine's own check() — and every
+   printed view, parsed back as input, has the view's value.
 2. Fuzzing: junk and near-miss cells only ever derive or raise MatcalcError,
    and never hang.
 """
@@ -284,6 +285,31 @@ def test_random_expressions_pass_their_own_check(problem):
     report = r.check(points=1)
     assume(report.points == 1)  # a point in the functions' domains was found
     assert report.ok, (e.text, wrt, report.layouts)
+
+
+@CI
+@given(problems())
+def test_random_results_read_back_as_input(problem):
+    """print → parse → the same value: every matrix-form view's text (with
+    its where-parts) parsed with the cell's declarations equals the view."""
+    from matcalc_magic.api import bind
+    from matcalc_magic.evaluate import evaluate
+    from matcalc_magic.printed import parse_printed
+
+    e, wrt = problem
+    cell = f"{DECLS}\nf = {e.text}\n∂f/∂{wrt}"
+    r = mm.derive(cell)[0]
+    values, sizes = draw_values(parse_decls(cell), np.random.default_rng(len(cell)))
+    env, sizes = bind(r.cell, {**values, **sizes})
+    for layout in ("numerator", "denominator", "shape", "vec"):
+        v = r.view(layout)
+        if v.expr is None:
+            continue
+        with np.errstate(all="ignore"):
+            want = v.evaluate_at(env, sizes)
+            got = evaluate(parse_printed(v), env, sizes)
+        assert got.shape == want.shape, v.text
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True), v.text
 
 
 @CI

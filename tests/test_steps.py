@@ -609,9 +609,9 @@ def test_anything_else_gives_an_honest_list(cell, kind, steps_kind, layout):
     if ctx is None:
         return
     vals = evaluation_env(ctx, env, sizes, direction)
-    from matcalc_magic.verify import Function, first_directional
+    from matcalc_magic.verify import first_directional, written_function
 
-    f = Function(res.request.of, res.request.wrt, env, sizes)
+    f = written_function(res, env, sizes)
     d_of = first_directional(f, env[res.request.wrt_name], direction)
     for s in steps:
         check_products(s, sizes)

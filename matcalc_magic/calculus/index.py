@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from ..evaluate import evaluate
-from ..graph import Expr, const_value, is_const
+from ..graph import Expr, const_value, is_const, ones
 from ..ops.registry import rule
 from ..shapes import ONE, concrete
 from .derivative import Derivative
@@ -102,8 +102,8 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
         return [Term(coef=const_value(e))]
     if op == "zeros":
         return []
-    if op == "ones":
-        return [Term()]
+    if op == "ones":  # kept until the end: a sum over an index only 𝟏 carries counts its size
+        return [Term(factors=[Factor(e, idx)])] if idx else [Term()]
     if op == "eye":
         return [Term(factors=[Factor(None, idx)])]
     if op == "add":
@@ -145,7 +145,9 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
     if op == "broadcast":
         (a,) = e.args
         sub = tuple(by_axis[k] for k in axes_of(a))
-        return entries(a, sub, fresh, labels, False, varying)
+        # the axes it spreads along carry a 𝟏 (see drop_ones: summed over, it counts)
+        spread = [Factor(ones(e.shape[k], ONE), (by_axis[k],)) for k in axes_of(e) if k not in axes_of(a)]
+        return [Term(t.coef, t.factors + spread) for t in entries(a, sub, fresh, labels, False, varying)]
     if op == "sum":
         (a,) = e.args
         (axis,) = e.params
@@ -210,7 +212,11 @@ def eliminate_deltas(term: Term, free: tuple[str, ...]) -> Term:
                 continue
             p, q = f.indices
             if p == q and p not in free:
-                raise ValueError("δ_aa: a trace of the identity in an index form")  # pragma: no cover
+                if not any(p in g.indices for j, g in enumerate(factors) if j != k):
+                    raise NoIndexForm("Σ_a δ_aa: a trace of the identity")
+                factors.pop(k)  # δ_aa inside a sum over a that other factors carry: 1 at every a
+                changed = True
+                break
             if p not in free or q not in free:
                 old, new = (p, q) if p not in free else (q, p)
                 factors.pop(k)
@@ -219,6 +225,22 @@ def eliminate_deltas(term: Term, free: tuple[str, ...]) -> Term:
                 changed = True
                 break
     return Term(term.coef, factors)
+
+
+def drop_ones(term: Term, free: tuple[str, ...]) -> Term:
+    """Remove the 𝟏 factors: each entry is 1, but a summed index that nothing
+    else carries (Σ_c 𝟏_c) contributes its size to the coefficient."""
+    ones = [f for f in term.factors if f.expr is not None and f.expr.op == "ones"]
+    if not ones:
+        return term
+    rest = [f for f in term.factors if f not in ones]
+    carried = {i for f in rest for i in f.indices}
+    coef, counted = term.coef, set()
+    for f in ones:
+        for i, size in zip(f.indices, [x for x in f.expr.shape if x != ONE]):
+            if i not in carried and i not in free and i not in counted:
+                coef, counted = coef * size, counted | {i}
+    return Term(coef, rest)
 
 
 def _subscript(base: str, idx: str) -> str:
@@ -248,6 +270,7 @@ class IndexForm:
     free: tuple[str, ...]
     labels: dict
     sizes_of: dict  # index name -> symbolic size
+    kronecker: str = "δ"  # I where the cell has a δ of its own (CS224n's error signal)
 
     # ------------------------------------------------------------ printing
     def _names(self):
@@ -291,8 +314,8 @@ class IndexForm:
             if summed:
                 text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
             if coef != 1:
-                c = sympy.latex(coef) if latex else (f"({coef})" if not coef.is_Integer else str(coef))
-                text = c + " " + text
+                c = printer.coefficient(coef)
+                text = c if not body else c + " " + text
             if n == 0:
                 out.append(sign + text)
             else:
@@ -302,9 +325,11 @@ class IndexForm:
     def _factor(self, printer, f: Factor, names, latex: bool) -> str:
         idx = [names.get(i, i) for i in f.indices]
         if f.is_delta:
+            if self.kronecker != "δ":
+                return f"I_{{{''.join(idx)}}}" if latex else f"I[{','.join(idx)}]"
             return f"\\delta_{{{''.join(idx)}}}" if latex else f"δ[{','.join(idx)}]"
         e = f.expr
-        from ..ops.registry import ATOM, FUNC
+        from ..ops.registry import ATOM, FUNC, MUL
 
         base = printer._print(e)
         if idx and printer.precedence(e) < ATOM and rule(e.op).notation.kind != "func":
@@ -313,12 +338,15 @@ class IndexForm:
             pass
         if idx:
             base = _subscript(base, "".join(idx)) if latex else f"{base}[{','.join(idx)}]"
-        elif printer.precedence(e) < FUNC and f.power != 1:
+        elif printer.precedence(e) < (FUNC if f.power != 1 else MUL):  # (a − y) x[i], not a − y x[i]
             base = printer.wrap(base)
         if f.power != 1:
             if f.power == -1:
                 return f"\\frac{{1}}{{{base}}}" if latex else f"1/{base}"
-            return f"{base}^{{{sympy.latex(f.power)}}}" if latex else f"{base}^{f.power}"
+            if latex:
+                return f"{base}^{{{sympy.latex(f.power)}}}"
+            power = sympy.sympify(f.power)
+            return f"{base}^{power}" if power.is_Integer and power > 0 else f"{base}^({power})"  # x^(-1/2)
         return base
 
     # ------------------------------------------------------------ evaluation
@@ -362,7 +390,13 @@ class IndexForm:
         return total
 
 
-def index_form(d: Derivative, labels: dict) -> IndexForm:
+def kronecker_symbol(cell_names) -> str:
+    """δ for the Kronecker delta, unless the cell names something δ: then the
+    identity's entries I[i,k], which say the same."""
+    return "I" if "δ" in cell_names and "I" not in cell_names else "δ"
+
+
+def index_form(d: Derivative, labels: dict, kronecker: str = "δ") -> IndexForm:
     """The derivative entry-wise, with the index names the layouts use."""
     n_out = len([x for x in d.of.shape if x != ONE])
     n_var = len([x for x in d.wrt.shape if x != ONE])
@@ -402,11 +436,11 @@ def index_form(d: Derivative, labels: dict) -> IndexForm:
                 else:
                     factors.append(f)
             terms.append(Term(t.coef, factors))
-    terms = [eliminate_deltas(t, free) for t in terms]
+    terms = [drop_ones(eliminate_deltas(t, free), free) for t in terms]
     for t in terms:
         for f in t.factors:
             for i in f.indices:
                 if i not in sizes_of and f.expr is not None:
                     k = f.indices.index(i)
                     sizes_of[i] = [x for x in f.expr.shape if x != ONE][k]
-    return IndexForm(terms, free, labels, sizes_of)
+    return IndexForm(terms, free, labels, sizes_of, kronecker)

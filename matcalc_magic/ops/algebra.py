@@ -13,6 +13,7 @@ import numpy as np
 import sympy
 
 from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, zeros
+from ..limits import MAX_MATRIX_POWER
 from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
 from .helpers import fill_value, present, same_shapes
@@ -218,7 +219,8 @@ def _merge_powers(chain: list) -> list:
         if out and same(f.shape[0], f.shape[1]) and not f.is_scalar:
             base, k = _power_of(f)
             prev_base, j = _power_of(out[-1])
-            if base is prev_base and not (j < 0 and k < 0):
+            # (a product longer than the largest matrix power stays a product)
+            if base is prev_base and not (j < 0 and k < 0) and abs(j + k) <= MAX_MATRIX_POWER:
                 merged = _from_power(base, j + k)
                 out.pop()
                 if merged is not None:
@@ -388,11 +390,30 @@ register(OpRule(
 _hadamard_shape = same_shapes("an elementwise product")
 
 
+BIG_PRODUCT = 8  # a product of more factors stays one unit inside another product
+
+
+def _factor_base(f: Expr) -> Expr:
+    """The factor a power collects on: c X^∘k → X."""
+    while f.op == "smul":
+        f = f.args[1]
+    if f.op == "epow" and is_const(f.args[1]) and const_value(f.args[1]).is_Integer:
+        return f.args[0]
+    return f
+
+
 def _hadamard_canon(args, params):
+    outer = {_factor_base(a) for a in args if a.op != "hadamard"}
     flat: list[Expr] = []
     for a in args:
-        flat.extend(a.args if a.op == "hadamard" else (a,))
-    shape = _hadamard_shape(tuple(f.shape for f in flat), params)
+        # Splice small products in; keep a big one whole unless a factor can be
+        # collected into a power: a chain a_k = exp(a_{k−1}) ⊙ … would otherwise
+        # build products of every length, quadratic in the chain's length.
+        splice = a.op == "hadamard" and (
+            len(a.args) < BIG_PRODUCT or any(_factor_base(f) in outer for f in a.args))
+        flat.extend(a.args if splice else (a,))
+    # a 1×1 factor broadcasts, as in NumPy: s ⊙ A is the scalar multiple s A
+    shape = _hadamard_shape(tuple(f.shape for f in flat if not f.is_scalar) or ((ONE, ONE),), params)
     if any(is_zero(f) for f in flat):
         return zeros(*shape)
     coef: list[Expr] = []

@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, is_const, make
+from ..graph import Expr, const, const_value, is_const, is_zero, make
+from ..limits import check_power
 from ..shapes import ONE, ShapeError, shape_str
 from . import build as B
 from .registry import FUNC, POW, Notation, OpRule, register
@@ -79,6 +80,21 @@ TABLE = [
     Elementwise("abs", np.abs, lambda x, y, dx: B.hadamard(B.elementwise("sign", x), dx),
                 "\\operatorname{abs}", "abs", "np.abs", sympy.Abs, rule_name="d |X| = sign(X) ⊙ dX"),
     Elementwise("sign", np.sign, None, "\\operatorname{sign}", "sign", "np.sign", sympy.sign),
+    Elementwise("cosh", np.cosh, lambda x, y, dx: B.hadamard(B.elementwise("sinh", x), dx),
+                "\\cosh", "cosh", "np.cosh", sympy.cosh, rule_name="d cosh(X) = sinh(X) ⊙ dX"),
+    Elementwise("sinh", np.sinh, lambda x, y, dx: B.hadamard(B.elementwise("cosh", x), dx),
+                "\\sinh", "sinh", "np.sinh", sympy.sinh, rule_name="d sinh(X) = cosh(X) ⊙ dX"),
+    # drawn positive (0.5 to 1.5): inside (−π/2, π/2), away from tan's poles
+    Elementwise("tan", np.tan, lambda x, y, dx: B.hadamard(B.add(B.fill(1, y.shape), B.epow(y, 2)), dx),
+                "\\tan", "tan", "np.tan", sympy.tan, "positive", "d tan(X) = (1 + tan(X)^∘2) ⊙ dX"),
+    Elementwise("arctan", np.arctan, lambda x, y, dx: B.hdiv(dx, B.add(B.fill(1, x.shape), B.epow(x, 2))),
+                "\\arctan", "arctan", "np.arctan", sympy.atan, rule_name="d arctan(X) = dX ⊘ (1 + X^∘2)"),
+    Elementwise("log1p", np.log1p, lambda x, y, dx: B.hdiv(dx, B.add(B.fill(1, x.shape), x)),
+                "\\operatorname{log1p}", "log1p", "np.log1p", lambda a: sympy.log(1 + a), "positive",
+                "d log1p(X) = dX ⊘ (1 + X)"),
+    Elementwise("expm1", np.expm1, lambda x, y, dx: B.hadamard(B.elementwise("exp", x), dx),
+                "\\operatorname{expm1}", "expm1", "np.expm1", lambda a: sympy.exp(a) - 1,
+                rule_name="d expm1(X) = exp(X) ⊙ dX"),
 ]
 BY_NAME = {row.name: row for row in TABLE}
 
@@ -110,6 +126,10 @@ def _register(row: Elementwise):
             value = row.sympy_fn(const_value(a))
             if value.is_number and not value.has(sympy.zoo, sympy.nan):
                 return const(value)
+        if is_zero(a) and row.sympy_fn is not None:  # cos(0) of a zero matrix is all ones
+            value = row.sympy_fn(sympy.Integer(0))
+            if value.is_number and not value.has(sympy.zoo, sympy.nan):
+                return a if value == 0 else B.fill(value, a.shape)
         return make(name, args, params)
 
     def jvp(node, ts):
@@ -144,6 +164,7 @@ def _epow_canon(args, params):
     if is_const(p, 0):
         return B.fill(1, a.shape)
     if is_const(a) and is_const(p):
+        check_power(const_value(a), const_value(p))  # before computing it: 9 ** 9 ** 9 takes minutes
         return const(const_value(a) ** const_value(p))
     if a.op == "sqrt" and is_const(p, 2):
         return a.args[0]
@@ -152,6 +173,7 @@ def _epow_canon(args, params):
         if a.op == "epow" and is_const(a.args[1]):
             return B.epow(a.args[0], const(const_value(a.args[1]) * k))
         if a.op == "smul" and is_const(a.args[0]):
+            check_power(const_value(a.args[0]), k)
             return B.smul(const(const_value(a.args[0]) ** k), B.epow(a.args[1], p))
     return make("epow", args, params)
 

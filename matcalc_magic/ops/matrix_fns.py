@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import const, const_value, eye, is_const, make
+from ..limits import MAX_MATRIX_POWER
 from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
-from .registry import FUNC, POW, Notation, OpRule, register
+from .registry import FUNC, MUL, POW, Notation, OpRule, register
 
 
 def _square(what):
@@ -107,7 +108,8 @@ def _logdet_eval(v, p, n, c):
 
 register(OpRule(
     "logdet", _scalar_of_square("the log-determinant"), _logdet_eval,
-    Notation("func", latex="\\log\\det", text="log det", numpy="logdet", precedence=FUNC),
+    # "log det(X)" is log applied to det(X): a power or transpose after it needs brackets
+    Notation("func", latex="\\log\\det", text="log det", numpy="logdet", precedence=MUL),
     canon=_logdet_canon,
     jvp=lambda node, ts: B.trace(B.matmul(B.inv(node.args[0]), ts[0])) if ts[0] is not None else None,
     rule_name="d log det(X) = tr(X⁻¹ dX)",
@@ -117,7 +119,6 @@ register(OpRule(
 # =========================================================== matrix power
 #: d(Aᵏ) is a sum of |k| terms, so larger powers would swamp the result (and
 #: overflow any numeric check); the limit keeps a typo like A^100000 from hanging.
-MAX_MATRIX_POWER = 100
 
 
 def _matpow_canon(args, params):

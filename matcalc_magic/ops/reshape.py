@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..graph import eye, is_zero, make, zeros
+from ..graph import eye, is_all_ones, is_zero, make, zeros
 from ..shapes import ONE, ShapeError, concrete, concrete_shape, same, shape_str
 from . import build as B
 from .helpers import present
@@ -162,6 +162,8 @@ def _slice_rule(axis: int):
             return a
         if is_zero(a):
             return zeros(*shape((a.shape,), params))
+        if is_all_ones(a):  # a slice of 𝟏 𝟏ᵀ is all ones too
+            return B.fill(1, shape((a.shape,), params))
         if a.op == "smul":
             return B.smul(a.args[0], apply_slice(a.args[1], start, stop))
         pad_op = "pad_rows" if axis == 0 else "pad_cols"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..graph import Expr, const_value, is_const
+from ..graph import Expr, const_value, is_all_ones, is_const
 from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
 from ..shapes import ONE
 
@@ -99,6 +99,7 @@ class Printer:
         self.aliases = aliases  # also find names written in another order or transposed
         self._exempt: Expr | None = None
         self._chains: list | None = None
+        self._chains_by_start: dict | None = None
         self._alias: dict | None = None
 
     def named(self, e: Expr) -> str | None:
@@ -155,7 +156,11 @@ class Printer:
             parts = parts[:1]  # a column's rows
         elif len(parts) == 2 and a.shape[0] == ONE and parts[0] == ":":
             parts = parts[1:]  # a row's columns
-        return self.subscripted(self.paren(a, FUNC + 1), self.slice_sep.join(parts))
+        return self.subscripted(self.sliced(a), self.slice_sep.join(parts))
+
+    def sliced(self, a: Expr) -> str:
+        """The operand of a subscript."""
+        return self.paren(a, FUNC + 1)
 
     def _range(self, start, stop, length) -> str:
         if stop - start == 1:  # one row or column: its index
@@ -175,8 +180,23 @@ class Printer:
         before, total = e.params
         a = e.args[0]
         after = sympy.expand(total - before - a.shape[axis])
-        blocks = (["0"] if before != 0 else []) + [self._print(a)] + (["0"] if after != 0 else [])
+        alone = (before == 0) != (after == 0)  # one zero block, sized by the block's own length
+        blocks = ([self.zero_block(before, a, axis, alone)] if before != 0 else []) + [self._print(a)]
+        blocks += [self.zero_block(after, a, axis, alone)] if after != 0 else []
         return self.block(blocks, axis)
+
+    def zero_block(self, length, beside: Expr, axis: int, alone: bool) -> str:
+        """A zero block ``length`` long along ``axis`` beside ``beside``.  A bare 0
+        reads back where that length is 1 ([0; θ[1:]]), or where it is the
+        formula's only part of open size and the only zero of its block (then the
+        result's shape fixes it: I_n ⊗ [I_m; 0]); else it says its size."""
+        if length == 1 or (alone and getattr(self, "_open_parts", None) == 1):
+            return "0"
+        rows, cols = (length, beside.shape[1]) if axis == 0 else (beside.shape[0], length)
+        return self.sized_zeros(rows, cols)
+
+    def sized_zeros(self, rows, cols) -> str:
+        return f"zeros({self.size(rows)}, {self.size(cols)})"
 
     def _print_pad_rows(self, e: Expr) -> str:
         return self._pad(e, 0)
@@ -252,6 +272,23 @@ class Printer:
             _remember(self.labels, "chains", chains)
         return self._chains
 
+    def chains_at(self, factors: tuple, i: int) -> list:
+        """The named products that ``factors[i:]`` may start with, longest
+        first: looked up by their first two factors, so a product costs the
+        same however many names a cell has."""
+        if i + 1 >= len(factors):
+            return ()
+        if self._chains_by_start is None:
+            self._chains_by_start = _cached(self.labels, "chains_by_start")
+        if self._chains_by_start is None:
+            index: dict = {}
+            for chain in self.label_chains():
+                if len(chain[0]) > 1:
+                    index.setdefault(chain[0][:2], []).append(chain)
+            self._chains_by_start = index
+            _remember(self.labels, "chains_by_start", index)
+        return self._chains_by_start.get(factors[i:i + 2], ())
+
     # ------------------------------------------------------------ entry
     def doprint(self, e: Expr, expand_root: bool = False) -> str:
         """Print ``e``; with ``expand_root`` its own label is not used."""
@@ -292,8 +329,13 @@ class Printer:
             return MUL
         if e.op == "sum" and squared_norm_of(e) is not None:
             return POW  # ‖x‖² binds like a power
-        if e.op == "broadcast":
-            return self.precedence(e.args[0])
+        if e.op == "broadcast":  # printed out as in _print_broadcast: b 𝟏ᵀ, c 𝟏, 𝟏
+            if e.args[0].is_scalar:
+                from ..graph import ones
+                from ..ops import build as B
+
+                return self.precedence(B.smul(e.args[0], ones(*e.shape)))
+            return MUL
         return rule(e.op).notation.precedence
 
     def wrap(self, text: str) -> str:
@@ -302,15 +344,20 @@ class Printer:
     def paren(self, e: Expr, level: int, strict: bool = False) -> str:
         text = self._print(e)
         p = self.precedence(e)
-        if p < level or (strict and p == level):
+        if p < level or (strict and p == level) or (level >= POW and _applied_by_name(e)):
             return self.wrap(text)
         return text
 
     # ------------------------------------------------------------ sums
     def operands(self, e: Expr) -> list:
         """The arguments of an elementwise operation as written: a broadcast
-        is implicit there (W X + b), as in textbooks and NumPy."""
-        return [self.implicit(a) for a in e.args]
+        is implicit there (W X + b), as in textbooks and NumPy, where the
+        operands as written still broadcast to the result's shape (b + r for
+        a column and a row); else it is written out ((Cᵀ 𝟏) 𝟏ᵀ + 𝟏 (𝟏ᵀ C))."""
+        written = [self.implicit(a) for a in e.args]
+        if all(any(a.shape[k] == e.shape[k] for a in written) for k in (0, 1)):
+            return written
+        return list(e.args)
 
     def implicit(self, e: Expr) -> Expr:
         if e.op == "broadcast" and e not in self.labels:
@@ -381,14 +428,18 @@ class Printer:
         factors = e.args
         parts, i = [], 0
         while i < len(factors):
-            for chain, name, transposed in self.label_chains():
+            for chain, name, transposed in self.chains_at(factors, i):
                 k = len(chain)
                 if 1 < k < len(factors) and factors[i:i + k] == chain:
                     parts.append(self.name(name) + (self.transpose_mark if transposed else ""))
                     i += k
                     break
             else:
-                parts.append(self.paren(factors[i], MUL + 1))
+                f = factors[i]
+                # b 𝟏ᵀ and 𝟏 𝟏ᵀ are products themselves: A (b 𝟏ᵀ) is A b 𝟏ᵀ
+                flat = f not in self.labels and f.op in ("ones", "broadcast") and (
+                    is_all_ones(f) or not f.args[0].is_scalar)
+                parts.append(self._print(f) if flat else self.paren(f, MUL + 1))
                 i += 1
         return self.mul_sep.join(parts)
 
@@ -405,8 +456,9 @@ class Printer:
         return f"{self.symbol(notation)}({', '.join(self.printed_args(e))})"
 
     def function_args(self, e: Expr) -> list:
-        elementwise = "elementwise" in rule(e.op).extra
-        return self.operands(e) if elementwise else list(e.args)
+        # one operand: nothing beside it gives a broadcast its shape, so it is
+        # written out (exp(b 𝟏ᵀ) is m×n, exp(b) would read m×1)
+        return list(e.args)
 
     def printed_args(self, e: Expr) -> list[str]:
         """A function's arguments as printed, with its axis when the operand's
@@ -458,6 +510,13 @@ class Printer:
     @staticmethod
     def is_vector(e: Expr) -> bool:
         return (e.shape[0] == ONE) != (e.shape[1] == ONE)
+
+
+def _applied_by_name(e: Expr) -> bool:
+    """``log det(S)``: a function written as words before its argument, which a
+    power or a transpose after it would bind to the argument: (log det(S))²."""
+    notation = rule(e.op).notation
+    return notation.kind == "func" and " " in notation.text
 
 
 __all__ = ["Printer", "negative_part", "ADD", "MUL", "NEG", "POW", "FUNC", "ATOM"]

@@ -56,7 +56,6 @@ class LatexPrinter(Printer):
 
     def _print_epow(self, e: Expr) -> str:
         a, p = e.args
-        a = self.implicit(a)
         exponent = self._print(p)
         if e.is_scalar:
             if is_const(p) and const_value(p) < 0:
@@ -116,6 +115,9 @@ class LatexPrinter(Printer):
 
     def subscripted(self, base: str, rng: str) -> str:
         return f"{base}_{{[{rng}]}}"
+
+    def sized_zeros(self, rows, cols) -> str:
+        return f"0_{{{self.size(rows)} \\times {self.size(cols)}}}"
 
     def block(self, items: list[str], axis: int) -> str:
         sep = " \\\\ " if axis == 0 else " & "

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from ..syntax.parse import PLAIN_DIGITS
+
 _GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
     "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu",
@@ -19,13 +21,12 @@ _GREEK = {
     "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
 }
 _ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot", "\u20d7": "vec"}
-_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUBSCRIPT_TEXT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _ascii_name(name: str) -> str:
     """Spell a Unicode identifier the way SymPy's printer understands."""
-    name = name.translate(_SUBSCRIPT_DIGITS)
+    name = name.translate(PLAIN_DIGITS)
     out = []
     for ch in unicodedata.normalize("NFD", name):
         if ch in _ACCENTS and out:

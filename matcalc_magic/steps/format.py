@@ -75,7 +75,7 @@ def _groups(printer, e: Expr):
         return [(f, f.shape) for f in factors]
     out, i = [], 0
     while i < len(factors):
-        for chain, name, transposed in printer.label_chains():
+        for chain, name, transposed in printer.chains_at(factors, i):
             k = len(chain)
             if 1 < k < len(factors) and factors[i:i + k] == chain:
                 out.append(((name, transposed), (chain[0].shape[0], chain[-1].shape[1])))

@@ -1,5 +1,5 @@
 """Reading a ``%%mderive`` cell: text -> :mod:`~matcalc_magic.syntax.tree`."""
 
-from .parse import parse
+from .parse import canonical_name, parse
 
-__all__ = ["parse"]
+__all__ = ["canonical_name", "parse"]

@@ -16,7 +16,9 @@ import threading
 import unicodedata
 from fractions import Fraction
 
+from ..deadline import now_working_on
 from ..errors import MatcalcError, Span, line_col
+from ..limits import literal_problem
 from . import tree as T
 
 __all__ = ["parse"]
@@ -90,13 +92,13 @@ def _get_parser():
 # =========================================================================
 # post-lexer: bracket continuation lines, and which bars open or close
 # =========================================================================
-_OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
-_CLOSERS = {v: k for k, v in _OPENERS.items()}
+_OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LSQB_INDEX": "RSQB", "LBRACE": "RBRACE"}
+_CLOSERS = {"RPAR": ("LPAR",), "RSQB": ("LSQB", "LSQB_INDEX"), "RBRACE": ("LBRACE",)}
 
 # Token types after which a '‖' or '|' can close a norm / absolute value
 # (they end an operand).
 _ENDS_OPERAND = frozenset({
-    "NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
+    "NAME", "NUMBER", "ONES", "RPAR", "RSQB", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
     "PRIME", "DOT_T", "SUP_T", "SUP_TB", "SUPER_T", "SUPER_INV_T", "SUPNUM", "NORM_SUB",
 })
 
@@ -112,7 +114,7 @@ class _LexState:
 
 
 class _PostLex:
-    always_accept = ("_NL", "NORMBAR", "ABSBAR")
+    always_accept = ("_NL", "NORMBAR", "ABSBAR", "LSQB")
 
     def process(self, stream):
         st = getattr(_TLS, "state", None)
@@ -121,16 +123,22 @@ class _PostLex:
         stack, seen = st.stack, st.tokens
         depth = 0  # open (), [] and {} on the stack
         prev_type = None
+        prev_end = -1
         for tok in stream:
             ty = tok.type
+            if ty == "LSQB" and prev_type in _ENDS_OPERAND and tok.start_pos == prev_end:
+                tok = tok.new_borrow_pos("LSQB_INDEX", tok.value, tok)  # θ[1:], not θ [1:]
+                ty = tok.type
             if ty == "_NL":
+                # a cell stopped by its time limit names the line it was reading
+                now_working_on("reading this line", Span(tok.end_pos, tok.end_pos))
                 if depth:
                     continue
             elif ty in _OPENERS:
                 stack.append(tok)
                 depth += 1
             elif ty in _CLOSERS:
-                if stack and stack[-1].type == _CLOSERS[ty]:
+                if stack and stack[-1].type in _CLOSERS[ty]:
                     stack.pop()
                     depth -= 1
             elif ty == "NORMBAR" or ty == "ABSBAR":
@@ -147,6 +155,7 @@ class _PostLex:
                     stack.append(tok)
                 ty = tok.type
             prev_type = ty
+            prev_end = tok.end_pos
             seen.append(tok)
             yield tok
 
@@ -161,6 +170,8 @@ _DESCRIBE = {
     "STRING": "a quoted word",
     "CALLEE": "a function call",
     "NUMBER": "a number",
+    "ONES": "'𝟏'",
+    "LSQB_INDEX": "'['",
     "MINUS": "'-'",
     "PARTIAL": "'∂'",
     "SUP_T": "'T'",
@@ -314,7 +325,7 @@ def _syntax_error(text: str, e, state: _LexState) -> MatcalcError:
         if tok.type in _CLOSERS or tok.type in ("NORM_CLOSE", "ABS_CLOSE"):
             if opener.type in ("NORM_OPEN", "ABS_OPEN"):
                 return MatcalcError(f"unclosed {_quote(opener.value)} opened here", _tok_span(opener), text)
-            if tok.type in _CLOSERS and opener.type != _CLOSERS[tok.type]:
+            if tok.type in _CLOSERS and opener.type not in _CLOSERS[tok.type]:
                 return MatcalcError(
                     f"{_quote(tok.value)} does not match {_quote(opener.value)} "
                     f"opened at {_where(text, opener.start_pos)}",
@@ -463,7 +474,7 @@ def _tspan(tok) -> Span:
 
 
 _SUPER_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_SUB_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUPER_LETTERS = dict(zip(
     "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷʸᶻ⁰¹²³⁴⁵⁶⁷⁸⁹",
     "abcdefghijklmnoprstuvwyz0123456789",
@@ -472,11 +483,15 @@ _BRACED_SUB = re.compile(r"_\{([^{}]*)\}")
 _GLUED_DIMS = re.compile(r"^([^\W\d_])x([^\W\d_]|[0-9]+)$")
 
 
-def _canon(name: str) -> str:
-    """``b_{1}`` -> ``b_1``; NFC (``y`` + U+0302 -> ``ŷ``)."""
+def canonical_name(name: str) -> str:
+    """A name as the cell's names are stored: ``b_{1}`` -> ``b_1``; NFC
+    (``y`` + U+0302 -> ``ŷ``)."""
     if "{" in name:
         name = _BRACED_SUB.sub(r"_\1", name)
     return unicodedata.normalize("NFC", name)
+
+
+_canon = canonical_name
 
 
 def _sup_number(tok):
@@ -542,9 +557,17 @@ class _Builder:
     def STRING(self, tok):
         return T.Name(Span(tok.start_pos, tok.end_pos), str(tok)[1:-1])
 
+    def ONES(self, tok):
+        # 𝟏, 𝟏_n, 1_n, 1_{n}: the name 𝟏 or 𝟏_n
+        return T.Name(Span(tok.start_pos, tok.end_pos), _canon("𝟏" + str(tok)[1:]))
+
     def NUMBER(self, tok):
         s = str(tok)
-        return T.Number(Span(tok.start_pos, tok.end_pos), int(s) if s.isdigit() else Fraction(s))
+        span = Span(tok.start_pos, tok.end_pos)
+        problem = literal_problem(s)  # before Fraction("1e999999999") computes 10**999999999
+        if problem:
+            raise MatcalcError(problem, span)
+        return T.Number(span, int(s) if s.isdigit() else Fraction(s))
 
     # ------------------------------------------------------------ program
     def start(self, c):
@@ -557,6 +580,22 @@ class _Builder:
     def props(self, c):
         return _Wrap(tuple(T.Name(n.span, n.id.lower()) for n in c), _lo(c[0]), _hi(c[-1]))
 
+    def prop_words(self, c):
+        # onehot rows: one property with its qualifier, "onehot rows"
+        word, qualifier = c
+        return T.Name(_sp(word, qualifier), f"{word.id} {qualifier.id}")
+
+    def prop_call(self, c):
+        # onehot(axis=1): "onehot axis=1"
+        (call,) = c
+        if isinstance(call, T.Call) and not call.args and len(call.kwargs) == 1:
+            key, value = call.kwargs[0]
+            negative = isinstance(value, T.Neg)
+            number = value.operand if negative else value
+            if isinstance(number, T.Number) and isinstance(number.value, int):
+                return T.Name(call.span, f"{call.func} {key}={'-' if negative else ''}{number.value}")
+        raise MatcalcError("a property takes one number, as in onehot(axis=1)", call.span)
+
     def decl(self, c):
         c = [x for x in c if not isinstance(x, str)]  # drop the '∈' token
         names, typ = c[0], c[1]
@@ -567,6 +606,8 @@ class _Builder:
             if m:  # W : mxn  means  W : m x n
                 s = dims[0].span
                 a, b = m.group(1), m.group(2)
+                if literal_problem(b):
+                    raise MatcalcError(literal_problem(b), Span(s.start + 2, s.end))
                 second = (
                     T.DimNum(Span(s.start + 2, s.end), int(b)) if b.isdigit()
                     else T.DimName(Span(s.start + 2, s.end), b)
@@ -577,6 +618,15 @@ class _Builder:
 
     def scalar_type(self, c):
         return _Wrap((), _lo(c[0]), _hi(c[0]))
+
+    def numpy_1d(self, c):
+        # b : (M,): a NumPy 1-D array, which broadcasts as a row, 1×M
+        lpar, size, rpar = c
+        return _Wrap((T.DimNum(_tspan(lpar), 1), _e(size)), _lo(lpar), _hi(rpar))
+
+    def numpy_2d(self, c):
+        # X : (N, D), a NumPy shape
+        return _Wrap((_e(c[1]), _e(c[2])), _lo(c[0]), _hi(c[-1]))
 
     def dims(self, c):
         return _Wrap(tuple(_e(d) for d in c), _lo(c[0]), _hi(c[-1]))
@@ -601,6 +651,8 @@ class _Builder:
             plain = "".join(_SUPER_LETTERS.get(ch, ch) for ch in part)
             span = Span(offset, offset + len(part))
             if plain.isdigit():
+                if literal_problem(plain):
+                    raise MatcalcError(literal_problem(plain), span)
                 out.append(T.DimNum(span, int(plain)))
             elif len(plain) == 1:
                 out.append(T.DimName(span, plain))
@@ -785,8 +837,8 @@ class _Builder:
         return T.BinOp(_sp(base, tok), "^", _e(base), exp)
 
     def index(self, c):
-        # postfix subscripts RSQB
-        return T.Index(_sp(c[0], c[2]), _e(c[0]), c[1])
+        # postfix LSQB_INDEX subscripts RSQB
+        return T.Index(_sp(c[0], c[3]), _e(c[0]), c[2])
 
     def subscripts(self, c):
         return tuple(_e(x) for x in c)
@@ -839,7 +891,17 @@ class _Builder:
         return T.TupleLit(_sp(c[0], c[-1]), tuple(_e(x) for x in c[1:-1]))
 
     def list(self, c):
-        return T.ListLit(_sp(c[0], c[-1]), tuple(_e(x) for x in c[1:-1]))
+        span = _sp(c[0], c[-1])
+        rows, row = [], []
+        for x in c[1:-1]:
+            if isinstance(x, str):  # ';' ends a row of a block
+                rows.append(tuple(row))
+                row = []
+            else:
+                row.append(_e(x))
+        if not rows:
+            return T.ListLit(span, tuple(row))
+        return T.Block(span, tuple(rows) + (tuple(row),))
 
     def abs(self, c):
         return T.Abs(_sp(c[0], c[2]), _e(c[1]))
@@ -853,7 +915,7 @@ class _Builder:
                 kind = kind[1:]
             if kind.startswith("{") and kind.endswith("}"):
                 kind = kind[1:-1]
-            kind = kind.translate(_SUB_DIGITS)
+            kind = kind.translate(PLAIN_DIGITS)
             if kind in ("∞", "\\infty"):
                 kind = "inf"
         last = power if power is not None else (sub if sub is not None else close)

@@ -155,6 +155,13 @@ class ListLit(Node):
 
 
 @dataclass(frozen=True)
+class Block(Node):
+    """``[a; b]``, ``[A, B; C, D]``: a block matrix, rows separated by ';'."""
+
+    rows: tuple[tuple["Expr", ...], ...]
+
+
+@dataclass(frozen=True)
 class TupleLit(Node):
     """``(m, 1)`` (as in ``np.ones((m, 1))``)."""
 
@@ -194,7 +201,7 @@ class HVP(Node):
 
 Expr = (
     Name | Number | BinOp | Juxt | Neg | Transpose | Inverse | Call | Norm | Abs
-    | Index | ListLit | TupleLit | Deriv | Hessian | HVP
+    | Index | ListLit | Block | TupleLit | Deriv | Hessian | HVP
 )
 Request = Deriv | Hessian | HVP
 
@@ -244,19 +251,24 @@ class Program(Node):
     source: str = field(default="", compare=False, repr=False)
 
 
+def children(node: Node) -> list[Node]:
+    """The nodes right below ``node``: its operands, arguments, keyword
+    values and the entries of a block's rows."""
+    kids: list = []
+    pending = [getattr(node, f.name) for f in fields(node)]
+    while pending:
+        value = pending.pop(0)
+        if isinstance(value, Node):
+            kids.append(value)
+        elif isinstance(value, tuple):  # arguments, (keyword, value) pairs, block rows
+            pending[:0] = list(value)
+    return kids
+
+
 def walk(node: Node) -> Iterator[Node]:
     """``node`` and every node below it, parents first."""
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
-        kids = []
-        for f in fields(n):
-            value = getattr(n, f.name)
-            items = value if isinstance(value, tuple) else (value,)
-            for item in items:
-                if isinstance(item, tuple):  # a keyword argument: (name, value)
-                    item = item[-1]
-                if isinstance(item, Node):
-                    kids.append(item)
-        stack.extend(reversed(kids))
+        stack.extend(reversed(children(n)))
