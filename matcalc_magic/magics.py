@@ -355,8 +355,8 @@ def _load_engine() -> None:
     global _ENGINE_LOADED
     if _ENGINE_LOADED:
         return
-    from . import api, claims, display, verify  # noqa: F401
-    from .render import latex, naming, numpy, text  # noqa: F401
+    from . import api, claims, codegen, display, verify  # noqa: F401
+    from .render import latex, naming, text  # noqa: F401
 
     api.derive("x : n\nA : n x n\nJ = log(sum(exp(A x)))\n∂J/∂x")[0].check(points=1)
     _ENGINE_LOADED = True
