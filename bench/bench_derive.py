@@ -50,7 +50,7 @@ def bench_cs224n(repeats: int = 15, warmup: int = 2, verify_points: int = 3) -> 
     import matcalc_magic as mm
     from matcalc_magic.api import Derivation, Result
     from matcalc_magic.calculus.derivative import derive_one
-    from matcalc_magic.check import check
+    from matcalc_magic.typecheck import check
     from matcalc_magic.syntax import parse
 
     cell_text = C.CS224N_CELL

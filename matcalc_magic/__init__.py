@@ -25,8 +25,8 @@ def derive(text: str, layout: str = "shape"):
 
 
 def parse_printed(view):
-    """A view's printed text read back as input; see :func:`matcalc_magic.printed.parse_printed`."""
-    from .printed import parse_printed as _parse_printed
+    """A view's printed text read back as input; see :func:`matcalc_magic.verify.printed.parse_printed`."""
+    from .verify.printed import parse_printed as _parse_printed
 
     return _parse_printed(view)
 

@@ -23,7 +23,7 @@ import numpy as np
 from . import layouts as L
 from .calculus import derivative as _derivative
 from .calculus.derivative import Derivative
-from .check import CheckedCell, Request, check
+from .typecheck import CheckedCell, Request, check
 from .deadline import working_on
 from .errors import TOO_DEEP, MatcalcError, Span
 from .evaluate import as_matrix, evaluate
@@ -318,8 +318,8 @@ class View:
     @cached_property
     def printed(self):
         """This view's printed text read back as cell input (every printed form
-        is valid input): what the numeric check evaluates, see printed.py."""
-        from .printed import read_back
+        is valid input): what the numeric check evaluates, see verify/printed.py."""
+        from .verify.printed import read_back
 
         # layouts that print the same text (shape and denominator, often) share one reading
         key = (self.lhs_text if self.expr is None else self.expr.shape, self.rhs_text, tuple(self.where_text))
@@ -573,29 +573,3 @@ def _violated_property(var: Expr, arr: np.ndarray) -> str | None:
     if "invertible" in props and np.linalg.matrix_rank(arr) < arr.shape[0]:
         return "invertible, but the array given is singular"
     return None
-
-
-@dataclass
-class CheckReport:
-    """The numeric verification of one result against finite differences."""
-
-    request: str
-    ok: bool
-    max_error: float
-    tolerance: float
-    points: int
-    layouts: dict  # layout -> max error
-    sizes: list  # the sizes tried, one dict per point
-    message: str = ""
-    given_point: bool = False  # whether the given arrays/sizes (e.g. the user's) were among the points
-    given_skipped: str = ""  # if they were given but not used: why ("too large to check numerically", …)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    @property
-    def badge(self) -> str:
-        return f"✓ max error {self.max_error:.1e}" if self.ok else f"✗ max error {self.max_error:.1e}"
-
-    def __repr__(self) -> str:
-        return f"<CheckReport {self.request}: {self.badge} over {self.points} points>"

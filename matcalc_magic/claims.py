@@ -56,7 +56,7 @@ import numpy as np
 from . import layouts as L
 from .deadline import now_working_on
 from .graph import Expr, is_zero, substitute
-from .reference import Reference, ReferenceError
+from .verify.witness import Reference, ReferenceError
 from .shapes import ONE, dim_str, same
 from .verify import DRAW_ATTEMPTS, draw_env, draw_sizes
 

@@ -257,7 +257,7 @@ def test_check_option(ip, monkeypatch):
 
 
 def test_failed_numeric_check_shows_a_badge_without_digits(ip, monkeypatch):
-    from matcalc_magic.api import CheckReport
+    from matcalc_magic.verify import CheckReport
 
     def wrong(self, **kw):
         return CheckReport(self.request.text, False, 0.123456789, 1e-6, 3, {"shape": 0.123456789}, [],

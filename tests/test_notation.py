@@ -303,7 +303,7 @@ def test_onehot_axis_mistakes(cell, message):
 
 # ====================================================================== printed forms read back
 def test_a_fractional_power_prints_balanced_and_reads_back():
-    from matcalc_magic.printed import parse_printed
+    from matcalc_magic.verify.printed import parse_printed
 
     r = derived("x : n\n∂(std(x))/∂x")
     text = r.view("shape").rhs_text

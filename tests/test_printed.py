@@ -15,7 +15,7 @@ import test_op_table as op_table
 import matcalc_magic as mm
 from matcalc_magic.api import bind
 from matcalc_magic.evaluate import evaluate
-from matcalc_magic.printed import parse_printed
+from matcalc_magic.verify.printed import parse_printed
 from matcalc_magic.verify import draw_sizes, draw_value
 
 LAYOUTS = ("numerator", "denominator", "shape", "vec")

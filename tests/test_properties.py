@@ -294,7 +294,7 @@ def test_random_results_read_back_as_input(problem):
     its where-parts) parsed with the cell's declarations equals the view."""
     from matcalc_magic.api import bind
     from matcalc_magic.evaluate import evaluate
-    from matcalc_magic.printed import parse_printed
+    from matcalc_magic.verify.printed import parse_printed
 
     e, wrt = problem
     cell = f"{DECLS}\nf = {e.text}\n∂f/∂{wrt}"

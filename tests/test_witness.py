@@ -15,7 +15,7 @@ import matcalc_magic as mm
 from matcalc_magic.evaluate import evaluate
 from matcalc_magic.ops import build as B
 from matcalc_magic.ops.registry import rule
-from matcalc_magic.reference import Reference, Written
+from matcalc_magic.verify.witness import Reference, Written
 from matcalc_magic.syntax import parse
 
 

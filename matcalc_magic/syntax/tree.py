@@ -1,7 +1,7 @@
 """Syntax tree of a derivation cell: what was written, with where it was written.
 
 The parser produces these nodes and nothing else; the checker
-(:mod:`matcalc_magic.check`) gives them meaning (shapes, operators).  Every
+(:mod:`matcalc_magic.typecheck`) gives them meaning (shapes, operators).  Every
 node carries a :class:`~matcalc_magic.errors.Span` so later errors can point
 at the exact text.  Notation is *not* resolved here beyond spelling: ``W x``
 and ``W @ x`` are different nodes (``Juxt`` vs ``BinOp('@')``) because only

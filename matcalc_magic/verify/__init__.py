@@ -25,10 +25,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import Expr, var_props
-from .ops.properties import ONEHOT_ROWS
-from .reference import ReferenceError, Written
-from .shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
+from ..graph import Expr, var_props
+from ..ops.properties import ONEHOT_ROWS
+from .witness import ReferenceError, Written
+from ..shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
+
+
+@dataclass
+class CheckReport:
+    """The numeric verification of one result against finite differences."""
+
+    request: str
+    ok: bool
+    max_error: float
+    tolerance: float
+    points: int
+    layouts: dict  # layout -> max error
+    sizes: list  # the sizes tried, one dict per point
+    message: str = ""
+    given_point: bool = False  # whether the given arrays/sizes (e.g. the user's) were among the points
+    given_skipped: str = ""  # if they were given but not used: why ("too large to check numerically", …)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def badge(self) -> str:
+        return f"✓ max error {self.max_error:.1e}" if self.ok else f"✗ max error {self.max_error:.1e}"
+
+    def __repr__(self) -> str:
+        return f"<CheckReport {self.request}: {self.badge} over {self.points} points>"
+
 
 FIRST_ORDER_STEP = 1e-6
 SECOND_ORDER_STEP = 1e-4
@@ -225,8 +252,7 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
                  sizes: dict | None = None):
     """Compare every layout of ``result`` with finite differences at random points
     (and at ``env``/``sizes`` if given, e.g. the user's own arrays)."""
-    from .api import CheckReport
-    from .layouts import LAYOUTS
+    from ..layouts import LAYOUTS
 
     layouts = tuple(layouts or LAYOUTS)
     req = result.request

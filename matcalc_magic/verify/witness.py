@@ -6,7 +6,7 @@ the definitions and each operator's meaning as the user wrote them.  Nothing
 here goes through the typed graph, its simplifications or the operators'
 rules in :mod:`matcalc_magic.ops`, so a wrong simplification or a wrong rule
 is caught by the check instead of being shared by it.  The same evaluator
-reads a printed result parsed back (:mod:`matcalc_magic.printed`), so what the
+reads a printed result parsed back (:mod:`matcalc_magic.verify.printed`), so what the
 check certifies is the formula the user reads.
 
 It is deliberately small and boring: every value is a 2-D float array (a
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .syntax import tree as T
-from .syntax.parse import PLAIN_DIGITS
+from ..syntax import tree as T
+from ..syntax.parse import PLAIN_DIGITS
 
 #: module prefixes a function name may carry (np.exp, np.linalg.inv, …)
 PREFIXES = ("numpy.linalg.", "np.linalg.", "numpy.", "np.", "scipy.special.", "math.", "jnp.", "torch.", "F.")
@@ -107,11 +107,18 @@ def _scope(program: T.Program) -> tuple[set, dict]:
     if entry is None or entry[0] is not program:
         declared = {n.id for s in program.statements if isinstance(s, T.Decl) for n in s.names}
         definitions = {s.target.id: s.value for s in program.statements if isinstance(s, T.Define)}
-        entry = _SCOPES[key] = (program, declared, definitions)
+        reads = {name: names_read(value) for name, value in definitions.items()}
+        entry = _SCOPES[key] = (program, declared, definitions, reads)
         while len(_SCOPES) > 64:
             _SCOPES.popitem(last=False)
     _SCOPES.move_to_end(key)
     return entry[1], entry[2]
+
+
+def definition_reads(program: T.Program) -> dict[str, set]:
+    """name → the names its definition reads, once per program."""
+    _scope(program)
+    return _SCOPES[id(program)][3]
 
 
 # ====================================================================== the evaluator
@@ -732,17 +739,18 @@ class Written:
         self.env, self.sizes, self.shapes = dict(env), sizes, shapes
         base = Reference(program, self.env, sizes, shapes)
         self.is_defined = wrt in base.definitions
+        reads = definition_reads(program)
         varying = {wrt}
-        for name, value in base.definitions.items():  # in the order written
-            if name != wrt and names_read(value) & varying:
+        for name in base.definitions:  # in the order written
+            if name != wrt and reads[name] & varying:
                 varying.add(name)
         self.fixed = {}
-        needed = self._needed(base.definitions)
+        needed = self._needed(base.definitions, reads)
         for name in base.definitions:
             if name in needed and name not in varying:
                 self.fixed[name] = base.name(name)
 
-    def _needed(self, definitions: dict) -> set[str]:
+    def _needed(self, definitions: dict, reads: dict) -> set[str]:
         needed: set[str] = set()
         stack = list(names_read(self.of_node))
         while stack:
@@ -750,7 +758,7 @@ class Written:
             if name in needed or name not in definitions or name == self.wrt:
                 continue
             needed.add(name)
-            stack.extend(names_read(definitions[name]))
+            stack.extend(reads[name])
         return needed
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 The printed right-hand side is parsed with the cell's grammar and evaluated
 entry-wise by NumPy: ``A[i,k]`` is the matrix ``A`` (evaluated by the witness,
-:mod:`matcalc_magic.reference`) with its axes named i and k, ``δ[i,j]`` the
+:mod:`matcalc_magic.verify.witness`) with its axes named i and k, ``δ[i,j]`` the
 identity, ``Σ_ab`` sums the rest of its term over a and b, juxtaposition
 multiplies, and a term that lacks a free index is constant along it.  The
 free indices and their sizes come from the printed left-hand side (``ᵢ`` of
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import MatcalcError
+from ..errors import MatcalcError
 from .printed import RESULT as PRINTED, PrintedForm
-from .calculus.index import kronecker_symbol
-from .reference import Reference, ReferenceError, elementwise
-from .syntax import tree as T
+from ..calculus.index import kronecker_symbol
+from .witness import Reference, ReferenceError, elementwise
+from ..syntax import tree as T
 
 _SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
 _SUM = re.compile(r"[Σ∑]_(\w+)")
@@ -52,7 +52,7 @@ class IndexForm:
     shapes: dict  # sizes of the syntax nodes of bare I's, 𝟏's and 0 blocks
 
     def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
-        from .shapes import concrete
+        from ..shapes import concrete
 
         lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
         ref = Reference(self.program, env, sizes, self.shapes, given)
@@ -63,8 +63,8 @@ class IndexForm:
 
 def read_index(view) -> PrintedForm:
     """The index-notation view ``view`` read back (or why it cannot be)."""
-    from .syntax import parse
-    from .verify import expected_shape
+    from ..syntax import parse
+    from . import expected_shape
 
     text = view.rhs_text
     req = view.result.request

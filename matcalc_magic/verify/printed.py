@@ -10,10 +10,10 @@ user had typed it after them.  Two readings:
   derivative): its value equals ``view.expr``'s wherever both are evaluated
   with the same arrays;
 * :func:`read_back` keeps the syntax tree, for the numeric check: the witness
-  (:mod:`matcalc_magic.reference`) evaluates it, so the ✓ certifies the
+  (:mod:`matcalc_magic.verify.witness`) evaluates it, so the ✓ certifies the
   formula the user reads, not an internal value it was printed from.
   Index-notation views (``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``) are read by
-  :mod:`matcalc_magic.printed_index`.
+  :mod:`matcalc_magic.verify.printed_index`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .check import Checker
-from .errors import MatcalcError
-from .graph import Expr, is_zero, zeros
-from .reference import Reference
-from .shapes import shape_str
-from .syntax import parse
-from .syntax import tree as T
+from ..typecheck import Checker
+from ..errors import MatcalcError
+from ..graph import Expr, is_zero, zeros
+from .witness import Reference
+from ..shapes import shape_str
+from ..syntax import parse
+from ..syntax import tree as T
 
 __all__ = ["parse_printed", "printed_source", "read_back", "PrintedForm"]
 
@@ -122,7 +122,7 @@ class PrintedForm:
             return self.index.value(env, sizes, given)
         out = Reference(self.program, env, sizes, self.shapes, given, self.extra).name(RESULT)
         if out.shape == (1, 1) and out[0, 0] == 0 and self.shape:
-            from .shapes import concrete_shape
+            from ..shapes import concrete_shape
 
             return np.zeros(concrete_shape(self.shape, sizes))
         return out
