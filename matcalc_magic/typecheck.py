@@ -27,7 +27,7 @@ from .ops.properties import ONEHOT_ROWS, SYMMETRIC_PROPS  # ONEHOT_ROWS: Y : N x
 from .ops.registry import MissingRule, apply
 from .shapes import ONE, ShapeError, dim_symbol, same, shape_str
 from .syntax import tree as T
-from .syntax.parse import PLAIN_DIGITS
+from .syntax.parse import PLAIN_DIGITS, SUBSCRIPT_DIGITS
 
 PROPERTIES = {
     "symmetric": "square",
@@ -41,7 +41,6 @@ PROPERTIES = {
 #: numbers by name; e only with a module prefix (np.e, math.e): a bare e is a name
 CONSTANTS = {"pi": sympy.pi, "π": sympy.pi, "e": sympy.E}
 AXIS_WORDS = {"rows": 1, "columns": 0, "cols": 0, "axis=1": 1, "axis=-1": 1, "axis=0": 0, "axis=-2": 0}
-_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LEFT_ASSOCIATIVE = {"+", "-", "*", "/", "⊙", "⊘", "@", "⊗"}
 PROPERTY_ALIASES = {"posdef": "spd", "pd": "spd", "one-hot": "onehot", "one_hot": "onehot", "sym": "symmetric"}
 
@@ -528,7 +527,7 @@ class Checker:
         if name in cell.variables or name in cell.definitions or name in cell.dims:
             return name
         m = re.fullmatch(r"(.+?)_(\d+)", name)
-        other = (m.group(1) + m.group(2).translate(_SUBSCRIPT_DIGITS) if m
+        other = (m.group(1) + m.group(2).translate(SUBSCRIPT_DIGITS) if m
                  else re.sub(r"([₀-₉]+)$", lambda d: "_" + d.group(1).translate(PLAIN_DIGITS), name))
         if other in cell.variables or other in cell.definitions or other in cell.dims:
             return other

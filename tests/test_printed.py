@@ -8,6 +8,7 @@ import functools
 import numpy as np
 import pytest
 from cells import CS224N
+from conftest import check_numerically
 from corpus import cookbook, cs224n, ng, seeds, wikipedia
 
 import test_op_table as op_table
@@ -174,3 +175,30 @@ def test_a_broadcast_is_bracketed_where_it_is_an_operand_and_written_out_under_a
     b = var("b", (m, ONE))
     assert to_text(B.rows(B.broadcast(b, (m, n)), 1, m)) == "(b 𝟏ᵀ)[1:, :]"  # not b (𝟏ᵀ[1:, :])
     assert to_text(B.elementwise("exp", B.broadcast(b, (m, n)))) == "exp(b 𝟏ᵀ)"  # m×n, not exp(b)
+
+
+def test_index_forms_with_more_summed_letters_than_the_alphabet_read_back():
+    """Past z the summation letters are a₁, b₁, … (one letter each in Σ_…),
+    so a long index form still reads back (the Hessian of tr(A⁻¹⁰) sums over
+    about 40 letters), and LaTeX writes them a_{1}."""
+    cell = "A : n x n\nhessian(tr(A^{-10}), A)"
+    result = mm.derive(cell).results[0]
+    view = result.view("index")
+    assert "a₁" in view.text and "a_{1}" in view.latex
+    check_numerically(result, lambda v: np.trace(np.linalg.matrix_power(np.linalg.inv(v["A"]), 10)),
+                      "A : n x n", "A", layouts=("index", "vec"))
+
+
+def test_a_term_with_a_letter_neither_free_nor_summed_fails_the_reading():
+    """A stray index letter in a printed term is a misprint the check reports."""
+    from matcalc_magic.verify.printed_index import read_index
+
+    cell = mm.derive("x : n\nW : m x n\nz = W x\n∂z/∂x").results[0]
+    view = cell.view("index")
+    bad = type("Misprinted", (), {"rhs_text": "W[i,j] x[a]", "lhs_text": view.lhs_text,
+                                  "result": view.result})()
+    form = read_index(bad)
+    sizes = {s: 3 for s in cell.cell.dims.values()}
+    env = {"x": np.ones((3, 1)), "W": np.ones((3, 3))}
+    with pytest.raises(Exception, match="neither free nor summed"):
+        form.index.value(env, sizes)

@@ -23,6 +23,7 @@ from ..evaluate import evaluate
 from ..graph import Expr, const_value, is_const, ones
 from ..ops.registry import rule
 from ..shapes import ONE, concrete
+from ..syntax.parse import PLAIN_DIGITS, SUBSCRIPT_DIGITS
 from .derivative import Derivative
 
 _SUMMED = "abcdefghmnopqrstuvwxyz"
@@ -251,12 +252,19 @@ def _subscript(base: str, idx: str) -> str:
     return f"{base}_{{{idx}}}"
 
 
+def _latex_letter(letter: str) -> str:
+    """a₁ → a_{1}"""
+    plain = letter.translate(PLAIN_DIGITS)
+    return plain if plain == letter else f"{plain[0]}_{{{plain[1:]}}}"
+
+
 def _summation_letters(free):
-    """a, b, c, … then a1, b1, … : as many summation indices as needed."""
+    """a, b, c, … then a₁, b₁, … : as many summation indices as needed (one
+    letter each, so Σ_ca₁e reads back as c, a₁, e)."""
     round_ = 0
     while True:
         for letter in _SUMMED:
-            name = letter if round_ == 0 else f"{letter}{round_}"
+            name = letter if round_ == 0 else letter + str(round_).translate(SUBSCRIPT_DIGITS)
             if name not in free:
                 yield name
         round_ += 1
@@ -312,7 +320,8 @@ class IndexForm:
             body = [self._factor(printer, f, names, latex) for f in t.factors]
             text = " ".join(body) or "1"
             if summed:
-                text = (f"\\sum_{{{','.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ") + text
+                text = (f"\\sum_{{{','.join(map(_latex_letter, summed))}}} " if latex
+                        else f"Σ_{''.join(summed)} ") + text
             if coef != 1:
                 c = printer.coefficient(coef)
                 text = c if not body else c + " " + text
@@ -323,7 +332,7 @@ class IndexForm:
         return "".join(out)
 
     def _factor(self, printer, f: Factor, names, latex: bool) -> str:
-        idx = [names.get(i, i) for i in f.indices]
+        idx = [_latex_letter(names.get(i, i)) if latex else names.get(i, i) for i in f.indices]
         if f.is_delta:
             if self.kronecker != "δ":
                 return f"I_{{{''.join(idx)}}}" if latex else f"I[{','.join(idx)}]"

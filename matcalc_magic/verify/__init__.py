@@ -391,16 +391,29 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         second = kind in ("hessian", "hvp")
         step = SECOND_ORDER_STEP ** 2 if second else FIRST_ORDER_STEP  # what f's rounding is divided by
         errors, allowance = _compare(projected, fd, y0, step)
-        if not second and max(e - allowance for e in errors.values()) > FIRST_ORDER_TOL:
+        tol = SECOND_ORDER_TOL if second else FIRST_ORDER_TOL
+        if max(e - allowance for e in errors.values()) > tol:
             # confirm before failing: an ill-conditioned point (a nearly singular
-            # X under log det, say) can defeat the plain difference quotient
-            coarse = np.stack([first_directional(f, x, e, RICHARDSON_STEP) for e in dirs])
-            fine = np.stack([first_directional(f, x, e, RICHARDSON_STEP / 2) for e in dirs])
+            # X under log det, a high power of A⁻¹) can defeat the plain difference quotient
+            if kind == "hessian":
+                h = SECOND_ORDER_STEP
+                coarse = np.array([[second_directional(f, x, a, b, h) for b in dirs] for a in dirs])
+                fine = np.array([[second_directional(f, x, a, b, h / 2) for b in dirs] for a in dirs])
+                h_fine = (h / 2) ** 2
+            elif kind == "hvp":
+                v, h = env[req.direction_name], SECOND_ORDER_STEP
+                coarse = np.array([second_directional(f, x, v, e, h) for e in dirs]).reshape(-1, 1, 1)
+                fine = np.array([second_directional(f, x, v, e, h / 2) for e in dirs]).reshape(-1, 1, 1)
+                h_fine = (h / 2) ** 2
+            else:
+                coarse = np.stack([first_directional(f, x, e, RICHARDSON_STEP) for e in dirs])
+                fine = np.stack([first_directional(f, x, e, RICHARDSON_STEP / 2) for e in dirs])
+                h_fine = RICHARDSON_STEP / 2
             if not (np.all(np.isfinite(coarse)) and np.all(np.isfinite(fine))):
                 return None
             if np.max(np.abs(fine - coarse)) > UNSTABLE * max(1.0, float(np.max(np.abs(fine)))):
                 return None  # f is not smooth at this scale here (a numerically singular matrix): no verdict
-            errors, allowance = _compare(projected, (4 * fine - coarse) / 3, y0, RICHARDSON_STEP / 2)
+            errors, allowance = _compare(projected, (4 * fine - coarse) / 3, y0, h_fine)
         return errors, allowance
 
 

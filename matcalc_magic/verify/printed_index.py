@@ -25,6 +25,7 @@ from ..syntax import tree as T
 
 _SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
 _SUM = re.compile(r"[Σ∑]_(\w+)")
+_LETTER = re.compile(r"[^\W\d_][₀-₉]*")  # a summation letter: a, or a₁ past z
 
 
 @dataclass
@@ -56,7 +57,7 @@ class IndexForm:
 
         lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
         ref = Reference(self.program, env, sizes, self.shapes, given)
-        out = _Evaluator(ref, lengths).expr(self.rhs)
+        out = _Evaluator(ref, lengths).terms(self.rhs)
         out = _arrange(out, self.free, lengths)
         return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
 
@@ -155,6 +156,20 @@ class _Evaluator:
     def __init__(self, ref: Reference, lengths: dict):
         self.ref = ref
         self.lengths = dict(lengths)
+        self.free = frozenset(lengths)
+
+    def terms(self, node) -> Labeled:
+        """The printed right-hand side: a sum of terms, each over the free
+        indices only (a stray letter is caught at its term, before the sum
+        would grow an axis for it)."""
+        if isinstance(node, T.BinOp) and node.op in "+-":
+            a, b = self.terms(node.left), self.terms(node.right)
+            return _combine(a, b, np.add if node.op == "+" else np.subtract)
+        out = self.expr(node)
+        loose = [l for l in out.letters if l not in self.free]
+        if loose:
+            raise ReferenceError(f"index {loose[0]} is neither free nor summed")
+        return out
 
     def expr(self, node) -> Labeled:
         if isinstance(node, T.BinOp) and node.op in "+-":
@@ -188,7 +203,7 @@ class _Evaluator:
         values = []
         for f, reciprocal in factors:
             if isinstance(f, T.Name) and _SUM.fullmatch(f.id):
-                summed += list(_SUM.fullmatch(f.id).group(1))
+                summed += _LETTER.findall(_SUM.fullmatch(f.id).group(1))
                 continue
             if reciprocal:
                 f = self.factor(f)
