@@ -1,6 +1,6 @@
 """Benchmarks of ``matcalc_magic.derive``: how fast, and how big the answers are.
 
-Three workloads:
+Four workloads:
 
 * ``cs224n`` — the one-layer softmax/cross-entropy network of CS224n with its
   five gradient requests: warm end-to-end time (goal: under 50 ms), the split
@@ -13,6 +13,10 @@ Three workloads:
   feeds two branches, so the gradient reuses sub-expressions.  The graph
   (DAG) size and the size a printer would write are both reported; printing
   is skipped when it is predicted to exceed ``--print-cap`` nodes.
+* ``nested`` — ``h_k = h_{k-1} ⊙ h_{k-1} + h_{k-1}``: each level uses the one
+  before three times, so a formula written out grows like 3^L; deriving ∂J/∂x
+  must stay polynomial in L (the elementwise simplification leaves shared
+  parts whole and has a size budget).
 
 Run ``python bench/bench_derive.py [--quick] [--json FILE]``.
 Figures are medians over repeats after a warm-up.
@@ -122,7 +126,7 @@ def bench_layers(family: str, layers=LAYERS, repeats: int = 5, warmup: int = 1, 
                  retry_recursion_limit: int | None = None) -> dict:
     """Time derive + printing of ∂J/∂W1 and ∂J/∂x for each depth L.
 
-    ``family`` is ``"chain"``, ``"chain-alternating"`` or ``"residual"``.
+    ``family`` is ``"chain"``, ``"chain-alternating"``, ``"residual"`` or ``"nested"``.
     ``budget`` caps the seconds spent on one L (at least one sample is kept).
     With ``print_cap``, printing is skipped when the predicted printed size of
     a result exceeds it (the residual chain's print can be exponential).
@@ -134,6 +138,8 @@ def bench_layers(family: str, layers=LAYERS, repeats: int = 5, warmup: int = 1, 
             return C.tanh_chain_cell(L, widths="alternating")
         if family == "residual":
             return C.residual_chain_cell(L)
+        if family == "nested":
+            return C.nested_cell(L)
         raise ValueError(family)
 
     rows = []
@@ -265,7 +271,8 @@ def _summarize_family(family: str, rows: list[dict]) -> dict:
 
 
 # ====================================================================== report
-def run(quick: bool = False, layers=None, repeats: int | None = None, sections=("cs224n", "chain", "residual"),
+def run(quick: bool = False, layers=None, repeats: int | None = None,
+        sections=("cs224n", "chain", "residual", "nested"),
         alternating: bool | None = None, print_cap: int = PRINT_CAP, budget: float | None = None,
         verify: bool = True, retry_recursion_limit: int | None = RETRY_RECURSION_LIMIT,
         warmup: int | None = None) -> dict:
@@ -284,6 +291,9 @@ def run(quick: bool = False, layers=None, repeats: int | None = None, sections=(
         if alternating if alternating is not None else not quick:
             report["chain_alternating"] = bench_layers("chain-alternating", layers, chain_reps, chain_warmup, chain_budget,
                                                        verify_small=verify, retry_recursion_limit=retry_recursion_limit)
+    if "nested" in sections:
+        report["nested"] = bench_layers("nested", layers, chain_reps, chain_warmup, chain_budget, print_cap=print_cap,
+                                        verify_small=verify, retry_recursion_limit=retry_recursion_limit)
     if "residual" in sections:
         report["residual"] = bench_layers("residual", layers, chain_reps, chain_warmup, chain_budget, print_cap=print_cap,
                                           verify_small=verify, retry_recursion_limit=retry_recursion_limit)
@@ -329,11 +339,13 @@ def format_report(report: dict) -> str:
         out += ["```"] + cs["requests"] + ["```", ""]
     for key, title in (("chain", "tanh chain h_k = tanh(W_k h_{k-1}), all W_k n×n"),
                        ("chain_alternating", "tanh chain, widths alternating n, m"),
-                       ("residual", "residual chain h_k = h_{k-1} + tanh(W_k h_{k-1})")):
+                       ("residual", "residual chain h_k = h_{k-1} + tanh(W_k h_{k-1})"),
+                       ("nested", "nested definitions h_k = h_{k-1} ⊙ h_{k-1} + h_{k-1}")):
         fam = report.get(key)
         if not fam:
             continue
-        out += [f"## {title}: derive + print ∂J/∂W1 and ∂J/∂x", ""]
+        what = "∂J/∂x" if key == "nested" else "∂J/∂W1 and ∂J/∂x"
+        out += [f"## {title}: derive + print {what}", ""]
         rows = []
         for r in fam["rows"]:
             if "derive" not in r:
@@ -391,7 +403,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
     ap.add_argument("--layers", help="comma-separated depths (default 5,10,20,50,100)")
     ap.add_argument("--repeats", type=int, help="timed repeats per measurement")
-    ap.add_argument("--only", help="comma-separated sections: cs224n, chain, residual")
+    ap.add_argument("--only", help="comma-separated sections: cs224n, chain, residual, nested")
     ap.add_argument("--alternating", action=argparse.BooleanOptionalAction, default=None,
                     help="also run the chain with alternating widths (default: on unless --quick)")
     ap.add_argument("--print-cap", type=int, default=PRINT_CAP,
@@ -401,13 +413,11 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, help="untimed runs before each measurement (default 1, 3 for CS224n)")
     args = ap.parse_args(argv)
     layers = tuple(int(x) for x in args.layers.split(",")) if args.layers else None
-    sections = tuple(s.strip() for s in args.only.split(",")) if args.only else ("cs224n", "chain", "residual")
+    sections = (tuple(s.strip() for s in args.only.split(",")) if args.only
+                else ("cs224n", "chain", "residual", "nested"))
     report = run(args.quick, layers, args.repeats, sections, args.alternating, args.print_cap,
                  retry_recursion_limit=args.retry_recursion_limit or None, warmup=args.warmup)
-    print(format_report(report))
-    if args.json:
-        C.write_json(args.json, report)
-        print(f"\nJSON written to {args.json}")
+    C.emit(format_report(report), report, args.json)
     return 0
 
 

@@ -663,10 +663,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",")] if args.cases else None
     report = run(args.quick, cases, args.repeats, args.timeout)
-    print(format_report(report))
-    if args.json:
-        C.write_json(args.json, report)
-        print(f"\nJSON written to {args.json}")
+    C.emit(format_report(report), report, args.json)
     return 0
 
 

@@ -63,6 +63,18 @@ def tanh_chain_cell(layers: int, widths: str = "square") -> str:
     return "\n".join(lines) + "\n"
 
 
+def nested_cell(levels: int) -> str:
+    """``h1 = x ⊙ x + x``, ``h_k = h_{k-1} ⊙ h_{k-1} + h_{k-1}``, ``J = sum(h_L)``.
+
+    Each level uses the one before three times: written out, the formula
+    grows like 3^L (and as a polynomial its degree is 2^L), so any step that
+    expands shared sub-expressions is exponential here."""
+    lines = ["x : n", "h1 = x ⊙ x + x"]
+    lines += [f"h{k} = h{k - 1} ⊙ h{k - 1} + h{k - 1}" for k in range(2, levels + 1)]
+    lines += [f"J = sum(h{levels})", "∂J/∂x"]
+    return "\n".join(lines) + "\n"
+
+
 def residual_chain_cell(layers: int) -> str:
     """``h0 = x``, ``h_{k} = h_{k-1} + tanh(W_k h_{k-1})``, ``J = sum(h_L)``.
 
@@ -301,6 +313,14 @@ def machine_line(info: dict) -> str:
             f"NumPy {info['numpy']}, SymPy {info['sympy']}, lark {info['lark']}, "
             f"matcalc_magic {info['matcalc_magic']}" + (f" @ {info['commit']}" if info.get("commit") else "")
             + (f"; load average {info['loadavg'][0]:g} at start" if info.get("loadavg") else ""))
+
+
+def emit(text: str, report: dict, json_path: str | None) -> None:
+    """Print a report, and write it as JSON too when asked."""
+    print(text)
+    if json_path:
+        write_json(json_path, report)
+        print(f"\nJSON written to {json_path}")
 
 
 def write_json(path: str | os.PathLike, report: dict) -> None:

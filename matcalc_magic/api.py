@@ -46,8 +46,9 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
             program = parse(text)
         cell = check(program)
         derived: dict = {}  # the same derivative asked for twice is derived once
-        results = [Result(cell, req, _derive(req, derived)) for req in cell.requests]
-        claims = [Result(cell, c.request, _derive(c.request, derived)) for c in cell.claims]
+        results = [Result(cell, req, _derive(req, derived, cell.labels)) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request, derived, cell.labels))
+                  for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
     return Derivation(text, cell, results, layout, claims)
@@ -63,12 +64,12 @@ def without_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
-def _derive(req: Request, derived: dict) -> Derivative:
+def _derive(req: Request, derived: dict, names=()) -> Derivative:
     key = (req.of, req.wrt, req.order, req.direction)
     try:
         if key not in derived:
             with working_on(f"differentiating {req.text}", req.span):
-                derived[key] = _derivative.derive_one(req.of, req.wrt, req.order, req.direction)
+                derived[key] = _derivative.derive_one(req.of, req.wrt, req.order, req.direction, names)
         return derived[key]
     except ConstantError as e:
         raise MatcalcError(f"cannot differentiate {req.text}: {e.message}", req.span) from None
@@ -280,21 +281,25 @@ class View:
     @cached_property
     def names(self) -> dict:
         """Printing names: the cell's own, plus δ₁, δ₂… for the parts of this
-        result that are shared or nested too deep (see render/naming.py)."""
-        from .render.naming import auxiliary_names
-
-        labels = self.result.labels
-        if self.expr is None:
-            return labels
-        taken = set(self.result.cell.variables) | set(self.result.cell.definitions)
-        aux = auxiliary_names(self.expr, labels, taken)
-        return {**labels, **aux} if aux else labels
+        result that are shared, printed twice or nested too deep (see
+        render/naming.py)."""
+        return self._naming[0]
 
     @cached_property
     def where(self) -> list:
-        """[(name, node)] of the auxiliary names, in definition order."""
+        """[(name, node)] of the auxiliary names, in definition order; each is
+        used by the printed result."""
+        return self._naming[1]
+
+    @cached_property
+    def _naming(self) -> tuple[dict, list]:
+        from .render.naming import view_names
+
         labels = self.result.labels
-        return [(name, node) for node, name in self.names.items() if node not in labels]
+        if self.expr is None:
+            return labels, []
+        taken = set(self.result.cell.variables) | set(self.result.cell.definitions)
+        return view_names(self.expr, labels, taken)
 
     def _where(self, fmt: str) -> str:
         if not self.where:

@@ -129,6 +129,17 @@ def const(value) -> Expr:
     return make("const", (), (check_constant(sympy.sympify(value)),), (ONE, ONE))
 
 
+def written_const(value, text: str) -> Expr:
+    """A number as the cell wrote it (``1e-5``): its exact value, and the text
+    printers show and simplification leaves alone."""
+    return make("const", (), (check_constant(sympy.sympify(value)), text), (ONE, ONE))
+
+
+def written_text(e: Expr) -> str | None:
+    """How the cell wrote a constant (``1e-5``), or None if it was computed."""
+    return e.params[1] if e.op == "const" and len(e.params) > 1 else None
+
+
 def eye(n) -> Expr:
     if n == ONE:
         return const(1)
@@ -183,10 +194,13 @@ def var_props(e: Expr) -> frozenset:
 _POSTORDER: "weakref.WeakKeyDictionary[Expr, tuple]" = weakref.WeakKeyDictionary()
 
 
-def postorder(*roots: Expr) -> list[Expr]:
-    """Every node reachable from ``roots``, children before parents, once.
+def postorder(*roots: Expr, stop=()) -> list[Expr]:
+    """Every node reachable from ``roots``, children before parents, once;
+    nodes in ``stop`` are listed but not looked inside.
 
     Nodes never change, so the order of a single root is computed once."""
+    if stop:
+        return _postorder(roots, stop)
     if len(roots) == 1:
         cached = _POSTORDER.get(roots[0])
         if cached is None:
@@ -195,7 +209,7 @@ def postorder(*roots: Expr) -> list[Expr]:
     return _postorder(roots)
 
 
-def _postorder(roots) -> list[Expr]:
+def _postorder(roots, stop=()) -> list[Expr]:
     seen: set[int] = set()
     order: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(roots)]
@@ -208,6 +222,8 @@ def _postorder(roots) -> list[Expr]:
             continue
         seen.add(id(node))
         stack.append((node, True))
+        if node in stop:
+            continue
         for child in reversed(node.args):
             if id(child) not in seen:
                 stack.append((child, False))

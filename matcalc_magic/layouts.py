@@ -147,7 +147,7 @@ def lhs(d: Derivative, layout: str, of_text: str, wrt_text: str, fmt: str) -> st
             if not index_dims(d.wrt.shape):
                 i = j = ""
             return (f"\\frac{{\\partial^2 {of_text}}}{{\\partial {wrt_text}{i}\\, \\partial {wrt_text}{j}}}"
-                    if latex else f"∂²{of_text}/∂{wrt_text}{_plain(i)}∂{wrt_text}{_plain(j)}")
+                    if latex else f"∂²{of_text}/∂{wrt_text}{_bracketed(i)}∂{wrt_text}{_bracketed(j)}")
         if not is_vector_var(d):
             return (f"\\frac{{\\partial^2 {of_text}}}{{\\partial \\operatorname{{vec}} {wrt_text}\\, "
                     f"\\partial (\\operatorname{{vec}} {wrt_text})^{{\\top}}}}" if latex
@@ -185,7 +185,7 @@ def _hvp_lhs(d: Derivative, layout: str, of_text: str, wrt_text: str, latex: boo
             else f"∇²_{wrt_text} {of_text} · {name_text(v)}")
     idx = "ij"[:len(index_dims(d.wrt.shape))]
     if layout == "index" and idx:
-        return f"\\left({body}\\right)_{{{idx}}}" if latex else f"({body}){_plain(idx)}"
+        return f"\\left({body}\\right)_{{{idx}}}" if latex else f"({body}){_bracketed(idx)}"
     if layout == "vec" and d.wrt.shape[1] != ONE:  # a matrix variable: vec(…)ᵀ
         return f"\\left(\\operatorname{{vec}} {body}\\right)^{{\\top}}" if latex else f"vec({body})ᵀ"
     if layout in ("numerator", "vec"):
@@ -216,12 +216,10 @@ def _sub(name: str, idx: str, latex: bool) -> str:
         if name.startswith("\\left("):
             return f"{name}_{{{idx}}}"
         return f"{name}_{{{idx}}}"
-    return f"{name}{_plain(idx)}"
+    return f"{name}{_bracketed(idx)}"
 
 
-def _plain(idx: str) -> str:
+def _bracketed(idx: str) -> str:
+    """_{ij} → [i,j]: plain text indexes as the right-hand side (and the input) does."""
     idx = idx.replace("_{", "").replace("}", "")
-    if not idx:
-        return ""
-    table = str.maketrans("ijkl", "ᵢⱼₖₗ")
-    return idx.translate(table)
+    return f"[{','.join(idx)}]" if idx else ""

@@ -109,6 +109,14 @@ class CheckedCell:
         return G.var_props(self.variables[name])
 
 
+def _nameable(value: Expr) -> bool:
+    """Whether a definition's node prints as its name: not a variable, zero
+    or a computed number; a number as written (ρ = 0.05) is the user's."""
+    if value.op == "const":
+        return G.written_text(value) is not None
+    return value.op not in ("var", "zeros")
+
+
 def check(program: T.Program) -> CheckedCell:
     cell = Checker(program.source).run(program)
     cell.program = program
@@ -264,7 +272,9 @@ class Checker:
                     self.statement(stmt)
             except RecursionError:
                 self.fail(TOO_DEEP, stmt)
-        self.cell.node_shapes = self.settled_shapes()
+        last = program.statements[-1].span if program.statements else None
+        with working_on("reading this line", last):  # a stop here still names a line
+            self.cell.node_shapes = self.settled_shapes()
         return self.cell
 
     def settled_shapes(self) -> dict:
@@ -390,7 +400,7 @@ class Checker:
         self.cell.definitions[name] = value
         self.cell.definition_text[name] = self.text(stmt.value)
         self.definition_syntax[name] = stmt.value
-        if value.op not in ("var", "const") and value not in self.cell.labels:
+        if _nameable(value) and value not in self.cell.labels:
             self.cell.labels[value] = name
 
     # ================================================================ requests
@@ -479,7 +489,7 @@ class Checker:
                 elif after:
                     value = self.expr(self.definition_syntax[defined])
                     replayed[defined] = value
-                    if value.op not in ("var", "const") and value not in self.cell.labels:
+                    if _nameable(value) and value not in self.cell.labels:
                         self.cell.labels[value] = defined
                 else:
                     replayed[defined] = node
@@ -570,7 +580,8 @@ class Checker:
     def x_Number(self, node: T.Number) -> Expr:
         v = node.value
         if isinstance(v, Fraction):
-            return G.const(sympy.Rational(v.numerator, v.denominator))
+            value = sympy.Rational(v.numerator, v.denominator)
+            return G.written_const(value, self.text(node)) if not value.is_Integer else G.const(value)
         if isinstance(v, float):
             return G.const(sympy.nsimplify(v, rational=True))
         return G.const(v)

@@ -40,7 +40,7 @@ REFUSED = [
 DERIVED = [
     ("q : n\nf = log(sum(log(q)))\n∂f/∂q", "∂f/∂q = "),
     ("x : n\np : n\nf = norm(x ⊘ p)\n∂f/∂x", "∂f/∂x = "),
-    ("x : n\nW : m x k\nF = tr(diag(x)) W\n∂F/∂x", "∂Fᵢⱼ/∂xₖ = W[i,j]"),
+    ("x : n\nW : m x k\nF = tr(diag(x)) W\n∂F/∂x", "∂F[i,j]/∂x[k] = W[i,j]"),
     ("x : 2\nJ = x^T I_₂ x\n∂J/∂x", "∂J/∂x = 2 x"),
     ("x : " + "+".join(["n"] * 5000) + "\n∂(sum(x))/∂x", "∂(𝟏ᵀ x)/∂x = 𝟏"),
     ("x : n  # a lone surrogate: \ud800\n∂(sum(x))/∂x", "∂(𝟏ᵀ x)/∂x = 𝟏"),

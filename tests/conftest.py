@@ -73,9 +73,15 @@ def parse_decls(cell: str) -> dict:
         if not m or "=" in stmt:
             continue
         names = [n.strip() for n in m.group(1).split(",")]
-        parts = [p.strip() for p in m.group(2).split(",")]
-        spec, props = parts[0], {p.lower() for p in parts[1:]}
-        if spec == "scalar":
+        shape = re.match(r"\s*\(([^()]*)\)\s*,?", m.group(2))  # NumPy's (M,) or (N, M)
+        rest = m.group(2)[shape.end():] if shape else m.group(2)
+        parts = [p.strip() for p in rest.split(",")]
+        spec, props = parts[0], {p.lower() for p in parts[1:] if p.strip()}
+        if shape:
+            numpy_dims = [d.strip() for d in shape.group(1).split(",") if d.strip()]
+            props = {p.lower() for p in parts if p}
+            dims = ("1", numpy_dims[0]) if len(numpy_dims) == 1 else tuple(numpy_dims)  # 1-D: a row
+        elif spec == "scalar":
             dims = ("1", "1")
         else:
             dims = tuple(d.strip() for d in re.split(r"\s+(?:x|×)\s+", spec))

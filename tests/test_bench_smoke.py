@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
 import bench_codegen  # noqa: E402
+import bench_corpus  # noqa: E402
 import bench_derive  # noqa: E402
 import bench_sympy  # noqa: E402
 import common  # noqa: E402
@@ -53,12 +54,12 @@ def test_derive_bench_end_to_end(tmp_path):
     assert cs["end_to_end"]["median"] > 0 and cs["verified"] is True
     assert set(cs["layout_switch"]) == set(bench_derive.OTHER_LAYOUTS)
     assert cs["requests"][2].startswith("∂J/∂W = ")
-    for family in ("chain", "residual"):
+    for family in ("chain", "residual", "nested"):
         rows = report[family]["rows"]
         assert [r["L"] for r in rows] == [2, 3]
         for r in rows:
             assert not r.get("error")
-            assert r["derive"] > 0 and len(r["dag_nodes"]) == 2
+            assert r["derive"] > 0 and len(r["dag_nodes"]) == (1 if family == "nested" else 2)
             assert all(isinstance(n, int) and n > 0 for n in r["printed_nodes"])
         assert rows[0]["verified"] is True
     assert report["chain"]["rows"][1]["text_len"][0] > report["chain"]["rows"][0]["text_len"][0]
@@ -137,6 +138,21 @@ def test_codegen_bench_notices_wrong_values():
     right = case.hand(**inputs)
     assert bench_codegen.agrees(case, "x", right, right)
     assert not bench_codegen.agrees(case, "x", {**right, "dJ_dw": 2 * right["dJ_dw"]}, right)
+
+
+def test_corpus_bench_end_to_end(tmp_path):
+    out = tmp_path / "corpus.json"
+    assert bench_corpus.main(["--only", "Seed/001", "--repeats", "1", "--warmup", "0", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["cells"] >= 1 and all(t["median"] > 0 for t in report["timings"])
+    assert {r["request"] for r in report["requests"]} >= {"∂E/∂W1"}
+    lengths = report["lengths"]["Seed/001-gradient-shape"]
+    assert set(lengths) == set(bench_corpus.LAYOUTS) and lengths["shape"]["text"] > 0
+    # the comparison counts forms that got longer, shorter or stayed
+    grown = {k: {lay: {f: n + 1 for f, n in v.items()} for lay, v in per.items()}
+             for k, per in report["lengths"].items()}
+    rows = bench_corpus.compare(grown, report["lengths"])
+    assert all(r["longer"] == len(report["lengths"]) and r["shorter"] == 0 for r in rows)
 
 
 def test_limits_bench_end_to_end(tmp_path):

@@ -109,7 +109,7 @@ def test_all_layouts(mderive):
         "∂(A x)/∂xᵀ = A    [numerator, m×n]",
         "∂(A x)ᵀ/∂x = Aᵀ    [denominator, n×m]",
         "∂(A x)/∂x = A    [shape, m×n]",
-        "∂(A x)ᵢ/∂xⱼ = A[i,j]    [index, m×n]",
+        "∂(A x)[i]/∂x[j] = A[i,j]    [index, m×n]",
         "∂(A x)/∂xᵀ = A    [vec, m×n]",
     ]
 

@@ -3,8 +3,11 @@
 Sources (one module each under ``tests/corpus/``, every entry citing where it
 comes from): Wikipedia's "Matrix calculus" identity tables, the Matrix
 Cookbook (ch. 2), the CS224n notes "Computing Neural Network Gradients",
-Andrew Ng's Deep Learning and Machine Learning courses, and the two seed
-questions of the project.
+Andrew Ng's Deep Learning and Machine Learning courses, the two seed
+questions of the project, and derivations users bring from courses, papers
+and books (``textbooks.py``: CS231n, Vaswani et al. with FlashAttention's
+backward pass, PRML, Rasmussen & Williams, Ng's sparse autoencoder notes,
+Goodfellow et al.'s back-propagation through time, ICA, policy gradients).
 
 For every entry:
 
@@ -12,7 +15,7 @@ For every entry:
   finite differences of the entry's own NumPy function, plus ``check()``;
 * ``test_printed_form``: where the source prints the result, the view's
   right-hand side (text, and LaTeX where given) equals the source's form up
-  to whitespace;
+  to whitespace, and the parts it names are defined as the entry says;
 * ``test_shape``: the shapes the source states.
 """
 
@@ -24,9 +27,9 @@ import pytest
 
 import matcalc_magic as mm
 from conftest import LAYOUTS, check_numerically, norm_ws
-from corpus import cookbook, cs224n, ng, seeds, wikipedia
+from corpus import cookbook, cs224n, ng, seeds, textbooks, wikipedia
 
-MODULES = (wikipedia, cookbook, cs224n, ng, seeds)
+MODULES = (wikipedia, cookbook, cs224n, ng, seeds, textbooks)
 ENTRIES = [e for mod in MODULES for e in mod.ENTRIES]
 
 
@@ -56,7 +59,8 @@ def test_corpus_is_large_and_ids_are_unique():
     ids = [(e.source, e.id) for e in ENTRIES]
     assert len(ids) == len(set(ids))
     assert len(ENTRIES) >= 60
-    assert {e.source for e in ENTRIES} == {"Wikipedia", "Cookbook", "CS224n", "Ng", "Seed"}
+    assert {e.source for e in ENTRIES} == {"Wikipedia", "Cookbook", "CS224n", "Ng", "Seed", "Vaswani", "CS231n",
+                                           "ICA", "Goodfellow", "PRML", "GPML", "UFLDL", "RL"}
 
 
 @pytest.mark.parametrize("entry", _params("numeric_bug"))
@@ -83,6 +87,10 @@ def test_printed_form(entry):
         text = norm_ws(r.view(layout).rhs_latex)
         if text != norm_ws(want):
             got[layout + " (LaTeX)"] = (text, want)
+    if entry.forms:  # the parts the form names, defined as the source defines them, or no parts at all
+        where = norm_ws(r.view("shape").text).partition(", where ")[2]
+        if where != norm_ws(entry.where or ""):
+            got["shape (where)"] = (where, entry.where or "")
     assert not got, "printed forms differ from the source: " + "; ".join(
         f"{k}: {t!r}, source {w!r}" for k, (t, w) in got.items()
     )
@@ -101,8 +109,8 @@ def test_left_hand_side_names_the_request(entry):
     r = result(entry)
     for layout in LAYOUTS:
         v = r.view(layout)
-        assert v.text.endswith(" = " + v.rhs_text)
-        assert v.latex.endswith(" = " + v.rhs_latex)
+        assert v.text.startswith(v.lhs_text + " = " + v.rhs_text)  # then ", where …" when parts are named
+        assert v.latex.startswith(v.lhs_latex + " = " + v.rhs_latex)
         assert v.text.startswith("∂")
 
 
@@ -135,7 +143,7 @@ AS_WRITTEN = [
     pytest.param(
         "X : n x n, invertible",
         "∂X^{-1}/∂X",
-        ("∂X⁻¹ᵢⱼ/∂Xₖₗ", "∂(X⁻¹)ᵢⱼ/∂Xₖₗ"),  # a tensor: index notation
+        ("∂X⁻¹ᵢⱼ/∂Xₖₗ", "∂(X⁻¹)[i,j]/∂X[k,l]"),  # a tensor: index notation
         id="inverse",
     ),
     # Wikipedia: ∂xᵀx/∂x

@@ -127,7 +127,7 @@ def test_an_already_symmetric_gradient_is_printed_as_it_is():
     # the Gaussian likelihood by its covariance (Rasmussen & Williams (5.9) by K)
     cell = "S : n x n, spd\ny : n\nf = -1/2 y^T inv(S) y - 1/2 logdet(S)\n∂f/∂S"
     r = derive_one(cell)
-    assert r.view().rhs_text == "(1/2) S⁻¹ y yᵀ S⁻¹ - (1/2) S⁻¹"
+    assert r.view().rhs_text == "(1/2) (S⁻¹ y yᵀ S⁻¹ - S⁻¹)"  # as (5.9) writes it: ½ (α αᵀ − K⁻¹)
     check_numerically(
         r, lambda v: -0.5 * v["y"].T @ np.linalg.solve(v["S"], v["y"]) - 0.5 * np.linalg.slogdet(v["S"])[1], cell, "S")
 

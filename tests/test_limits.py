@@ -111,7 +111,7 @@ def test_a_trace_of_diag_prints_in_every_layout():
     r = mm.derive(cell)[0]
     for layout in LAYOUTS:
         assert r.view(layout).text and r.view(layout).latex
-    assert r.view("index").text == "∂Fᵢⱼ/∂xₖ = W[i,j]"
+    assert r.view("index").text == "∂F[i,j]/∂x[k] = W[i,j]"
     check_numerically(r, lambda v: np.sum(v["x"]) * v["W"], cell, "x")
 
 

@@ -56,7 +56,8 @@ ROWS = [
     Row("scalar-multiple-star", "x : n", "3 * x", ("x",), lambda v: 3 * v["x"], text="3 I"),
     Row("scalar-divide", "c : scalar; x : n", "x / c", ("c", "x"), lambda v: v["x"] / v["c"]),
     Row("size-as-number", "x : n", "(1/n) x^T x", ("x",), lambda v: (v["x"].T @ v["x"]) / v["x"].shape[0]),
-    Row("fraction", "x : n", "2.5 x", ("x",), lambda v: 2.5 * v["x"], text="(5/2) I"),
+    Row("fraction", "x : n", "2.5 x", ("x",), lambda v: 2.5 * v["x"], text="2.5 I"),  # the number as written
+    Row("fraction-written", "x : n", "(5/2) x", ("x",), lambda v: 2.5 * v["x"], text="(5/2) I"),
     Row(
         "scalar-by-scalar",
         "s : scalar; t : scalar",

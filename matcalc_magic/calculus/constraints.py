@@ -16,7 +16,7 @@ where they cannot change a derivative:
 The facts: a one-hot or probability variable sums to one along its axis
 (:func:`~matcalc_magic.ops.properties.summing_axis`: ``𝟏ᵀy = 1``, ``𝟏ᵀY =
 𝟏ᵀ``); a one-hot vector picks one entry (``a ⊙ a = a``, ``(a ⊙ v) / (aᵀv) =
-a``).  Symmetry (``Sᵀ = S``) is already used as expressions are built; here
+a``, and ``a ⊙ v − π aᵀv = (aᵀv) (a − π)``).  Symmetry (``Sᵀ = S``) is already used as expressions are built; here
 it lets a transposed sum merge with its neighbours
 (``(Wᵀ S − Λ Wᵀ)ᵀ + S W − W Λ = 2 (S W − W Λ)``).
 """
@@ -43,6 +43,7 @@ def use_facts(root: Expr, exempt: Expr | None = None) -> Expr:
 class _Facts:
     def __init__(self, exempt: Expr | None):
         self.exempt = exempt
+        self.pulled: set = set()  # scalars taken out of a sum by a one-hot pick
 
     def axis(self, e: Expr) -> int | None:
         """Along which axis ``e`` sums to one, if that may be used here."""
@@ -72,7 +73,7 @@ class _Facts:
         if op == "smul":
             return self.cancel(e)
         if op == "add":
-            return self.merge_transposed(e)
+            return self.merge_transposed(e) or self.factor_picked(e)
         return None
 
     # ------------------------------------------------------------ sums to one
@@ -88,8 +89,13 @@ class _Facts:
         return ones(*e.shape) if summed == axis else None
 
     def chain(self, e: Expr) -> Expr | None:
-        """𝟏ᵀ Y = 𝟏ᵀ for columns that sum to one, Y 𝟏 = 𝟏 for rows that do."""
+        """𝟏ᵀ Y = 𝟏ᵀ for columns that sum to one, Y 𝟏 = 𝟏 for rows that do;
+        a scalar pulled out of a sum here leaves the product too, so that it
+        meets the other scalars (Φᵀ ((aᵀπ) (a − π)) / (aᵀp) is r Φᵀ (a − π))."""
         f = list(e.args)
+        for i, x in enumerate(f):
+            if x.op == "smul" and x.args[0] in self.pulled:
+                return B.smul(x.args[0], B.matmul(*f[:i], x.args[1], *f[i + 1:]))
         for i in range(len(f) - 1):
             a, b = f[i], f[i + 1]
             if is_all_ones(a) and a.shape[0] == ONE and self.axis(b) == 0:
@@ -164,6 +170,24 @@ class _Facts:
             v = rest[0] if len(rest) == 1 else B.hadamard(*rest)
             if s is B.matmul(B.transpose(a), v) or s is B.matmul(B.transpose(v), a):
                 return a
+        return None
+
+    def factor_picked(self, e: Expr) -> Expr | None:
+        """a ⊙ v − π (aᵀ v) = (aᵀ v) (a − π) for a one-hot vector a: a ⊙ v is
+        (aᵀ v) a, so the scalar aᵀ v comes out when every other term carries it."""
+        for i, t in enumerate(e.args):
+            c, base = split_coefficient(t)
+            if base.op != "hadamard":
+                continue
+            for k, a in enumerate(base.args):
+                if not (self.onehot(a) and a.shape[1] == ONE):
+                    continue
+                rest = base.args[:k] + base.args[k + 1:]
+                s = B.matmul(B.transpose(a), rest[0] if len(rest) == 1 else B.hadamard(*rest))
+                others = [self.divide(u, s) for j, u in enumerate(e.args) if j != i]
+                if others and all(o is not None for o in others):
+                    self.pulled.add(s)
+                    return B.smul(s, B.add(B.smul(c, a), *others))
         return None
 
     # ------------------------------------------------------------ symmetry

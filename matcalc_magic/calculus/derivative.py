@@ -55,44 +55,45 @@ class Derivative:
     _cache: dict = field(default_factory=dict, repr=False)
 
 
-def derive_one(of: Expr, wrt: Expr, order: int = 1, direction: Expr | None = None) -> Derivative:
+def derive_one(of: Expr, wrt: Expr, order: int = 1, direction: Expr | None = None, names=()) -> Derivative:
     """The derivative of ``of`` by ``wrt``; with a ``direction`` v (order 2),
-    the Hessian-vector product ∇²``of`` · v."""
+    the Hessian-vector product ∇²``of`` · v.  ``names`` (node → the user's
+    name) are kept whole by the final tidying, so results read in the user's terms."""
     dx = tangent_of(wrt)
     _, d_of = differential(of, wrt, dx)
     within = is_symmetric_variable(wrt)
     if order == 2:
         # the gradient is differentiated again: no facts about wrt in it yet
-        grad = _gradient(d_of, dx, within, exempt=wrt)
+        grad = _gradient(d_of, dx, within, names, exempt=wrt)
         _, d_grad = differential(grad, wrt, dx)
         if direction is not None:  # (a symmetric variable's direction is declared symmetric too)
-            hvp = _result(substitute(d_grad, {dx: direction}))
+            hvp = _result(substitute(d_grad, {dx: direction}), names)
             return Derivative(of, wrt, 2, "hvp", dx, _linear(d_grad, dx, within), gradient=grad, matrix=hvp,
                               within_symmetric=within, direction=direction)
         d = Derivative(of, wrt, 2, "hessian", dx, _linear(d_grad, dx, within, hessian=True), gradient=grad,
                        within_symmetric=within)
-        _fill_matrix(d, d_grad, dx, within)
+        _fill_matrix(d, d_grad, dx, within, names)
         return d
     if of.is_scalar:
-        grad = _gradient(d_of, dx, within)
+        grad = _gradient(d_of, dx, within, names)
         linear = along_symmetric(d_of, dx) if within else d_of  # exact everywhere; the gradient is what prints
         return Derivative(of, wrt, 1, "gradient", dx, linear, gradient=grad, matrix=grad, within_symmetric=within)
     if wrt.is_scalar:
-        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=_result(substitute(d_of, {dx: const(1)})))
+        return Derivative(of, wrt, 1, "jacobian", dx, d_of, matrix=_result(substitute(d_of, {dx: const(1)}), names))
     kind = "jacobian" if is_vector_shape(of.shape) and is_vector_shape(wrt.shape) else "tensor"
     d = Derivative(of, wrt, 1, kind, dx, _linear(d_of, dx, within), within_symmetric=within)
-    _fill_matrix(d, d_of, dx, within)
+    _fill_matrix(d, d_of, dx, within, names)
     return d
 
 
-def _result(e: Expr, exempt: Expr | None = None) -> Expr:
+def _result(e: Expr, names=(), exempt: Expr | None = None) -> Expr:
     """A finished expression with the declared facts applied (except those
-    about ``exempt``) and tidied; the facts are tried again on the tidied form,
-    where some only show ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they
-    changed it."""
-    tidied = tidy(use_facts(e, exempt))
+    about ``exempt``) and tidied, the user's ``names`` kept whole; the facts
+    are tried again on the tidied form, where some only show
+    ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they changed it."""
+    tidied = tidy(use_facts(e, exempt), names)
     used = use_facts(tidied, exempt)
-    return tidied if used is tidied else tidy(used)
+    return tidied if used is tidied else tidy(used, names)
 
 
 def _linear(d_of: Expr, dx: Expr, within: bool, hessian: bool = False) -> Expr:
@@ -105,15 +106,15 @@ def _linear(d_of: Expr, dx: Expr, within: bool, hessian: bool = False) -> Expr:
     return use_facts(d_of)
 
 
-def _gradient(d_of: Expr, dx: Expr, within: bool, exempt: Expr | None = None) -> Expr:
-    grad = _result(adjoint(d_of, dx, const(1)), exempt)
+def _gradient(d_of: Expr, dx: Expr, within: bool, names=(), exempt: Expr | None = None) -> Expr:
+    grad = _result(adjoint(d_of, dx, const(1)), names, exempt)
     if within:
         sym = symmetric_part(grad)
-        grad = grad if sym is grad else tidy(sym)
+        grad = grad if sym is grad else tidy(sym, names)
     return grad
 
 
-def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, within: bool) -> None:
+def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, within: bool, names=()) -> None:
     try:
         k = vec_jacobian(linear, dx)
     except MissingRule as e:
@@ -121,4 +122,4 @@ def _fill_matrix(d: Derivative, linear: Expr, dx: Expr, within: bool) -> None:
         return
     if within:
         k = project_vec(k, dx.shape[0], d.kind == "hessian")
-    d.matrix = _result(k)
+    d.matrix = _result(k, names)

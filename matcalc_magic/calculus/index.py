@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from ..evaluate import evaluate
-from ..graph import Expr, const_value, is_const, ones
+from ..graph import Expr, const_value, is_const, ones, postorder
 from ..ops.registry import rule
 from ..shapes import ONE, concrete
 from ..syntax.parse import PLAIN_DIGITS, SUBSCRIPT_DIGITS
@@ -252,6 +252,24 @@ def _subscript(base: str, idx: str) -> str:
     return f"{base}_{{{idx}}}"
 
 
+def _like_terms_merged(terms: list[Term]) -> list[Term]:
+    """(1/N) δ[i,k] δ[j,l] − (1/N²) δ[i,k] δ[j,l] is (1/N − 1/N²) δ[i,k] δ[j,l]: one term per
+    product of factors, in the order they first appear."""
+    merged: dict[tuple, list] = {}
+    for t in terms:
+        key = tuple((id(f.expr), f.indices, f.power) for f in t.factors)
+        merged.setdefault(key, []).append(t)
+    out = []
+    for group in merged.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        coef = sympy.together(sum((sympy.sympify(t.coef) for t in group), sympy.Integer(0)))
+        if coef != 0:
+            out.append(Term(coef, group[0].factors))
+    return out or [Term(sympy.Integer(0), [])]
+
+
 def _latex_letter(letter: str) -> str:
     """a₁ → a_{1}"""
     plain = letter.translate(PLAIN_DIGITS)
@@ -284,8 +302,11 @@ class IndexForm:
     def _names(self):
         """Rename summed indices a, b, c… in order of appearance."""
         mapping = {}
-        taken = set(self.free) | {self.labels.get(f.expr) or (f.expr.params[0] if f.expr.op == "var" else "")
-                                  for t in self.terms for f in t.factors if f.expr is not None}
+        # every name written inside a factor too: Σ_b (a - π)[b], never Σ_a (a - π)[a]
+        taken = set(self.free)
+        for e in dict.fromkeys(f.expr for t in self.terms for f in t.factors if f.expr is not None):
+            for node in postorder(e, stop=self.labels):
+                taken.add(self.labels.get(node) or (node.params[0] if node.op == "var" else ""))
         letters = _summation_letters(taken)
         for t in self.terms:
             for i in t.indices():
@@ -308,23 +329,24 @@ class IndexForm:
             return "0"
         names = self._names()
         out = []
-        for n, t in enumerate(self.terms):
-            coef = t.coef
+        for n, t in enumerate(_like_terms_merged(self.terms)):
+            coef = sympy.sympify(t.coef)
             sign = ""
-            if coef.is_Number and coef < 0:
+            if coef.could_extract_minus_sign():
                 sign, coef = "-", -coef
             summed = []
             for i in t.indices():
                 if i not in self.free and names[i] not in summed:
                     summed.append(names[i])
             body = [self._factor(printer, f, names, latex) for f in t.factors]
-            text = " ".join(body) or "1"
+            text = " ".join(body)
             if summed:
                 text = (f"\\sum_{{{','.join(map(_latex_letter, summed))}}} " if latex
                         else f"Σ_{''.join(summed)} ") + text
-            if coef != 1:
-                c = printer.coefficient(coef)
-                text = c if not body else c + " " + text
+            if not text:
+                text = printer.number(coef)
+            elif coef != 1:
+                text = printer.coefficient(coef) + " " + text
             if n == 0:
                 out.append(sign + text)
             else:

@@ -12,15 +12,24 @@ from ..ops import build as B
 from ..ops.algebra import split_coefficient
 
 
-def tidy(e: Expr) -> Expr:
+def tidy(e: Expr, keep=()) -> Expr:
+    """``e`` in textbook form; nodes in ``keep`` (the user's named
+    definitions) are left as they are, so they print as their names."""
     from .islands import simplify_islands
 
-    return rebuild(simplify_islands(e), _tidy_node)
+    simplified = simplify_islands(e, keep)
+    if not keep:
+        return rebuild(simplified, _tidy_node)
+    return rebuild(simplified, lambda node, args: None if node in keep else _tidy_node(node, args))
 
 
 def _tidy_node(node: Expr, args: tuple) -> Expr | None:
     if node.op == "add":
-        return _pull_sign(_factor_sum(B.add(*args)))
+        total = B.add(*args)
+        factored = _factor_sum(total)
+        if factored is total:
+            factored = _factor_groups(total)
+        return _pull_sign(factored)
     if node.op == "matmul" and any(a.op == "add" for a in args):
         return _maybe_distribute(B.matmul(*args))
     return None
@@ -52,7 +61,7 @@ def cost(e: Expr, memo: dict | None = None) -> int:
             stack.pop()
             continue
         if node.op not in _STRUCTURE:
-            memo[stack.pop()] = 1
+            memo[stack.pop()] = _leaf_cost(node)
             continue
         pending = [a for a in node.args if a not in memo]
         if pending:
@@ -60,6 +69,13 @@ def cost(e: Expr, memo: dict | None = None) -> int:
             continue
         memo[stack.pop()] = 1 + sum(memo[a] for a in node.args)
     return memo[e]
+
+
+def _leaf_cost(node: Expr) -> int:
+    """A coefficient such as 1/N or 1/√k reads as two things, a digit as one."""
+    if node.op == "const" and len(node.params) == 1 and not node.params[0].is_Integer:
+        return 2
+    return 1
 
 
 _STRUCTURE = frozenset({"add", "smul", "matmul", "transpose", "hadamard", "hdiv", "epow", "broadcast",
@@ -99,6 +115,36 @@ def _factor_sum(s: Expr) -> Expr:
             ]
             inner = _pull_sign(_factor_sum(B.add(*rest)))
             return B.matmul(inner, *common) if side == "right" else B.matmul(*common, inner)
+    return s
+
+
+def _factor_groups(s: Expr) -> Expr:
+    """Collect a common right (else left) factor of some of the terms, when
+    no factor is common to all: p₁ h₁ᵀ − y₁ h₁ᵀ + p₂ h₂ᵀ − y₂ h₂ᵀ becomes
+    (p₁ − y₁) h₁ᵀ + (p₂ − y₂) h₂ᵀ, one term per step of a recurrence."""
+    if s.op != "add" or len(s.args) < 3:
+        return s
+    parts = [_ends(t) for t in s.args]
+    for side in ("right", "left"):
+        groups: dict[Expr, list[int]] = {}
+        for i, (_c, f) in enumerate(parts):
+            if len(f) >= 2:
+                groups.setdefault(f[-1] if side == "right" else f[0], []).append(i)
+        merged: dict[int, Expr] = {}
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            group = B.add(*(s.args[i] for i in members))
+            factored = _factor_sum(group)
+            if factored is not group:
+                merged.update({i: None for i in members})
+                merged[members[0]] = factored
+        if not merged:
+            continue
+        terms = [merged.get(i, t) if i in merged else t for i, t in enumerate(s.args)]
+        out = B.add(*(t for t in terms if t is not None))
+        if cost(out) < cost(s):
+            return out
     return s
 
 

@@ -12,7 +12,7 @@ from functools import reduce
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, zeros
+from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, written_text, zeros
 from ..limits import MAX_MATRIX_POWER
 from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
@@ -31,10 +31,11 @@ def _add_shape(shapes, _params):
 
 
 def split_coefficient(e: Expr):
-    """``c X`` → (c, X) for a numeric c; anything else → (1, e)."""
-    if e.op == "smul" and is_const(e.args[0]) and const_value(e.args[0]).is_Number:
+    """``c X`` → (c, X) for a numeric c; anything else → (1, e).  A number
+    as the cell wrote it (1e-5) is a term of its own, so it keeps its spelling."""
+    if e.op == "smul" and is_const(e.args[0]) and const_value(e.args[0]).is_Number and not written_text(e.args[0]):
         return const_value(e.args[0]), e.args[1]
-    if is_const(e) and const_value(e).is_Number:
+    if is_const(e) and const_value(e).is_Number and written_text(e) is None:
         return const_value(e), const(1)
     return sympy.Integer(1), e
 
@@ -52,7 +53,7 @@ def _add_canon(args, params):
             len(a.args) < BIG_SUM or any(split_coefficient(t)[1] in outer for t in a.args))
         flat.extend(a.args if splice else (a,))
     shape = _add_shape(tuple(a.shape for a in flat), params)
-    if all(is_const(t) for t in flat):
+    if all(is_const(t) for t in flat) and not any(written_text(t) for t in flat):
         return const(sympy.expand(sum((const_value(t) for t in flat), sympy.Integer(0))))
     coefs: dict[Expr, object] = {}
     order: list[Expr] = []
@@ -104,11 +105,11 @@ def _smul_canon(args, params):
     if a.op == "smul":
         t, inner = a.args
         t_num = is_const(t) and const_value(t).is_Number
-        if is_const(s) and is_const(t):
+        if is_const(s) and is_const(t) and not (written_text(s) or written_text(t)):
             return B.smul(const(const_value(s) * const_value(t)), inner)
         if t_num and not s_num:  # keep the number outermost: 2 (s X)
             return B.smul(t, B.smul(s, inner))
-    if is_const(s) and is_const(a):
+    if is_const(s) and is_const(a) and not (written_text(s) or written_text(a)):
         return const(const_value(s) * const_value(a))
     if a.is_scalar and not s.is_scalar:  # pragma: no cover - shape rule forbids
         raise ShapeError("bad scalar multiple")
@@ -354,6 +355,8 @@ def _transpose_canon(args, params):
     if op == "commutation":  # K_{m,n}ᵀ = K_{n,m}
         return B.commutation(a.params[1], a.params[0])
     if op == "smul":
+        if a.args[0].op == "smul":  # a named scalar product kept whole (r X): so is its transpose
+            return make("smul", (a.args[0], B.transpose(a.args[1])), ())
         return B.smul(a.args[0], B.transpose(a.args[1]))
     if op == "matmul":
         return B.matmul(*(B.transpose(f) for f in reversed(a.args)))

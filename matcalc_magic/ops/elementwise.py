@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, is_const, is_zero, make
+from ..graph import Expr, const, const_value, is_const, is_zero, make, written_text
 from ..limits import check_power
 from ..shapes import ONE, ShapeError, shape_str
 from . import build as B
@@ -122,7 +122,7 @@ def _register(row: Elementwise):
         fused = _inverse_pairs(name, a)
         if fused is not None:
             return fused
-        if is_const(a) and row.sympy_fn is not None:
+        if is_const(a) and row.sympy_fn is not None and written_text(a) is None:  # log(0.05) as written
             value = row.sympy_fn(const_value(a))
             if value.is_number and not value.has(sympy.zoo, sympy.nan):
                 return const(value)
@@ -163,7 +163,7 @@ def _epow_canon(args, params):
         return a
     if is_const(p, 0):
         return B.fill(1, a.shape)
-    if is_const(a) and is_const(p):
+    if is_const(a) and is_const(p) and written_text(a) is None:
         check_power(const_value(a), const_value(p))  # before computing it: 9 ** 9 ** 9 takes minutes
         return const(const_value(a) ** const_value(p))
     if a.op == "sqrt" and is_const(p, 2):

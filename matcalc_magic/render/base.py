@@ -9,9 +9,11 @@ Nodes that the user named (``z = W x + b``) print as their name.
 
 from __future__ import annotations
 
+import weakref
+
 import sympy
 
-from ..graph import Expr, const_value, is_all_ones, is_const
+from ..graph import Expr, const_value, is_all_ones, is_const, written_text
 from ..ops.registry import ADD, ATOM, FUNC, MUL, NEG, POW, rule
 from ..shapes import ONE
 
@@ -80,6 +82,24 @@ def _cached(labels: dict, key: str):
     if entry is None or entry["labels"] is not labels or entry["size"] != len(labels):
         return None
     return entry.get(key)
+
+
+_TRANSPOSED: "weakref.WeakKeyDictionary[Expr, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _transposed_forms(node: Expr) -> tuple:
+    """The ways ``nodeᵀ`` can appear in a result: Nᵀ, and for a sum or a
+    Hadamard product the sum (product) of the transposes.  Nodes never
+    change, so each is worked out once."""
+    forms = _TRANSPOSED.get(node)
+    if forms is None:
+        from ..ops import build as B
+
+        forms = (B.transpose(node),)
+        if node.op in ("add", "hadamard"):  # (a ⊙ b)ᵀ is also aᵀ ⊙ bᵀ
+            forms += ((B.add if node.op == "add" else B.hadamard)(*(B.transpose(a) for a in node.args)),)
+        _TRANSPOSED[node] = forms
+    return forms
 
 
 class Printer:
@@ -207,6 +227,9 @@ class Printer:
     def _print_concat(self, e: Expr) -> str:
         return self.block([self._print(a) for a in e.args], e.params[0])
 
+    def _named_or_exempt(self, e: Expr) -> bool:
+        return e is not self._exempt and self._named(e) is not None
+
     def untransposed_name(self, e: Expr) -> str | None:
         """If ``e`` prints as a name's transpose (δᵀ), the name: (δᵀ)ᵀ is δ."""
         if e is self._exempt:
@@ -225,19 +248,12 @@ class Printer:
         if self._alias is None:
             self._alias = _cached(self.labels, "alias")
         if self._alias is None:
-            from ..ops import build as B
-
             alias: dict = {}
             for node, name in self.labels.items():
                 if node.op in ("add", "hadamard"):
                     alias.setdefault((node.op, frozenset(node.args)), (name, False))
                 if node.op not in ("var", "const") and not node.is_scalar:
-                    t = B.transpose(node)
-                    forms = [t]
-                    if node.op in ("add", "hadamard"):  # (a ⊙ b)ᵀ is also aᵀ ⊙ bᵀ
-                        forms.append((B.add if node.op == "add" else B.hadamard)(
-                            *(B.transpose(a) for a in node.args)))
-                    for f in forms:
+                    for f in _transposed_forms(node):
                         if f not in self.labels:
                             alias.setdefault(f, (name, True))
                             if f.op in ("add", "hadamard"):
@@ -313,6 +329,8 @@ class Printer:
             if hit is not None:
                 return POW if hit[1] else ATOM
         if e.op == "const":
+            if written_text(e) is not None:
+                return ATOM
             v = const_value(e)
             if v.is_Number and v < 0:
                 return NEG
@@ -364,8 +382,32 @@ class Printer:
             return e.args[0]
         return e
 
+    def named_sums(self) -> list:
+        """[(terms, node)] of the named sums, most terms first: a sum that
+        contains all of a named sum's terms prints its name (z + c for
+        W x + b + c when the cell says z = W x + b)."""
+        found = _cached(self.labels, "sums")
+        if found is None:
+            found = sorted(((frozenset(self.implicit(a) for a in n.args), n) for n in self.labels if n.op == "add"),
+                           key=lambda t: -len(t[0]))
+            _remember(self.labels, "sums", found)
+        return found
+
+    def _with_named_parts(self, e: Expr, terms: list) -> list:
+        if not self.aliases:
+            return terms
+        for parts, node in self.named_sums():
+            if node is e or node is self._exempt or len(parts) >= len(terms) or not parts <= set(terms):
+                continue
+            if self.labels.get(self._exempt) == self.labels[node]:
+                continue
+            k = min(terms.index(t) for t in parts)
+            terms = [t for t in terms if t not in parts]
+            terms.insert(k, node)
+        return terms
+
     def _print_add(self, e: Expr) -> str:
-        terms = self.operands(e)
+        terms = self._with_named_parts(e, self.operands(e))
         # Terms keep the order they were written in; mirror-image products
         # read alphabetically: X (b cᵀ + c bᵀ).
         if all(t.op == "matmul" for t in terms) and len({_size(t) for t in terms}) == 1:
@@ -375,7 +417,8 @@ class Printer:
             if t.op == "transpose" and t.args[0] in terms:
                 terms.remove(t)
                 terms.insert(terms.index(t.args[0]) + 1, t)
-        negs = [negative_part(t) for t in terms]
+        # a named term prints as its name, sign included: + δ₂, not − (…)
+        negs = [None if self._named_or_exempt(t) else negative_part(t) for t in terms]
         # Lead with a positive term: ŷ − y rather than −y + ŷ.
         if negs[0] is not None:
             for k, n in enumerate(negs):
@@ -399,16 +442,41 @@ class Printer:
         n = negative_part(e)
         if n is not None:
             return self.neg_sign + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL))
+        if is_const(s) and written_text(s) is not None:
+            return self.written(written_text(s)) + self.mul_sep + self.paren(a, MUL)
         if is_const(s):
             value = const_value(s)
             if a.op == "smul" and self.is_named_scalar(a.args[0]) and not value.is_Integer:
                 # (1/m) λ X reads better as (λ/m) X
                 value, a = value * self.scalar_symbol(a.args[0]), a.args[1]
             return self.coefficient(value) + self.mul_sep + self.paren(a, MUL)
+        rescaled = self.rescaled_definition(e)
+        if rescaled is not None:
+            return rescaled
         if s.op == "epow" and is_const(s.args[1], -1) and not is_const(s.args[0]):
             return self.fraction(a, s.args[0])  # (x − a) / ‖x − a‖
         left = self.paren(s, MUL + 1) if s.op != "smul" else self.paren(s, MUL)
         return left + self.mul_sep + self.paren(a, MUL)
+
+    def rescaled_definition(self, e: Expr) -> str | None:
+        """``s (g ⊙ xc)`` printed as ``g ⊙ xh`` when the cell says xh = s xc:
+        building the result pulled the scalar out of the product, which
+        hid the user's name."""
+        s, body = e.args
+        if not self.labels or is_const(s) or body.op not in ("hadamard", "matmul") or body in self.labels:
+            return None
+        from ..ops import build as B
+
+        for k, f in enumerate(body.args):
+            named = B.smul(s, f)
+            if named in self.labels and named is not self._exempt:
+                factors = body.args[:k] + (named,) + body.args[k + 1:]
+                if body.op == "matmul":
+                    return self._print_matmul(_Product(factors))
+                notation = rule("hadamard").notation
+                return f" {self.symbol(notation)} ".join(self.paren(x, notation.precedence, strict=True)
+                                                          for x in factors)
+        return None
 
     def fraction(self, numerator: Expr, denominator: Expr) -> str:
         return f"{self.paren(numerator, MUL)} / {self.paren(denominator, MUL + 1)}"
@@ -502,7 +570,12 @@ class Printer:
         return self._print_matmul(_Product((ones(r, 1), a)))
 
     def _print_const(self, e: Expr) -> str:
-        return self.number(const_value(e))
+        text = written_text(e)
+        return self.number(const_value(e)) if text is None else self.written(text)
+
+    def written(self, text: str) -> str:
+        """A number as the cell wrote it (1e-5, 0.5)."""
+        return text
 
     def number(self, value) -> str:
         return str(value)

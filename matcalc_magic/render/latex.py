@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 
 from ..graph import Expr, const_value, is_const
@@ -9,6 +11,22 @@ from ..ops.registry import FUNC, MUL
 from ..shapes import ONE, dim_latex
 from .base import Printer, squared_norm_of
 from .names import name_latex
+
+
+def number_latex(text: str) -> str:
+    """A number as the cell wrote it: 1e-5 → 10^{-5}, 2.5e-3 → 2.5 \\cdot 10^{-3};
+    decimals as written."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if not exponent:
+        return text
+    power = f"10^{{{int(exponent)}}}"
+    return power if float(mantissa) == 1 else f"{mantissa} \\cdot {power}"
+
+
+@lru_cache(maxsize=4096)
+def scalar_latex(value) -> str:
+    """SymPy's LaTeX of a number or a size (slow, and the same ones recur)."""
+    return sympy.latex(value)
 
 
 class LatexPrinter(Printer):
@@ -27,30 +45,33 @@ class LatexPrinter(Printer):
         return notation.latex
 
     def number(self, value) -> str:
-        return sympy.latex(value)
+        return scalar_latex(value)
 
     def coefficient(self, value) -> str:
-        return sympy.latex(value)
+        return scalar_latex(value)
+
+    def written(self, text: str) -> str:
+        return number_latex(text)
 
     # ------------------------------------------------------------ leaves
     def _print_tangent(self, e: Expr) -> str:
         return "\\mathrm{d}" + self.name(e.params[0][1:])
 
     def _print_eye(self, e: Expr) -> str:
-        return f"I_{{{sympy.latex(e.shape[0])}}}"
+        return f"I_{{{scalar_latex(e.shape[0])}}}"
 
     def _print_ones(self, e: Expr) -> str:
         r, c = e.shape
         if c == ONE:
-            return f"\\mathbf{{1}}_{{{sympy.latex(r)}}}"
+            return f"\\mathbf{{1}}_{{{scalar_latex(r)}}}"
         if r == ONE:
-            return f"\\mathbf{{1}}_{{{sympy.latex(c)}}}^{{\\top}}"
+            return f"\\mathbf{{1}}_{{{scalar_latex(c)}}}^{{\\top}}"
         return f"\\mathbf{{1}}_{{{dim_latex(r)} \\times {dim_latex(c)}}}"
 
 
     def _print_commutation(self, e: Expr) -> str:
         m, n = e.params
-        return f"K_{{{sympy.latex(m)},{sympy.latex(n)}}}"
+        return f"K_{{{scalar_latex(m)},{scalar_latex(n)}}}"
 
     # ------------------------------------------------------------ postfix
 
@@ -60,7 +81,7 @@ class LatexPrinter(Printer):
         if e.is_scalar:
             if is_const(p) and const_value(p) < 0:
                 k = -const_value(p)
-                base = self._print(a) if k == 1 else self.paren(a, FUNC) + f"^{{{sympy.latex(k)}}}"
+                base = self._print(a) if k == 1 else self.paren(a, FUNC) + f"^{{{scalar_latex(k)}}}"
                 return f"\\frac{{1}}{{{base}}}"
             return self.paren(a, FUNC) + f"^{{{exponent}}}"
         return self.paren(a, FUNC) + f"^{{\\circ {exponent}}}"
@@ -111,7 +132,7 @@ class LatexPrinter(Printer):
     slice_sep = ","
 
     def size(self, d) -> str:
-        return sympy.latex(d)
+        return scalar_latex(d)
 
     def subscripted(self, base: str, rng: str) -> str:
         return f"{base}_{{[{rng}]}}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy
 
@@ -15,6 +16,7 @@ from .names import name_text
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
+@lru_cache(maxsize=4096)
 def scalar_text(value) -> str:
     """A SymPy number or size formula as text: m**2 → m², m**(-2) → m⁻², 2*m → 2 m, pi → π."""
     if isinstance(value, sympy.Basic) and value.has(sympy.E):  # Euler's number reads back as exp(1)

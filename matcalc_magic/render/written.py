@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..functions import canonical_name
 from ..ops.elementwise import BY_NAME as ELEMENTWISE
 from ..syntax import tree as T
+from .latex import number_latex
 from .names import name_latex
 
 # precedence levels: an operand printed below the level its place needs is bracketed
@@ -69,12 +70,7 @@ class _Printer:
         return name_latex(n.id), ATOM, None
 
     def _Number(self, n: T.Number):
-        text = self.text(n)
-        if "e" in text.lower():  # 1e-5 → 10^{-5}, 2.5e3 → 2.5 \cdot 10^{3}
-            mantissa, exponent = text.lower().split("e", 1)
-            power = f"10^{{{int(exponent)}}}"
-            return (power if float(mantissa) == 1 else f"{mantissa} \\cdot {power}"), ATOM, None
-        return text, ATOM, None
+        return number_latex(self.text(n)), ATOM, None  # 1e-5 → 10^{-5}, as the printers write it
 
     # -- operators -----------------------------------------------------------------
     def _Neg(self, n: T.Neg):

@@ -12,7 +12,7 @@ user had typed it after them.  Two readings:
 * :func:`read_back` keeps the syntax tree, for the numeric check: the witness
   (:mod:`matcalc_magic.verify.witness`) evaluates it, so the ✓ certifies the
   formula the user reads, not an internal value it was printed from.
-  Index-notation views (``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``) are read by
+  Index-notation views (``∂z[i]/∂W[j,k] = δ[i,j] x[k]``) are read by
   :mod:`matcalc_magic.verify.printed_index`.
 """
 

@@ -1,12 +1,12 @@
-"""An index-notation result read back: ``∂zᵢ/∂Wⱼₖ = δ[i,j] x[k]``.
+"""An index-notation result read back: ``∂z[i]/∂W[j,k] = δ[i,j] x[k]``.
 
 The printed right-hand side is parsed with the cell's grammar and evaluated
 entry-wise by NumPy: ``A[i,k]`` is the matrix ``A`` (evaluated by the witness,
 :mod:`matcalc_magic.verify.witness`) with its axes named i and k, ``δ[i,j]`` the
 identity, ``Σ_ab`` sums the rest of its term over a and b, juxtaposition
 multiplies, and a term that lacks a free index is constant along it.  The
-free indices and their sizes come from the printed left-hand side (``ᵢ`` of
-``∂zᵢ`` runs over z's rows), so a misprinted index is caught too.
+free indices and their sizes come from the printed left-hand side (``i`` of
+``∂z[i]`` runs over z's rows), so a misprinted index is caught too.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..calculus.index import kronecker_symbol
 from .witness import Reference, ReferenceError, elementwise
 from ..syntax import tree as T
 
-_SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₐ": "a", "ᵦ": "b"}
+_LHS_INDICES = re.compile(r"\[(\w+(?:,\w+)*)\]$")  # the trailing [i,j] of ∂Y[i,j] (a name or a bracket before it)
 _SUM = re.compile(r"[Σ∑]_(\w+)")
 _LETTER = re.compile(r"[^\W\d_][₀-₉]*")  # a summation letter: a, or a₁ past z
 
@@ -62,6 +62,12 @@ class IndexForm:
         return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
 
 
+def _letters(side: str) -> tuple[str, ...]:
+    """The index letters written on one side of the left-hand side: ∂Y[i,j] → i, j."""
+    m = _LHS_INDICES.search(side)
+    return tuple(m.group(1).split(",")) if m else ()
+
+
 def read_index(view) -> PrintedForm:
     """The index-notation view ``view`` read back (or why it cannot be)."""
     from ..syntax import parse
@@ -71,13 +77,13 @@ def read_index(view) -> PrintedForm:
     req = view.result.request
     try:
         num, _, den = view.lhs_text.partition("/∂")
-        out_letters = tuple(_SUBSCRIPT_LETTERS[c] for c in num if c in _SUBSCRIPT_LETTERS)
-        var_letters = tuple(_SUBSCRIPT_LETTERS[c] for c in den if c in _SUBSCRIPT_LETTERS)
+        out_letters = _letters(num)
+        var_letters = tuple(l for part in den.split("∂") for l in _letters(part))
         out_axes = tuple(d for d in req.of.shape if d != 1)
         var_axes = tuple(d for d in req.wrt.shape if d != 1)
-        if req.direction is not None:  # (∇²J · v)ᵢ: one letter per axis of the variable
+        if req.direction is not None:  # (∇²J · v)[i]: one letter per axis of the variable
             axes = var_axes
-        elif req.order == 2:  # ∂xᵢ∂xⱼ: both letters are in the denominator
+        elif req.order == 2:  # ∂x[i]∂x[j]: both letters are in the denominator
             axes = var_axes + var_axes
         else:
             axes = out_axes + var_axes

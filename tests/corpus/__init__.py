@@ -23,6 +23,7 @@ class Entry:
     f: Callable  # NumPy: {name: 2-D array} -> array, the differentiated expression
     forms: dict = field(default_factory=dict)  # layout -> printed right-hand side (str or tuple of str)
     latex: dict = field(default_factory=dict)  # layout -> right-hand side in LaTeX
+    where: str | None = None  # the parts the forms name, as printed after ", where " (shape layout)
     shapes: dict = field(default_factory=dict)  # layout -> v.shape
     kind: str | None = None
     # known engine problems (the reason), each turning the tests it concerns into strict xfails
