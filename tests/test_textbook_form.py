@@ -148,6 +148,16 @@ def test_attention_keeps_the_name_of_its_weights():
         check_numerically(res[f"∂L/∂{wrt}"], T._attention, T.ATTENTION, wrt)
 
 
+def test_a_backward_pass_written_as_definitions_derives():
+    # the user's dS = A ⊙ (dA − (A ⊙ dA) 𝟏 𝟏ᵀ) contains A, whose island looks for definitions
+    # while dS itself is being read: this recursed until the stack ran out
+    cell = T.ATTENTION.replace("∂L/∂Wq, ∂L/∂Wk, ∂L/∂Wv",
+                               "dA = G V^T\ndS = A ⊙ (dA - (A ⊙ dA) 𝟏 𝟏^T)\n∂L/∂Wq")
+    r = derive_one(cell)
+    assert "softmax" not in r.view().text
+    check_numerically(r, T._attention, cell, "Wq")
+
+
 def test_a_definition_rescaled_by_a_scalar_is_found_again():
     # the result is (1/s) (g ⊙ xc): the scalar pulled out of the product is the user's xh = xc / s
     res = mm.derive(T.LAYERNORM)

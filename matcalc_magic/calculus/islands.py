@@ -243,10 +243,13 @@ class _Simplifier:
         out = []
         for k in dict.fromkeys(k for s in c.leaves if s in back for k in self.by_part.get(back[s], ())):
             if k not in self.definitions:
+                # converting k visits its parts, whose islands look for definitions again:
+                # k is not one of them while it is being converted
+                self.definitions[k] = ((), None)
                 formula = self.conv(k)
                 self.definitions[k] = (_solved_for_leaves(formula.sx, self.conv.symbol(k)), formula.leaves)
             solved, needs = self.definitions[k]
-            if needs <= c.leaves:
+            if needs is not None and needs <= c.leaves:
                 out += [(leaf, value) for leaf, value in solved if leaf in c.leaves]
         return out
 
