@@ -31,8 +31,8 @@ def number(value) -> str:
         return str(int(value))
     if value.is_Float:
         return repr(float(value))
-    if all(isinstance(a, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Rational, sympy.Symbol))
-           for a in sympy.preorder_traversal(value)):
+    if all(isinstance(a, (sympy.Add, sympy.Mul, sympy.Rational, sympy.Symbol))
+           or (isinstance(a, sympy.Pow) and a.exp.is_Integer) for a in sympy.preorder_traversal(value)):
         return str(value)  # arithmetic of sizes: SymPy writes it as Python does (1/(2*m), n**2)
     return sympy.pycode(value, fully_qualified_modules=True)
 
@@ -77,6 +77,8 @@ class CodePrinter:
         """What ``e`` is computed as, even when it has a name (its own line)."""
         if e.op == "const":
             return self.full((ONE, ONE), self.fill(const_value(e)))
+        if e.op == "smul" and all(a.op == "const" for a in e.args):  # a written number times 1: (0.5) a
+            return self.full((ONE, ONE), self.fill(const_value(e.args[0]) * const_value(e.args[1])))
         if e.op == "broadcast" and e.args[0].op == "const":
             return self.full(e.shape, self.fill(const_value(e.args[0])))
         return self.emit(e)[0]
