@@ -1,6 +1,6 @@
 """Checks on the lecture notebooks themselves (their outputs are compared by nbval).
 
-* the five notebooks exist, are stored executed from a clean kernel (every code
+* the nine notebooks exist, are stored executed from a clean kernel (every code
   cell has outputs, execution counts 1, 2, 3, … in order), and read as lecture
   notes (a title, and more Markdown prose than a caption here and there);
 * each has at least its share of ``%%mderive`` cells and of ``claim`` lines;
@@ -35,11 +35,15 @@ NOTEBOOKS = {
     "03_ng_deep_learning.ipynb": (5, 15),
     "04_ng_machine_learning.ipynb": (7, 10),
     "05_matrix_cookbook_tour.ipynb": (12, 15),
+    "06_cs231n_layers.ipynb": (8, 15),
+    "07_word2vec.ipynb": (5, 10),
+    "08_attention.ipynb": (5, 12),
+    "09_statistics_gradients.ipynb": (8, 12),
 }
 #: notebooks that keep a live widget (layout toggle, dimension panel)
 WITH_WIDGETS = {"01_layouts_from_two_questions.ipynb", "02_cs224n_gradients.ipynb", "03_ng_deep_learning.ipynb"}
 #: notebooks with a deliberately false claim
-WITH_FALSE_CLAIMS = {"01_layouts_from_two_questions.ipynb"}
+WITH_FALSE_CLAIMS = {"01_layouts_from_two_questions.ipynb", "09_statistics_gradients.ipynb"}
 
 RAISES = "# NBVAL_RAISES_EXCEPTION"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -89,7 +93,7 @@ def output_text(output) -> str:
 params = pytest.mark.parametrize("name", sorted(NOTEBOOKS))
 
 
-def test_the_notebooks_are_the_five_and_only_those():
+def test_the_notebooks_are_the_nine_and_only_those():
     stored = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     assert stored == sorted(NOTEBOOKS)
 
