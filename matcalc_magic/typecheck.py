@@ -433,7 +433,6 @@ class Checker:
         if order == 2 and not of.is_scalar:
             self.fail(f"a Hessian needs a scalar function, but {self.text(of_node)} is {shape_str(of.shape)}",
                       of_node)
-        direction = self.direction(item, wrt) if isinstance(item, T.HVP) else None
         if order == 2:
             power = max((abs(n.params[0]) for n in G.postorder(of) if n.op == "matpow"), default=0)
             if power > MAX_HESSIAN_MATRIX_POWER:

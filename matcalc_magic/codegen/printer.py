@@ -94,8 +94,6 @@ class CodePrinter:
         """What ``e`` is computed as, even when it has a name (its own line)."""
         if e.op == "const":
             return self.full((ONE, ONE), self.fill(const_value(e)))
-        if e.op == "smul" and all(a.op == "const" for a in e.args):  # a written number times 1: (0.5) a
-            return self.full((ONE, ONE), self.fill(const_value(e.args[0]) * const_value(e.args[1])))
         if e.op == "broadcast" and e.args[0].op == "const":
             return self.full(e.shape, self.fill(const_value(e.args[0])))
         if e.shape == (ONE, ONE) and all(leaf.op == "const" for leaf in leaves(e)):
