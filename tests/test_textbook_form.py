@@ -321,3 +321,17 @@ def test_a_sigmoid_written_out_is_recognised():
     r = derive_one(cell)
     assert "exp" not in r.view().rhs_text
     check_numerically(r, lambda v: np.sum(np.log(sigmoid(v["x"]))), cell, "x")
+
+
+@pytest.mark.parametrize("cell, f, text", [
+    ("x : n\nJ = 0.5 x^T x\n∂J/∂x", lambda v: 0.5 * np.sum(v["x"] ** 2), "∂J/∂x = x"),
+    ("x : n\nJ = 0.25 (x^T x)^2\n∂J/∂x", lambda v: 0.25 * np.sum(v["x"] ** 2) ** 2, "∂J/∂x = x xᵀ x"),
+    ("a : scalar\nJ = 0.5 a\n∂J/∂a", lambda v: 0.5 * v["a"], "∂J/∂a = 0.5"),
+    ("x : n\nJ = 1e-3 sum(x)\n∂J/∂x", lambda v: 1e-3 * np.sum(v["x"]), "∂J/∂x = 1e-3 𝟏"),
+])
+def test_a_written_number_cancels_when_it_makes_a_whole_number(cell, f, text):
+    """0.5 stays 0.5 (and 1e-3 stays 1e-3), but ∇ 0.5 xᵀx is x, not 2 0.5 x."""
+    result = mm.derive(cell).results[0]
+    assert result.view("denominator").text == text
+    wrt = "a" if "a : scalar" in cell else "x"
+    check_numerically(result, f, cell.rsplit("\n", 2)[0] if wrt == "x" else "a : scalar", wrt)

@@ -105,17 +105,36 @@ def _smul_canon(args, params):
     if a.op == "smul":
         t, inner = a.args
         t_num = is_const(t) and const_value(t).is_Number
-        if is_const(s) and is_const(t) and not (written_text(s) or written_text(t)):
-            return B.smul(const(const_value(s) * const_value(t)), inner)
+        merged = _product(s, t) if is_const(s) and is_const(t) else None
+        if merged is not None:
+            return B.smul(merged, inner)
+        if (s_num and t_num and inner.op == "smul" and is_const(inner.args[0])
+                and not (written_text(s) or written_text(inner.args[0]))):
+            # 2 (0.25 (2 X)): the computed numbers meet first, 0.25 (4 X), then maybe cancel
+            return B.smul(t, B.smul(const(const_value(s) * const_value(inner.args[0])), inner.args[1]))
         if t_num and not s_num:  # keep the number outermost: 2 (s X)
             return B.smul(t, B.smul(s, inner))
-    if is_const(s) and is_const(a) and not (written_text(s) or written_text(a)):
-        return const(const_value(s) * const_value(a))
+    merged = _product(s, a) if is_const(s) and is_const(a) else None
+    if merged is not None:
+        return merged
     if a.is_scalar and not s.is_scalar:  # pragma: no cover - shape rule forbids
         raise ShapeError("bad scalar multiple")
     if a.is_scalar and is_const(a) and not is_const(s):
         return B.smul(a, s)  # the number first: 2 s, not s 2
     return make("smul", (s, a), ())
+
+
+def _product(s: Expr, t: Expr) -> Expr | None:
+    """Two constants multiplied, or None to keep them apart.  A number the
+    cell wrote (0.5, or ρ = 0.05 named) keeps its spelling, unless the
+    product is a whole number (∇ 0.5 xᵀx is x, not 2 0.5 x) or the other
+    factor is 1."""
+    if const_value(t) == 1 or const_value(s) == 1:
+        return s if const_value(t) == 1 else t
+    value = const_value(s) * const_value(t)
+    if not (written_text(s) or written_text(t)) or (value.is_Integer and value != 0):
+        return const(value)
+    return None
 
 
 def _smul_eval(v, p, n, c):
