@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,6 +168,7 @@ class _Evaluator:
         self.ref = ref
         self.lengths = dict(lengths)
         self.free = frozenset(lengths)
+        self.kronecker = kronecker_symbol(ref.cell_names())  # δ, or I in a cell with a δ of its own
 
     def terms(self, node) -> Labeled:
         """The printed right-hand side: a sum of terms, each over the free
@@ -204,7 +206,7 @@ class _Evaluator:
     def is_delta(self, node) -> bool:
         """δ[i,j], or I[i,j] where the cell has a δ of its own (the printer's rule)."""
         return (isinstance(node, T.Index) and isinstance(node.operand, T.Name)
-                and node.operand.id == kronecker_symbol(self.ref.cell_names()))
+                and node.operand.id == self.kronecker)
 
     def term(self, factors) -> Labeled:
         """A product of factors (node, reciprocal?): ``Σ_a`` sums the whole term,
@@ -317,14 +319,14 @@ def _flatten(node) -> tuple[float, list]:
 def _contract(factors: list[Labeled], summed: list[str]) -> Labeled:
     """The product of ``factors`` summed over ``summed``, contracted pairwise
     (one product over every index of a long chain would not fit in memory)."""
-    letters = list(dict.fromkeys(l for f in factors for l in f.letters))
-    if len(letters) > 52:
-        raise ReferenceError("more indices than the check can name")
-    code = dict(zip(letters, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-    kept = tuple(l for l in letters if l not in summed)
-    spec = ",".join("".join(code[l] for l in f.letters) for f in factors) + "->" + "".join(code[l] for l in kept)
     if not factors:
         return Labeled(np.array(1.0), ())
+    letters = list(dict.fromkeys(l for f in factors for l in f.letters))
+    if len(letters) > len(string.ascii_letters):
+        raise ReferenceError("more indices than the check can name")
+    code = dict(zip(letters, string.ascii_letters))
+    kept = tuple(l for l in letters if l not in summed)
+    spec = ",".join("".join(code[l] for l in f.letters) for f in factors) + "->" + "".join(code[l] for l in kept)
     return Labeled(np.einsum(spec, *(f.array for f in factors), optimize=True), kept)
 
 
