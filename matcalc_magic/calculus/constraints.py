@@ -78,30 +78,54 @@ class _Facts:
 
     # ------------------------------------------------------------ sums to one
     def sum_of(self, e: Expr) -> Expr | None:
-        """Σ of what sums to one: 𝟏ᵀy = 1, 𝟏ᵀY = 𝟏ᵀ, Σ Y = (number of columns)."""
+        """Σ of what sums to one: 𝟏ᵀy = 1, 𝟏ᵀY = 𝟏ᵀ, Σ Y = (number of columns),
+        and of sums of such: 𝟏ᵀ(y₁ + y₂) = 2."""
         (a,) = e.args
-        axis = self.axis(a)
+        (along,) = e.params
+        total = self.summed(a, along)
+        if total is None:
+            return None
+        return total if along is None else B.smul(total, ones(*e.shape))
+
+    def summed(self, x: Expr, along: int | None) -> Expr | None:
+        """The scalar m with Σ x = m 𝟏 along axis ``along`` (None: over every
+        entry), when x is a combination Σ cᵢ Yᵢ of variables that sum to one
+        along it: the sum is spread over the terms, each of which gives 1 (or
+        its number of columns or rows).  None unless every term does."""
+        if x.op == "add":
+            parts = [self.summed(t, along) for t in x.args]
+            return None if any(p is None for p in parts) else B.add(*parts)
+        if x.op == "smul":
+            inner = self.summed(x.args[1], along)
+            return None if inner is None else B.smul(x.args[0], inner)
+        if x.op == "transpose" and x.args[0].op in ("add", "smul"):
+            return self.summed(x.args[0], None if along is None else 1 - along)
+        axis = self.axis(x)
         if axis is None:
             return None
-        (summed,) = e.params
-        if summed is None:
-            return const(a.shape[1 - axis])
-        return ones(*e.shape) if summed == axis else None
+        if along is None:
+            return const(x.shape[1 - axis])
+        return const(1) if along == axis else None
 
     def chain(self, e: Expr) -> Expr | None:
-        """𝟏ᵀ Y = 𝟏ᵀ for columns that sum to one, Y 𝟏 = 𝟏 for rows that do;
-        a scalar pulled out of a sum here leaves the product too, so that it
-        meets the other scalars (Φᵀ ((aᵀπ) (a − π)) / (aᵀp) is r Φᵀ (a − π))."""
+        """𝟏ᵀ Y = 𝟏ᵀ for columns that sum to one, Y 𝟏 = 𝟏 for rows that do (and
+        𝟏ᵀ(y₁ + y₂) = 2, see :meth:`summed`); a scalar pulled out of a sum here
+        leaves the product too, so that it meets the other scalars
+        (Φᵀ ((aᵀπ) (a − π)) / (aᵀp) is r Φᵀ (a − π))."""
         f = list(e.args)
         for i, x in enumerate(f):
             if x.op == "smul" and x.args[0] in self.pulled:
                 return B.smul(x.args[0], B.matmul(*f[:i], x.args[1], *f[i + 1:]))
         for i in range(len(f) - 1):
             a, b = f[i], f[i + 1]
-            if is_all_ones(a) and a.shape[0] == ONE and self.axis(b) == 0:
-                return B.matmul(*f[:i], ones(ONE, b.shape[1]), *f[i + 2:])
-            if self.axis(a) == 1 and is_all_ones(b) and b.shape[1] == ONE:
-                return B.matmul(*f[:i], ones(a.shape[0], ONE), *f[i + 2:])
+            if is_all_ones(a) and a.shape[0] == ONE:
+                total = self.summed(b, 0)
+                if total is not None:
+                    return B.matmul(*f[:i], B.smul(total, ones(ONE, b.shape[1])), *f[i + 2:])
+            if is_all_ones(b) and b.shape[1] == ONE:
+                total = self.summed(a, 1)
+                if total is not None:
+                    return B.matmul(*f[:i], B.smul(total, ones(a.shape[0], ONE)), *f[i + 2:])
         return None
 
     # ------------------------------------------------------------ one-hot

@@ -215,6 +215,7 @@ class _Simplifier:
                     simpler = sx
             else:
                 simpler = _cancelled(sx)
+            simpler = _collected(simpler, frozenset(s for s in c.leaves if s in back and not back[s].is_scalar))
             # even unchanged, SymPy's form may be shorter: it merges powers as it builds
             best, best_sx = conv.back_to_graph(simpler, back, node.shape), simpler
         for leaf, value in self.definitions_in(c):
@@ -556,6 +557,27 @@ def _cancelled(sx):
     """One common denominator, common factors pulled out.  The same island
     recurs across the requests of a cell (∂J/∂W1 and ∂J/∂b1 share their δ)."""
     return sympy.factor_terms(sympy.cancel(sx))
+
+
+@lru_cache(maxsize=4096)
+def _collected(sx, matrices: frozenset):
+    """Terms that are scalar multiples of one matrix part, collected:
+    M − u + s u is M + (s − 1) u.  ``cancel`` multiplies its numerator out
+    and ``factor_terms`` takes out only what every term shares, so a sum
+    with a third term (M) would keep −(1 − s) u multiplied out."""
+    if not matrices:
+        return sx
+
+    def collect(total):
+        groups: dict = {}
+        for term in total.args:
+            scalar, part = term.as_independent(*matrices, as_Add=False)
+            groups.setdefault(part, []).append(scalar)
+        if len(groups) == len(total.args):
+            return total
+        return sympy.Add(*(sympy.factor_terms(sympy.Add(*scalars)) * part for part, scalars in groups.items()))
+
+    return sx.replace(lambda x: x.is_Add, collect)
 
 
 @lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..graph import Expr, rebuild
 from ..ops import build as B
-from ..ops.algebra import split_coefficient
+from ..ops.algebra import BIG_SUM, split_coefficient
 
 
 def tidy(e: Expr, keep=()) -> Expr:
@@ -109,13 +109,18 @@ def _factor_sum(s: Expr) -> Expr:
             k += 1
         if k:
             common = [f[len(f) - k:] if side == "right" else f[:k] for _c, f in parts][0]
-            rest = [
-                B.smul(c, B.matmul(*(f[:len(f) - k] if side == "right" else f[k:])))
-                for c, f in parts
-            ]
+            rest = [_times(c, B.matmul(*(f[:len(f) - k] if side == "right" else f[k:]))) for c, f in parts]
             inner = _pull_sign(_factor_sum(B.add(*rest)))
             return B.matmul(inner, *common) if side == "right" else B.matmul(*common, inner)
     return s
+
+
+def _times(c, body: Expr) -> Expr:
+    """c body, a small sum negated term by term, so that it joins the sum
+    around it: U (2 ŷ − y₁ − y₂), not U (2 ŷ − (y₁ + y₂))."""
+    if c == -1 and body.op == "add" and len(body.args) < BIG_SUM:
+        return B.add(*(B.neg(t) for t in body.args))
+    return B.smul(c, body)
 
 
 def _factor_groups(s: Expr) -> Expr:
