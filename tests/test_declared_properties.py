@@ -315,3 +315,103 @@ def test_no_facts_about_the_variable_still_to_be_differentiated_by():
     e = B.elementwise("log", B.total(p))
     assert use_facts(e, exempt=p) is e
     assert use_facts(e) is G.const(0)
+
+
+# ====================================================================== facts reach sums of constrained variables
+def _allowed(props, rng) -> np.ndarray:
+    """A value of a 4×3 variable that the declaration allows."""
+    if "onehot_rows" in props:
+        return _rows_onehot(rng, 4, 3)
+    if "onehot" in props:
+        return _rows_onehot(rng, 3, 4).T
+    p = rng.uniform(0.1, 1, (4, 3))
+    return p / p.sum(axis=0)
+
+
+_s = G.var("s", (1, 1))
+
+
+@pytest.mark.parametrize("props,make,want", [
+    # one-hot rows: (Y + Z) 𝟏 = 2 𝟏, and a difference of two sums to zero
+    ({"onehot_rows"}, lambda y, z: B.matmul(B.add(y, z), G.ones(C_, 1)), lambda y, z: B.smul(2, G.ones(N_, 1))),
+    ({"onehot_rows"}, lambda y, z: B.total(B.sub(y, z), axis=1), lambda y, z: G.zeros(N_, 1)),
+    # one-hot columns: 𝟏ᵀ (Y + 2 Z) = 3 𝟏ᵀ; through a transpose, (Y + Z)ᵀ 𝟏 = 2 𝟏
+    ({"onehot"}, lambda y, z: B.matmul(G.ones(1, N_), B.add(y, B.smul(2, z))), lambda y, z: B.smul(3, G.ones(1, C_))),
+    ({"onehot"}, lambda y, z: B.matmul(B.transpose(B.add(y, z)), G.ones(N_, 1)), lambda y, z: B.smul(2, G.ones(C_, 1))),
+    # probability columns: Σ of every entry of Y + Z is twice the number of columns; a scalar multiple counts s times
+    ({"probability"}, lambda y, z: B.total(B.add(y, z)), lambda y, z: G.const(2 * C_)),
+    ({"probability"}, lambda y, z: B.total(B.add(B.smul(_s, y), z), axis=0),
+     lambda y, z: B.smul(B.add(_s, G.const(1)), G.ones(1, C_))),
+])
+def test_facts_reach_sums_at_every_allowed_value(props, make, want):
+    y, z = G.var("Y", (N_, C_), props), G.var("Z", (N_, C_), props)
+    e = make(y, z)
+    used = use_facts(e)
+    assert used is want(y, z)
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        env = {"Y": _allowed(props, rng), "Z": _allowed(props, rng), "s": rng.standard_normal((1, 1))}
+        assert np.allclose(evaluate(used, env, {N_: 4, C_: 3}), evaluate(e, env, {N_: 4, C_: 3}))
+
+
+def test_a_sum_is_left_whole_unless_every_term_sums_to_one():
+    y = G.var("y", (N_, 1), {"onehot"})
+    w = G.var("w", (N_, 1))
+    e = B.matmul(G.ones(1, N_), B.add(y, w))
+    assert use_facts(e) is e
+    # nor when one of its terms is the variable still to be differentiated by
+    p, q = G.var("p", (N_, 1), {"probability"}), G.var("q", (N_, 1), {"probability"})
+    total = B.total(B.add(p, q))
+    assert use_facts(total, exempt=p) is total
+    assert use_facts(total) is G.const(2)
+
+
+def test_a_hessian_keeps_the_sum_it_differentiates():
+    # ∇ (Σ(p + q))² = 2 Σ(p + q) 𝟏 is 4 𝟏 on the simplex, but its derivative by p is 2 𝟏 𝟏ᵀ, not 0
+    cell = "p, q : n, probability\nf = sum(p + q)^2\n∂f/∂p, hessian(f, p)"
+    grad, hess = mm.derive(cell)
+    assert grad.view().rhs_text == "4 𝟏"
+    assert hess.view().rhs_text == "2 𝟏 𝟏ᵀ"
+    f = lambda v: np.sum(v["p"] + v["q"]) ** 2  # noqa: E731
+    check_numerically(grad, f, cell, "p")
+    check_numerically(hess, f, cell, "p")
+
+
+WINDOW = "v_c : d\nU : d x V\ny1, y2 : V, onehot\nŷ = softmax(U^T v_c)\nJ = CE(y1, ŷ) + CE(y2, ŷ)\n"
+
+
+def _window_loss(v):
+    log_ŷ = np.log(softmax(v["U"].T @ v["v_c"]))
+    return -np.sum(v["y1"] * log_ŷ) - np.sum(v["y2"] * log_ŷ)
+
+
+@pytest.mark.parametrize("cell,want,f", [
+    # word2vec over a window of two outside words (CS224n, assignment 2): 𝟏ᵀ(y1 + y2) = 2
+    (WINDOW + "∂J/∂v_c", "U (2 ŷ - y1 - y2)", _window_loss),
+    (WINDOW + "∂J/∂U", "v_c (2 ŷ - y1 - y2)ᵀ", _window_loss),
+    # two probability vectors: Σ(p + q) = 2
+    ("p, q : n, probability\nx, w : n\nJ = (p - q)^T x + sum(p + q) (w^T x)\n∂J/∂x",
+     "p - q + 2 w", lambda v: (v["p"] - v["q"]).T @ v["x"] + np.sum(v["p"] + v["q"]) * (v["w"].T @ v["x"])),
+    # one-hot columns and one-hot rows of two label matrices: 𝟏ᵀ(Y1 + Y2) = 2 𝟏ᵀ, (Y1 + Y2) 𝟏 = 2 𝟏
+    ("Y1, Y2 : k x m, onehot\nW : m x m\nJ = sum(sum(Y1 + 2 Y2, axis=0) W)\n∂J/∂W",
+     "3 𝟏 𝟏ᵀ", lambda v: np.sum(np.sum(v["Y1"] + 2 * v["Y2"], axis=0, keepdims=True) @ v["W"])),
+])
+def test_facts_about_sums_simplify_results(cell, want, f):
+    r = derive_one(cell)
+    assert r.view().rhs_text == want
+    check_numerically(r, f, cell, r.request.wrt_name)
+
+
+def test_onehot_rows_of_two_label_matrices_sum_to_two():
+    # the checker's data for one-hot rows is drawn here (the test's own declarations parser knows only columns)
+    cell = "Y1, Y2 : m x k, onehot rows\nw : m\nJ = w^T sum(Y1 + Y2, axis=1)\n∂J/∂w"
+    r = derive_one(cell)
+    assert r.view().rhs_text == "2 𝟏"
+
+    def rows(values, sizes):
+        rng = np.random.default_rng(9)
+        m, k = values["Y1"].shape
+        return {"Y1": _rows_onehot(rng, m, k), "Y2": _rows_onehot(rng, m, k)}
+
+    check_numerically(r, lambda v: v["w"].T @ np.sum(v["Y1"] + v["Y2"], axis=1, keepdims=True), cell, "w",
+                      fixed=rows)

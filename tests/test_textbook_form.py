@@ -219,6 +219,38 @@ def test_an_island_that_is_a_named_function_prints_as_it(cell, form, f):
     check_numerically(r, f, cell, r.request.wrt_name)
 
 
+# ====================================================================== scalar multiples of one part, collected
+NEGATIVE_SAMPLING = ("v_c, u_o : d\nU_neg : d x K\nJ = -log(σ(u_o^T v_c)) - sum(log(σ(-U_neg^T v_c)))\n"
+                     "∂J/∂v_c, ∂J/∂u_o")
+
+
+def _negative_sampling(v):
+    return -np.log(sigmoid(v["u_o"].T @ v["v_c"])) - np.sum(np.log(sigmoid(-v["U_neg"].T @ v["v_c"])))
+
+
+@pytest.mark.parametrize("cell, form, f", [
+    # word2vec's negative sampling (CS224n, assignment 2): −(1 − σ(u_oᵀv_c)) u_o beside the sum over samples
+    (NEGATIVE_SAMPLING, "U_neg (1 - σ(-U_negᵀ v_c)) + (σ(u_oᵀ v_c) - 1) u_o", _negative_sampling),
+    # a logistic loss with a linear term, by a vector and by a matrix (a third term beside the two in x)
+    ("w, x, u : n\nJ = -log(σ(w^T x)) + u^T w\n∂J/∂w", "u + (σ(wᵀ x) - 1) x",
+     lambda v: -np.log(sigmoid(v["w"].T @ v["x"])) + v["u"].T @ v["w"]),
+    ("W : n x m\nx : m\nu : n\nB : n x m\nJ = -log(σ(u^T W x)) + sum(B ⊙ W)\n∂J/∂W",
+     "B + (σ(uᵀ W x) - 1) u xᵀ", lambda v: -np.log(sigmoid(v["u"].T @ v["W"] @ v["x"])) + np.sum(v["B"] * v["W"])),
+], ids=["negative-sampling", "logistic-vector", "logistic-matrix"])
+def test_scalar_multiples_of_one_part_are_collected_beside_other_terms(cell, form, f):
+    r = derive_one(cell)
+    assert r.view().rhs_text == form
+    check_numerically(r, f, cell, r.request.wrt_name)
+
+
+def test_a_coefficient_reads_the_same_alone_and_inside_a_longer_sum():
+    by_v, by_u = mm.derive(NEGATIVE_SAMPLING)
+    coefficient = by_u.view().rhs_text.removesuffix(" v_c")
+    assert coefficient == "(σ(u_oᵀ v_c) - 1)"
+    assert by_v.view().rhs_text.endswith(" + " + coefficient + " u_o")
+    check_numerically(by_u, _negative_sampling, NEGATIVE_SAMPLING, "u_o")
+
+
 # ====================================================================== one spelling per format
 def test_index_notation_has_one_spelling_per_format():
     cell = "X : N x D\nY = (1/N) X - (1/N^2) X\n∂Y/∂X"

@@ -74,6 +74,8 @@ class _Facts:
             return self.cancel(e)
         if op == "add":
             return self.merge_transposed(e) or self.factor_picked(e)
+        if op == "broadcast":
+            return self.counted(e)
         return None
 
     # ------------------------------------------------------------ sums to one
@@ -106,6 +108,15 @@ class _Facts:
         if along is None:
             return const(x.shape[1 - axis])
         return const(1) if along == axis else None
+
+    @staticmethod
+    def counted(e: Expr) -> Expr | None:
+        """A number filled in (Σ(p + q) 𝟏 is 2 𝟏) is that multiple of 𝟏, so
+        that it meets the numbers around it: 2 Σ(p + q) 𝟏 is 4 𝟏, not 2 2 𝟏."""
+        (a,) = e.args
+        if is_const(a) and const_value(a).is_Number and not is_all_ones(a):
+            return B.smul(a, ones(*e.shape))
+        return None
 
     def chain(self, e: Expr) -> Expr | None:
         """𝟏ᵀ Y = 𝟏ᵀ for columns that sum to one, Y 𝟏 = 𝟏 for rows that do (and

@@ -2,7 +2,8 @@
 https://web.stanford.edu/class/cs224n/readings/gradient-notes.pdf):
 §2 vectorized gradients (the Jacobian, numerator layout), §3 useful identities
 (1)–(7), §4 the shape convention, and the one-layer network of the final
-section with its δ's.
+section with its δ's.  Assignment 2 ("Understanding word2vec"): the skip-gram
+gradients over a window of two outside words and with negative sampling.
 """
 
 from __future__ import annotations
@@ -46,6 +47,33 @@ def _theta(values, sizes):
 
 def _z(values, sizes):
     return {"z": values["W"] @ values["x"] + values["b1"]}
+
+
+# assignment 2: skip-gram over a window of two outside words (one-hot y1, y2); the solution
+# sums the per-word gradients, U (ŷ − y1) + U (ŷ − y2), which 𝟏ᵀy = 1 collects to U (2 ŷ − y1 − y2)
+WORD2VEC_WINDOW = """v_c : d
+U : d x V
+y1, y2 : V, onehot
+ŷ = softmax(U^T v_c)
+J = CE(y1, ŷ) + CE(y2, ŷ)
+∂J/∂v_c, ∂J/∂U
+"""
+
+# ... and negative sampling, the K negative outside vectors as the columns of U_neg
+WORD2VEC_NEGATIVE = """v_c, u_o : d
+U_neg : d x K
+J = -log(σ(u_o^T v_c)) - sum(log(σ(-U_neg^T v_c)))
+∂J/∂v_c, ∂J/∂u_o, ∂J/∂U_neg
+"""
+
+
+def _window(v):
+    ŷ = softmax(v["U"].T @ v["v_c"])
+    return ce(v["y1"], ŷ) + ce(v["y2"], ŷ)
+
+
+def _negative(v):
+    return -np.log(sigmoid(v["u_o"].T @ v["v_c"])) - np.sum(np.log(sigmoid(-v["U_neg"].T @ v["v_c"])))
 
 
 DOUBLE_T = "with the notes' row δ2 named, the numerator layout prints (δ2ᵀ)ᵀ instead of δ2 (x (δ2ᵀ)ᵀ, (δ2ᵀ)ᵀ W)"
@@ -257,5 +285,50 @@ ENTRIES = [
         "x",
         lambda v: _net(v),
         forms={"shape": ("(δ2 W)ᵀ", "Wᵀ δ2ᵀ"), "numerator": "δ2 W"},
+    ),
+    # word2vec, a window of two words: the solution's U (ŷ − y1) + U (ŷ − y2) and v_c (ŷ − y1)ᵀ + v_c (ŷ − y2)ᵀ
+    E(
+        "w2v-window-vc",
+        WORD2VEC_WINDOW,
+        "∂J/∂v_c",
+        "v_c",
+        _window,
+        forms={"shape": ("U (2 ŷ - y1 - y2)", "U (ŷ - y1) + U (ŷ - y2)"), "numerator": "(2 ŷ - y1 - y2)ᵀ Uᵀ"},
+    ),
+    E(
+        "w2v-window-U",
+        WORD2VEC_WINDOW,
+        "∂J/∂U",
+        "U",
+        _window,
+        forms={"shape": "v_c (2 ŷ - y1 - y2)ᵀ", "numerator": "(2 ŷ - y1 - y2) v_cᵀ"},
+        shapes={"shape": ("d", "V")},
+    ),
+    # word2vec, negative sampling: the solution's −(1 − σ(u_oᵀv_c)) u_o + Σ_k (1 − σ(−u_kᵀv_c)) u_k, the sum
+    # over k as U_neg times a vector; the u_o term collected as in ∂J/∂u_o, its sign inside
+    E(
+        "w2v-negative-vc",
+        WORD2VEC_NEGATIVE,
+        "∂J/∂v_c",
+        "v_c",
+        _negative,
+        forms={"shape": "U_neg (1 - σ(-U_negᵀ v_c)) + (σ(u_oᵀ v_c) - 1) u_o"},
+    ),
+    E(
+        "w2v-negative-uo",
+        WORD2VEC_NEGATIVE,
+        "∂J/∂u_o",
+        "u_o",
+        _negative,
+        forms={"shape": "(σ(u_oᵀ v_c) - 1) v_c"},
+    ),
+    E(
+        "w2v-negative-Uneg",
+        WORD2VEC_NEGATIVE,
+        "∂J/∂U_neg",
+        "U_neg",
+        _negative,
+        forms={"shape": "v_c (1 - σ(-U_negᵀ v_c))ᵀ"},
+        shapes={"shape": ("d", "K")},
     ),
 ]
