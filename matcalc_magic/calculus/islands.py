@@ -215,7 +215,8 @@ class _Simplifier:
                     simpler = sx
             else:
                 simpler = _cancelled(sx)
-            simpler = _collected(simpler, frozenset(s for s in c.leaves if s in back and not back[s].is_scalar))
+            matrices = frozenset(s for s in simpler.free_symbols if s in back and not back[s].is_scalar)
+            simpler = _collected(simpler, matrices)
             # even unchanged, SymPy's form may be shorter: it merges powers as it builds
             best, best_sx = conv.back_to_graph(simpler, back, node.shape), simpler
         for leaf, value in self.definitions_in(c):
