@@ -64,10 +64,11 @@ def name_text(name: str) -> str:
 
 def name_python(name: str) -> str:
     """A valid Python identifier for generated code: the user's own name
-    (b1, θ, ŷ) when Python accepts it, so the code runs on their arrays."""
+    (b1, θ, ŷ) when Python accepts it, so the code runs on their arrays;
+    in NFKC form, as Python reads names (``ℓ`` is ``l``, ``x²`` is ``x2``)."""
     import keyword
 
-    name = unicodedata.normalize("NFC", name)
+    name = unicodedata.normalize("NFKC", name)
     if name.isidentifier() and not keyword.iskeyword(name) and name != "np":
         return name
     text = _ascii_name(name)
