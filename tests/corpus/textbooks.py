@@ -572,8 +572,8 @@ ENTRIES = [
     E("Goodfellow", "bptt-V", BPTT, "∂L/∂V", "V", _bptt,
       forms={"shape": "(softmax(V h1) - y1) h1ᵀ + (softmax(V h2) - y2) h2ᵀ"}),
     E("Goodfellow", "bptt-b", BPTT, "∂L/∂b", "b", _bptt, forms={"shape": "δ₂ + δ₁"}, where=BPTT_DELTAS),
-    E("Goodfellow", "bptt-W", BPTT, "∂L/∂W", "W", _bptt, forms={"shape": "δ₂ h0ᵀ + δ₁ h1ᵀ"}, where=BPTT_DELTAS),
-    E("Goodfellow", "bptt-U", BPTT, "∂L/∂U", "U", _bptt, forms={"shape": "δ₂ x1ᵀ + δ₁ x2ᵀ"}, where=BPTT_DELTAS),
+    E("Goodfellow", "bptt-W", BPTT, "∂L/∂W", "W", _bptt, forms={"shape": "δ₂ h0ᵀ + δ₁ h1ᵀ", "numerator": "h0 δ₂ᵀ + h1 δ₁ᵀ"}, where=BPTT_DELTAS),
+    E("Goodfellow", "bptt-U", BPTT, "∂L/∂U", "U", _bptt, forms={"shape": "δ₂ x1ᵀ + δ₁ x2ᵀ", "numerator": "x1 δ₂ᵀ + x2 δ₁ᵀ"}, where=BPTT_DELTAS),
     # ------------------------------------------------------------------ PRML
     E("PRML", "gauss-mean", GAUSS_MEAN, "∂L/∂μ", "μ", _gauss_quadratic, forms={"shape": "Σ⁻¹ (x - μ)"}),
     E("PRML", "gauss-covariance", GAUSS_COVARIANCE, "∂L/∂Σ", "Σ", _gauss,
