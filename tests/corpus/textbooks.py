@@ -491,6 +491,25 @@ def _gp_hyperparameters(v):
     return (-0.5 * y.T @ np.linalg.solve(K, y)).item() - 0.5 * np.linalg.slogdet(K)[1] - len(x) / 2 * np.log(2 * np.pi)
 
 
+# PRML (2.118)–(2.122): the log likelihood of N observations (rows of X), the centring written with 𝟏_N and,
+# as NumPy users write it, as a broadcast
+GAUSS_MLE = """X : N x D
+μ : D
+Σ : D x D, spd
+Xc = X - 𝟏_N μ^T
+ℓ = -(N D / 2) log(2 π) - (N/2) log det(Σ) - (1/2) tr(Xc Σ^{-1} Xc^T)
+∂ℓ/∂μ, ∂ℓ/∂Σ
+"""
+
+
+def _gauss_mle(v):
+    Xc = v["X"] - v["μ"].reshape(1, -1)
+    N, D = Xc.shape
+    Σ = v["Σ"]
+    return (-N * D / 2 * np.log(2 * np.pi) - N / 2 * np.linalg.slogdet(Σ)[1]
+            - 0.5 * np.trace(Xc @ np.linalg.solve(Σ, Xc.T)))
+
+
 def E(source, id, cell, request, wrt, f, **kw):
     return Entry(source, id, cell, request, wrt, f, **kw)
 
@@ -518,6 +537,11 @@ ENTRIES = [
       forms={"shape": "Xᵀ Aᵀ dZ"}),
     E("CS231n", "named-layer-norm-gamma", NAMED_LAYER_NORM, "∂L/∂γ", "γ", _named_layer_norm,
       forms={"shape": "𝟏ᵀ (G ⊙ Zh)"}),
+    E("PRML", "gauss-mle-mean", GAUSS_MLE, "∂ℓ/∂μ", "μ", _gauss_mle, forms={"shape": "Σ⁻¹ Xcᵀ 𝟏"}),
+    E("PRML", "gauss-mle-mean-broadcast", GAUSS_MLE.replace("𝟏_N μ^T", "μ^T"), "∂ℓ/∂μ", "μ", _gauss_mle,
+      forms={"shape": "Σ⁻¹ Xcᵀ 𝟏"}),
+    E("PRML", "gauss-mle-covariance", GAUSS_MLE, "∂ℓ/∂Σ", "Σ", _gauss_mle,
+      forms={"shape": "(1/2) Σ⁻¹ Xcᵀ Xc Σ⁻¹ - (N/2) Σ⁻¹"}),
     # GPML (5.9) with θ = ℓ and θ = σ_n (∂K/∂σ_n = 2 σ_n I)
     E("GPML", "hyperparameter-lengthscale", GP_HYPERPARAMETERS, "∂logp/∂ℓ", "ℓ", _gp_hyperparameters,
       forms={"shape": "(1/2) (αᵀ dK_dℓ α - tr(K⁻¹ dK_dℓ))"}),
