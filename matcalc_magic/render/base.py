@@ -490,6 +490,11 @@ class Printer:
                                                           for x in factors)
         return None
 
+    def summand(self, a: Expr) -> str:
+        """What 𝟏ᵀ … 𝟏 sums: a product flat (Σ⁻¹ Xcᵀ 𝟏, as a product with 𝟏
+        reads), anything else bracketed unless it is a name or an atom."""
+        return self.paren(a, MUL if a.op == "matmul" else MUL + 1)
+
     def fraction(self, numerator: Expr, denominator: Expr) -> str:
         return f"{self.paren(numerator, MUL)} / {self.paren(denominator, MUL + 1)}"
 
