@@ -15,8 +15,9 @@ where they cannot change a derivative:
 
 The facts: a one-hot or probability variable sums to one along its axis
 (:func:`~matcalc_magic.ops.properties.summing_axis`: ``𝟏ᵀy = 1``, ``𝟏ᵀY =
-𝟏ᵀ``); a one-hot vector picks one entry (``a ⊙ a = a``, ``(a ⊙ v) / (aᵀv) =
-a``, and ``a ⊙ v − π aᵀv = (aᵀv) (a − π)``).  Symmetry (``Sᵀ = S``) is already used as expressions are built; here
+𝟏ᵀ``), so a combination Σ cᵢ yᵢ of such sums to Σ cᵢ (``𝟏ᵀ(y₁ + y₂) = 2``);
+a one-hot vector picks one entry (``a ⊙ a = a``, ``(a ⊙ v) / (aᵀv) = a``,
+and ``a ⊙ v − π aᵀv = (aᵀv) (a − π)``).  Symmetry (``Sᵀ = S``) is already used as expressions are built; here
 it lets a transposed sum merge with its neighbours
 (``(Wᵀ S − Λ Wᵀ)ᵀ + S W − W Λ = 2 (S W − W Λ)``).
 """
