@@ -275,8 +275,10 @@ def _leaves_scalars_inside(factored, back: dict) -> bool:
 
 
 def _small(node: Expr, keep) -> bool:
-    """An elementwise product of two operands that are no formulas themselves."""
-    return node.op == "hadamard" and len(node.args) == 2 and all(
+    """An elementwise product or quotient of two operands that are no
+    formulas themselves: written out where it is shared, it may cancel
+    (p ⊙ (y ⊘ p) is y)."""
+    return node.op in ("hadamard", "hdiv") and len(node.args) == 2 and all(
         a in keep or a.op not in ISLAND_OPS for a in node.args)
 
 
