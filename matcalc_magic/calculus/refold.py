@@ -21,7 +21,7 @@ E = (𝟏ᵀ E) softmax(Kᵀq/τ) the sums cancel and it reads as the paper's
 
 from __future__ import annotations
 
-from ..graph import Expr, make, postorder, substitute, var
+from ..graph import Expr, make, postorder, rebuild, substitute, var
 from ..ops import build as B
 
 
@@ -35,14 +35,15 @@ def fold_scaled_definitions(e: Expr, names: dict) -> Expr:
     for node, name in names.items():
         if node.op != "smul" or node.is_scalar:
             continue
-        present = set(postorder(e))
+        present = set(postorder(e, stop=names))  # not inside the user's other definitions
         if node in present:
             continue
         scale, part = _scale_and_part(node)
-        if part not in present:
+        if part not in present or part in names:
             continue
         stand_in = var(f"\u2063{name}", node.shape)  # a name no cell can write (U+2063)
-        trial = tidy(substitute(e, {part: B.smul(B.epow(scale, -1), stand_in)}), names)
+        written = B.smul(B.epow(scale, -1), stand_in)
+        trial = tidy(rebuild(e, lambda n, _args: written if n is part else (n if n in names else None)), names)
         if part in set(postorder(trial)) or cost(trial) >= cost(e):
             continue
         e = _put_back(trial, stand_in, node)
