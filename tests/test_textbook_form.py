@@ -230,12 +230,12 @@ def _negative_sampling(v):
 
 @pytest.mark.parametrize("cell, form, f", [
     # word2vec's negative sampling (CS224n, assignment 2): −(1 − σ(u_oᵀv_c)) u_o beside the sum over samples
-    (NEGATIVE_SAMPLING, "U_neg (1 - σ(-U_negᵀ v_c)) + (σ(u_oᵀ v_c) - 1) u_o", _negative_sampling),
+    (NEGATIVE_SAMPLING, "U_neg σ(U_negᵀ v_c) - σ(-u_oᵀ v_c) u_o", _negative_sampling),
     # a logistic loss with a linear term, by a vector and by a matrix (a third term beside the two in x)
-    ("w, x, u : n\nJ = -log(σ(w^T x)) + u^T w\n∂J/∂w", "u + (σ(wᵀ x) - 1) x",
+    ("w, x, u : n\nJ = -log(σ(w^T x)) + u^T w\n∂J/∂w", "u - σ(-wᵀ x) x",
      lambda v: -np.log(sigmoid(v["w"].T @ v["x"])) + v["u"].T @ v["w"]),
     ("W : n x m\nx : m\nu : n\nB : n x m\nJ = -log(σ(u^T W x)) + sum(B ⊙ W)\n∂J/∂W",
-     "B + (σ(uᵀ W x) - 1) u xᵀ", lambda v: -np.log(sigmoid(v["u"].T @ v["W"] @ v["x"])) + np.sum(v["B"] * v["W"])),
+     "B - σ(-uᵀ W x) u xᵀ", lambda v: -np.log(sigmoid(v["u"].T @ v["W"] @ v["x"])) + np.sum(v["B"] * v["W"])),
 ], ids=["negative-sampling", "logistic-vector", "logistic-matrix"])
 def test_scalar_multiples_of_one_part_are_collected_beside_other_terms(cell, form, f):
     r = derive_one(cell)
@@ -245,9 +245,10 @@ def test_scalar_multiples_of_one_part_are_collected_beside_other_terms(cell, for
 
 def test_a_coefficient_reads_the_same_alone_and_inside_a_longer_sum():
     by_v, by_u = mm.derive(NEGATIVE_SAMPLING)
+    check_numerically(by_v, _negative_sampling, NEGATIVE_SAMPLING, "v_c")
     coefficient = by_u.view().rhs_text.removesuffix(" v_c")
-    assert coefficient == "(σ(u_oᵀ v_c) - 1)"
-    assert by_v.view().rhs_text.endswith(" + " + coefficient + " u_o")
+    assert coefficient == "-σ(-u_oᵀ v_c)"
+    assert by_v.view().rhs_text.endswith(" - σ(-u_oᵀ v_c) u_o")
     check_numerically(by_u, _negative_sampling, NEGATIVE_SAMPLING, "u_o")
 
 

@@ -34,6 +34,7 @@ import sympy
 
 from ..graph import Expr, const, const_value, is_const, make, postorder, written_text
 from ..ops import build as B
+from ..ops.algebra import split_coefficient
 from ..ops.registry import all_rules, apply
 from ..shapes import ONE
 from .tidy import cost
@@ -217,6 +218,7 @@ class _Simplifier:
                 simpler = _cancelled(sx)
             matrices = frozenset(s for s in simpler.free_symbols if s in back and not back[s].is_scalar)
             simpler = _collected(simpler, matrices)
+            simpler, back = _named_coefficients(simpler, matrices, back, conv)
             # even unchanged, SymPy's form may be shorter: it merges powers as it builds
             best, best_sx = conv.back_to_graph(simpler, back, node.shape), simpler
         rewrites = self.definitions_in(c)
@@ -598,6 +600,24 @@ def _collected(sx, matrices: frozenset):
     return sx.replace(lambda x: x.is_Add, collect)
 
 
+def _named_coefficients(sx, matrices: frozenset, back: dict, conv: "_ToSympy"):
+    """The scalar coefficient of a collected term written as a multiple of a
+    named function where it is one, as it is alone: (σ(u) − 1) x is −σ(−u) x."""
+    if not matrices or not sx.is_Add:
+        return sx, back
+    extended, terms = dict(back), []
+    for term in sx.args:
+        coef, part = term.as_independent(*matrices, as_Add=False)
+        if coef.is_Add:
+            leaves = frozenset(coef.free_symbols & back.keys())
+            named = _named_function(_Converted(coef, False, leaves, False), conv, (ONE, ONE), multiple_only=True)
+            if named is not None:  # its number stays in the algebra: − σ(−u) x in a sum
+                number, rest = split_coefficient(named)
+                term = number * _symbol_for(rest, extended) * part
+        terms.append(term)
+    return (sympy.Add(*terms), extended) if len(extended) > len(back) else (sx, back)
+
+
 @lru_cache(maxsize=4096)
 def _ops(sx) -> int:
     return sympy.count_ops(sx)
@@ -661,7 +681,7 @@ _FROM = ("exp", "sinh", "cosh", "sigmoid")
 _AS = ("tanh", "sigmoid", "cosh", "sinh")
 
 
-def _named_function(c: _Converted, conv: _ToSympy, shape) -> Expr | None:
+def _named_function(c: _Converted, conv: _ToSympy, shape, multiple_only: bool = False) -> Expr | None:
     """The island as c f(u) or f(u) + c for a named elementwise f, when its
     exponentials, sinh and cosh of one argument u make exactly that."""
     sx = c.sx
@@ -675,7 +695,7 @@ def _named_function(c: _Converted, conv: _ToSympy, shape) -> Expr | None:
         k, u = _multiple(node.args[0])
         groups.setdefault(u, {})[s] = forms[node.op](k)
     for u, swap in groups.items():
-        if (len(swap) < 2 and not c.divides) or c.terms > MAX_TERMS:
+        if (len(swap) < 2 and not (c.divides or multiple_only)) or c.terms > MAX_TERMS:
             continue
         fy = sx.xreplace(swap)
         for name in _AS:
@@ -684,7 +704,8 @@ def _named_function(c: _Converted, conv: _ToSympy, shape) -> Expr | None:
             for sign in (1, -1):  # f(u), or f(−u): σ(u) exp(−u) is σ(−u)
                 ry = forms[name](sign)
                 named = sympy.Symbol("_F")
-                for combined in (lambda: sympy.cancel(fy / ry) * named, lambda: sympy.cancel(fy - ry) + named):
+                forms_of = (lambda: sympy.cancel(fy / ry) * named, lambda: sympy.cancel(fy - ry) + named)
+                for combined in forms_of[:1] if multiple_only else forms_of:
                     candidate = combined()
                     if _Y not in candidate.free_symbols:
                         argument = u if sign == 1 else B.neg(u)

@@ -305,14 +305,15 @@ ENTRIES = [
         shapes={"shape": ("d", "V")},
     ),
     # word2vec, negative sampling: the solution's −(1 − σ(u_oᵀv_c)) u_o + Σ_k (1 − σ(−u_kᵀv_c)) u_k, the sum
-    # over k as U_neg times a vector; the u_o term collected as in ∂J/∂u_o, its sign inside
+    # over k as U_neg times a vector, 1 − σ(−x) written σ(x); the u_o terms collected into one whose
+    # coefficient reads as in ∂J/∂u_o, −σ(−u_oᵀ v_c)
     E(
         "w2v-negative-vc",
         WORD2VEC_NEGATIVE,
         "∂J/∂v_c",
         "v_c",
         _negative,
-        forms={"shape": "U_neg (1 - σ(-U_negᵀ v_c)) + (σ(u_oᵀ v_c) - 1) u_o"},
+        forms={"shape": "U_neg σ(U_negᵀ v_c) - σ(-u_oᵀ v_c) u_o"},
     ),
     E(
         "w2v-negative-uo",
@@ -320,7 +321,7 @@ ENTRIES = [
         "∂J/∂u_o",
         "u_o",
         _negative,
-        forms={"shape": "(σ(u_oᵀ v_c) - 1) v_c"},
+        forms={"shape": "-σ(-u_oᵀ v_c) v_c"},
     ),
     E(
         "w2v-negative-Uneg",
@@ -328,7 +329,7 @@ ENTRIES = [
         "∂J/∂U_neg",
         "U_neg",
         _negative,
-        forms={"shape": "v_c (1 - σ(-U_negᵀ v_c))ᵀ"},
+        forms={"shape": "v_c σ(U_negᵀ v_c)ᵀ"},
         shapes={"shape": ("d", "K")},
     ),
 ]
