@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import MatcalcError
 from .printed import RESULT as PRINTED, PrintedForm
 from ..calculus.index import kronecker_symbol
-from .witness import Reference, ReferenceError, elementwise
+from .witness import PointValues, Reference, ReferenceError, elementwise
 from ..syntax import tree as T
 
 _LHS_INDICES = re.compile(r"\[(\w+(?:,\w+)*)\]$")  # the trailing [i,j] of ∂Y[i,j] (a name or a bracket before it)
@@ -53,11 +53,11 @@ class IndexForm:
     shape: tuple  # the view's symbolic shape
     shapes: dict  # sizes of the syntax nodes of bare I's, 𝟏's and 0 blocks
 
-    def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
+    def value(self, env: dict, sizes: dict, given: dict | None = None, point: PointValues | None = None) -> np.ndarray:
         from ..shapes import concrete
 
         lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
-        ref = Reference(self.program, env, sizes, self.shapes, given)
+        ref = Reference(self.program, env, sizes, self.shapes, given, point=point)
         out = _Evaluator(ref, lengths).terms(self.rhs)
         out = _arrange(out, self.free, lengths)
         return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
