@@ -30,9 +30,31 @@ def _tidy_node(node: Expr, args: tuple) -> Expr | None:
         if factored is total:
             factored = _factor_groups(total)
         return _pull_sign(factored)
+    if node.op == "matmul" and len(args) > 2:
+        product = _simplified_inner_products(B.matmul(*args))
+        if product.op != "matmul":
+            return product
+        args = product.args
     if node.op == "matmul" and any(a.op == "add" for a in args):
         return _maybe_distribute(B.matmul(*args))
     return None
+
+
+def _simplified_inner_products(product: Expr) -> Expr:
+    """p (y ⊘ p)ᵀ p → (𝟏ᵀ y) p: a row times a column inside a longer product
+    is a scalar, an elementwise formula summed, which may cancel."""
+    from .islands import simplify_islands
+
+    f = product.args if product.op == "matmul" else ()
+    for i in range(len(f) - 1):
+        row, col = f[i], f[i + 1]
+        if row.shape[0] != 1 or col.shape[1] != 1 or row.shape[1] == 1:
+            continue
+        inner = B.matmul(row, col)
+        simpler = simplify_islands(inner)
+        if simpler is not inner and cost(simpler) < cost(inner):
+            return B.smul(simpler, B.matmul(*f[:i], *f[i + 2:]))
+    return product
 
 
 def _maybe_distribute(product: Expr) -> Expr:
