@@ -476,7 +476,7 @@ class _Projection:
         req = self.req
         t = to_full_tensor(self.kind, layout, arr, self.out_shape, self.var_shape, req.of.shape, req.wrt.shape)
         n = self.basis.shape[1]  # r s
-        if self.kind == "hessian":  # Bᵀ-sandwich: ⟨e_a, H e_b⟩ for every pair of directions
+        if self.kind == "hessian":  # B H Bᵀ: ⟨e_a, H e_b⟩ for every pair of directions
             sym = self.basis @ (t.reshape(n, n) @ self.basis.T)  # (k, k)
         else:  # ⟨T_pq, e⟩ for every entry pq and direction e
             p, q = self.out_shape
