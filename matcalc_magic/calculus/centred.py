@@ -56,6 +56,12 @@ class Sums:
         leaves that sum unchanged: zeros if all of it cancels, ``e`` itself
         if nothing does.  Terms cancel in groups that share what they sum
         to (``X`` and ``−𝟏 μ``), or alone (``X̂ ⊙ 𝟏 c``)."""
+        if e.op == "transpose":  # (A + B)ᵀ 𝟏
+            inner = self.without_vanishing(e.args[0], frozenset(1 - a for a in axes))
+            return e if inner is e.args[0] else B.transpose(inner)
+        if e.op == "smul":  # 𝟏ᵀ c (A + B)
+            inner = self.without_vanishing(e.args[1], axes)
+            return e if inner is e.args[1] else B.smul(e.args[0], inner)
         terms = e.args if e.op == "add" else (e,)
         sums = [self.of(t, axes) for t in terms]
         group = list(range(len(terms)))  # union-find over the terms
