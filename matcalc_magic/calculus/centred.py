@@ -165,14 +165,13 @@ class Sums:
     def _elementwise(self, e: Expr, axes: frozenset) -> Expr:
         """Σ (A ⊙ 𝟏 c) = (Σ A) ⊙ c, and likewise for A ⊘ 𝟏 c: only one
         factor may change along the summed axes."""
-        if e.op == "hdiv":
-            a, b = e.args
-            if not _repeats(b, axes):
-                return _opaque(e, axes)
-            moving = [a] if not _repeats(a, axes) else []
-        else:
-            moving = [a for a in e.args if not _repeats(a, axes)]
-        if len(moving) > 1:
+        moving = [a for a in e.args if not _repeats(a, axes)]
+        if len(moving) > 1 or e.op == "hdiv" and e.args[1] in moving:
+            if BOTH <= axes:  # Σ (A ⊙ 𝟏 c): down the columns first, then along the rows (or the other way)
+                for first in (frozenset({0}), frozenset({1})):
+                    part = self._elementwise(e, first)
+                    if part is not _opaque(e, first):
+                        return self.of(part, axes - first)
             return _opaque(e, axes)
         if not moving:
             return B.smul(_count(e.shape, axes), self._repeated(e, axes))
