@@ -30,6 +30,7 @@ def _without_the_rule(monkeypatch, cell: str, request: int = 0) -> str:
     """What printed before sums of centred quantities were known to vanish."""
     with monkeypatch.context() as m:
         m.setattr(centred.Sums, "without_vanishing", lambda self, e, axes: e)
+        m.setattr(centred.Sums, "product_without_vanishing", lambda self, factors: None)
         return mm.derive(cell)[request].view().text
 
 
@@ -119,6 +120,23 @@ def test_a_sum_that_vanishes_entirely_is_zero(monkeypatch):
     assert r.view().rhs_text == "0"
     assert _without_the_rule(monkeypatch, cell).endswith("Xcᵀ 𝟏")
     check_numerically(r, lambda v: np.sum((v["X"] - v["X"].mean(axis=0)) @ v["w"]), cell, "w", allow_zero=True)
+
+
+def test_a_centring_matrix_beside_a_centred_vector_is_the_identity(monkeypatch):
+    # xcᵀ (I − (1/N) 𝟏 𝟏ᵀ) = xcᵀ: BatchNorm's Jacobian per feature, as the lecture derivations write it,
+    # (γ/σ) (I − (1/N) 𝟏 𝟏ᵀ − (1/N) x̂ x̂ᵀ); before, the centring matrix was named and used twice
+    cell = ("x : N\nγ, β : scalar\nμ = mean(x)\nxc = x - μ\nv = mean(xc ⊙ xc)\nσ = sqrt(v + 1e-5)\nxh = xc / σ\n"
+            "y = γ xh + β\n∂y/∂x")
+    r = mm.derive(cell)[0]
+    assert r.view("numerator").rhs_text == "γ ((I - (1/N) 𝟏 𝟏ᵀ) / σ - (1/N) (1/σ³) xc xcᵀ)"
+    assert r.view("index").rhs_text == "-(1/N) γ σ^(-3) xc[i] xc[j] + γ 1/σ δ[i,j] - (1/N) γ 1/σ"
+    assert "where δ₁ = I - (1/N) 𝟏 𝟏ᵀ" in _without_the_rule(monkeypatch, cell)
+
+    def f(v):
+        xc = v["x"] - v["x"].mean()
+        return v["γ"] * xc / np.sqrt(np.mean(xc ** 2) + 1e-5) + v["β"]
+
+    check_numerically(r, f, cell, "x")
 
 
 def test_a_named_definition_holding_a_vanishing_sum_keeps_its_name():

@@ -31,6 +31,7 @@ from ..ops.registry import apply, rule
 from ..shapes import ONE
 
 BOTH = frozenset({0, 1})
+ONLY = (frozenset({0}), frozenset({1}))
 NONE = frozenset()
 _DEEPEST = 200  # a deeper expression is not looked into (it stays a sum of its own)
 
@@ -89,6 +90,40 @@ class Sums:
             return e
         kept = [t for i, t in enumerate(terms) if i not in dropped]
         return B.add(*kept) if kept else zeros(*e.shape)
+
+    def product_without_vanishing(self, f: tuple) -> Expr | None:
+        """The product f₀ f₁ … without what vanishes, or None if nothing
+        does: the terms of A in 𝟏ᵀ A or A 𝟏 that sum to zero; the whole
+        product if it holds P 𝟏 with P 𝟏 = 0 (or 𝟏ᵀ Q = 0); a term 𝟏 r (or
+        r 𝟏ᵀ) of a factor beside such a P (or Q), as in x̂ᵀ (I − 𝟏 𝟏ᵀ/N) = x̂ᵀ."""
+        f = list(f)
+        for i, factor in enumerate(f):
+            if i and _ones_column(factor) and self.vanishes(B.matmul(*f[:i]), ONLY[1]):
+                return zeros(f[0].shape[0], f[-1].shape[1])
+            if i < len(f) - 1 and _ones_row(factor) and self.vanishes(B.matmul(*f[i + 1:]), ONLY[0]):
+                return zeros(f[0].shape[0], f[-1].shape[1])
+        changed = False
+        if _ones_row(f[0]) and len(f) > 1:  # 𝟏ᵀ A …
+            kept = self.without_vanishing(f[1], ONLY[0])
+            changed, f[1] = changed or kept is not f[1], kept
+        if _ones_column(f[-1]) and len(f) > 1:  # … A 𝟏
+            kept = self.without_vanishing(f[-2], ONLY[1])
+            changed, f[-2] = changed or kept is not f[-2], kept
+        for i, factor in enumerate(f):
+            if factor.op != "add":
+                continue
+            terms = [t for t in factor.args if not self._vanishes_beside(t, f[:i], f[i + 1:])]
+            if len(terms) < len(factor.args):
+                changed, f[i] = True, B.add(*terms) if terms else zeros(*factor.shape)
+        return B.matmul(*f) if changed else None
+
+    def _vanishes_beside(self, term: Expr, before: list, after: list) -> bool:
+        """Whether P term Q is zero because term is c 𝟏 r with P 𝟏 = 0, or c r 𝟏ᵀ with 𝟏ᵀ Q = 0."""
+        while term.op == "smul":
+            term = term.args[1]
+        chain = term.args if term.op == "matmul" else (term,)
+        return (bool(before) and _ones_column(chain[0]) and self.vanishes(B.matmul(*before), ONLY[1])
+                or bool(after) and _ones_row(chain[-1]) and self.vanishes(B.matmul(*after), ONLY[0]))
 
     # ------------------------------------------------------------ the sum
     def of(self, e: Expr, axes: frozenset) -> Expr:
@@ -215,6 +250,15 @@ def _repeats(e: Expr, axes: frozenset) -> bool:
     if e.op in ("add", "hadamard", "hdiv") or _is_elementwise(e):
         return all(_repeats(a, axes) for a in e.args)
     return False
+
+
+def _ones_row(e: Expr) -> bool:
+    """𝟏ᵀ, which sums what follows it down its columns."""
+    return e.shape[0] == ONE and e.shape[1] != ONE and is_all_ones(e)
+
+
+def _ones_column(e: Expr) -> bool:
+    return e.shape[1] == ONE and e.shape[0] != ONE and is_all_ones(e)
 
 
 def _is_elementwise(e: Expr) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ..graph import Expr, is_all_ones, rebuild
 from ..ops import build as B
 from ..ops.algebra import split_coefficient
-from ..shapes import ONE
 from .centred import Sums, axes_of
 
 
@@ -27,10 +26,12 @@ def tidy(e: Expr, keep=()) -> Expr:
 
 
 def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
-    if node.op == "sum" or node.op == "matmul":
+    if node.op == "sum" or node.op == "matmul" and any(is_all_ones(a) or a.op == "add" for a in args):
         summed = _without_vanishing_sums(node, args, sums)
         if summed is not None:
-            return summed
+            if summed.op != "matmul" or not any(a.op == "add" for a in summed.args):
+                return summed
+            args = summed.args  # and maybe distributed, below
     if node.op == "add":
         total = B.add(*args)
         factored = _factor_sum(total)
@@ -44,19 +45,12 @@ def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
 
 def _without_vanishing_sums(node: Expr, args: tuple, sums: Sums) -> Expr | None:
     """Σ (X̂ ⊙ 𝟏 c + A) → Σ A when the columns of X̂ sum to zero (see
-    :mod:`.centred`), for a ``sum`` node and for 𝟏ᵀ A, A 𝟏 in a product."""
+    :mod:`.centred`), for a ``sum`` node and for 𝟏ᵀ, 𝟏 in a product."""
     if node.op == "sum":
         axes, (summed,) = axes_of(node.params[0]), args
         kept = sums.without_vanishing(summed, axes)
         return None if kept is summed else B.total(kept, node.params[0])
-    first, last = args[0], args[-1]
-    if is_all_ones(first) and first.shape[0] == ONE and first.shape[1] != ONE:  # 𝟏ᵀ A B
-        kept = sums.without_vanishing(args[1], frozenset({0}))
-        return None if kept is args[1] else B.matmul(first, kept, *args[2:])
-    if is_all_ones(last) and last.shape[1] == ONE and last.shape[0] != ONE:  # A B 𝟏
-        kept = sums.without_vanishing(args[-2], frozenset({1}))
-        return None if kept is args[-2] else B.matmul(*args[:-2], kept, last)
-    return None
+    return sums.product_without_vanishing(args)
 
 
 def _maybe_distribute(product: Expr) -> Expr:
