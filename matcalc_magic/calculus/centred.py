@@ -47,6 +47,7 @@ class Sums:
     def __init__(self):
         self.memo: dict[tuple, Expr] = {}
         self.depth = 0
+        self.dropped = False  # whether anything was found to vanish
 
     # ------------------------------------------------------------ use
     def vanishes(self, e: Expr, axes: frozenset) -> bool:
@@ -88,6 +89,7 @@ class Sums:
                 dropped.update(idx)
         if not dropped:
             return e
+        self.dropped = True
         kept = [t for i, t in enumerate(terms) if i not in dropped]
         return B.add(*kept) if kept else zeros(*e.shape)
 
@@ -98,9 +100,9 @@ class Sums:
         r 𝟏ᵀ) of a factor beside such a P (or Q), as in x̂ᵀ (I − 𝟏 𝟏ᵀ/N) = x̂ᵀ."""
         f = list(f)
         for i, factor in enumerate(f):
-            if i and _ones_column(factor) and self.vanishes(B.matmul(*f[:i]), ONLY[1]):
-                return zeros(f[0].shape[0], f[-1].shape[1])
-            if i < len(f) - 1 and _ones_row(factor) and self.vanishes(B.matmul(*f[i + 1:]), ONLY[0]):
+            if (i and _ones_column(factor) and self.vanishes(B.matmul(*f[:i]), ONLY[1])
+                    or i < len(f) - 1 and _ones_row(factor) and self.vanishes(B.matmul(*f[i + 1:]), ONLY[0])):
+                self.dropped = True
                 return zeros(f[0].shape[0], f[-1].shape[1])
         changed = False
         if _ones_row(f[0]) and len(f) > 1:  # 𝟏ᵀ A …
@@ -115,6 +117,7 @@ class Sums:
             terms = [t for t in factor.args if not self._vanishes_beside(t, f[:i], f[i + 1:])]
             if len(terms) < len(factor.args):
                 changed, f[i] = True, B.add(*terms) if terms else zeros(*factor.shape)
+        self.dropped = self.dropped or changed
         return B.matmul(*f) if changed else None
 
     def _vanishes_beside(self, term: Expr, before: list, after: list) -> bool:

@@ -18,20 +18,21 @@ def tidy(e: Expr, keep=()) -> Expr:
     definitions) are left as they are, so they print as their names."""
     from .islands import simplify_islands
 
-    simplified = simplify_islands(e, keep)
     sums = Sums()
-    if not keep:
-        return rebuild(simplified, lambda node, args: _tidy_node(node, args, sums))
-    return rebuild(simplified, lambda node, args: node if node in keep else _tidy_node(node, args, sums))
+    simplified = simplify_islands(e, keep)
+    out = rebuild(simplified, lambda node, args: node if node in keep else _tidy_node(node, args, sums))
+    if sums.dropped:  # what is left of a sum may simplify further: (n δ − (𝟏ᵀ δ) 𝟏) / ‖δ‖ → n δ / ‖δ‖ → …
+        again = simplify_islands(out, keep)
+        out = out if again is out else rebuild(again, lambda node, args: node if node in keep else _tidy_node(node, args, sums))
+    return out
 
 
 def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
-    if node.op == "sum" or node.op == "matmul" and any(is_all_ones(a) or a.op == "add" for a in args):
-        summed = _without_vanishing_sums(node, args, sums)
-        if summed is not None:
-            if summed.op != "matmul" or not any(a.op == "add" for a in summed.args):
-                return summed
-            args = summed.args  # and maybe distributed, below
+    summed = _without_vanishing_sums(node, args, sums)  # (what the steps above made)
+    if summed is not None:
+        if summed.op != "matmul" or not any(a.op == "add" for a in summed.args):
+            return summed
+        args = summed.args  # and maybe distributed, below
     if node.op == "add":
         total = B.add(*args)
         factored = _factor_sum(total)
@@ -50,7 +51,9 @@ def _without_vanishing_sums(node: Expr, args: tuple, sums: Sums) -> Expr | None:
         axes, (summed,) = axes_of(node.params[0]), args
         kept = sums.without_vanishing(summed, axes)
         return None if kept is summed else B.total(kept, node.params[0])
-    return sums.product_without_vanishing(args)
+    if node.op == "matmul" and any(is_all_ones(a) or a.op == "add" for a in args):
+        return sums.product_without_vanishing(args)
+    return None
 
 
 def _maybe_distribute(product: Expr) -> Expr:
