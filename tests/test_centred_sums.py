@@ -93,9 +93,9 @@ SHORTER = [
     pytest.param("X, G : N x D\nm = sum(X) / (N * D)\nXc = X - m\ns = sqrt(sum(Xc ⊙ Xc) / (N * D) + 1e-5)\n"
                  "L = sum(G ⊙ Xc) / s\n∂L/∂X", "X", lambda v: np.sum(v["G"] * _norm(v["X"], None)),
                  "G / s - (1/(D N)) (𝟏ᵀ G 𝟏) 𝟏 𝟏ᵀ / s - (1/(D N)) (1/s³) tr(Gᵀ Xc) Xc", id="whole-matrix norm"),
-    # the standard deviation: (n δ − (𝟏ᵀ δ) 𝟏) / (n^(3/2) ‖δ‖) loses the mean's share
+    # the standard deviation L: (x − μ) / (n L), the mean's share gone
     pytest.param("x : n\nL = std(x)\n∂L/∂x", "x", lambda v: np.std(v["x"]),
-                 "(1/sqrt(n)) δ₁ / ‖δ₁‖, where δ₁ = x - (1/n) (𝟏ᵀ x) 𝟏", id="standard-deviation"),
+                 "(1/n) (x - (1/n) (𝟏ᵀ x) 𝟏) / L", id="standard-deviation"),
     # ∂ ‖X − 𝟏 μ‖²/∂X is 2 Xc: the mean's own share sums to zero
     pytest.param("X : N x D\nXc = X - mean(X, axis=1, keepdims=True)\nL = sum(Xc ⊙ Xc)\n∂L/∂X", "X",
                  lambda v: np.sum((v["X"] - v["X"].mean(axis=1, keepdims=True)) ** 2), "2 Xc", id="squared-norm"),
