@@ -46,8 +46,9 @@ def derive(text: str, layout: str = L.DEFAULT_LAYOUT) -> "Derivation":
             program = parse(text)
         cell = check(program)
         derived: dict = {}  # the same derivative asked for twice is derived once
-        results = [Result(cell, req, _derive(req, derived, cell.labels)) for req in cell.requests]
-        claims = [Result(cell, c.request, _derive(c.request, derived, cell.labels))
+        points = SamplePoints(cell)  # shared by the results: drawn once, when first needed
+        results = [Result(cell, req, _derive(req, derived, cell.labels), points) for req in cell.requests]
+        claims = [Result(cell, c.request, _derive(c.request, derived, cell.labels), points)
                   for c in cell.claims]
     except MatcalcError as e:
         raise e.with_source(text) from None
@@ -149,6 +150,30 @@ def _normalize_key(text: str) -> str:
     return t.replace("(", "").replace(")", "")
 
 
+class SamplePoints:
+    """Two random points for a cell (sizes and variable values, drawn with
+    the variables' properties and a fixed seed, so printing is repeatable),
+    at which parts of results are compared with the cell's definitions."""
+
+    SEED = 20240611
+
+    def __init__(self, cell: CheckedCell):
+        self.cell = cell
+        self._points: list | None = None
+
+    @property
+    def points(self) -> list:
+        if self._points is None:
+            from .verify import draw_env, draw_sizes
+
+            rng = np.random.default_rng(self.SEED)
+            self._points = []
+            for _ in range(2):
+                sizes = draw_sizes(self.cell.dims, rng)
+                self._points.append((draw_env(self.cell.variables, sizes, rng), sizes))
+        return self._points
+
+
 @dataclass
 class Result:
     """One derivative and its views."""
@@ -156,6 +181,7 @@ class Result:
     cell: CheckedCell
     request: Request
     derivative: Derivative
+    sample_points: SamplePoints | None = field(default=None, repr=False)
     _views: dict = field(default_factory=dict, repr=False)
     _read_back: dict = field(default_factory=dict, repr=False)  # printed text → its reading (View.printed)
 
@@ -163,9 +189,20 @@ class Result:
     def kind(self) -> str:
         return self.derivative.kind
 
-    @property
+    @cached_property
     def labels(self) -> dict:
-        return self.cell.labels
+        """The cell's names, and the parts of this result whose value is one
+        of its definitions written another way (see render/recognise.py)."""
+        found = self.derivative._cache.get("recognised")
+        if found is None:
+            from .render.recognise import recognised_names
+
+            found = {}
+            if self.sample_points is not None and self.cell.labels:
+                with working_on(f"finding the cell's names in {self.request.text}", self.request.span):
+                    found = recognised_names(self.derivative.matrix, self.cell.labels, self.sample_points.points)
+            self.derivative._cache["recognised"] = found
+        return {**self.cell.labels, **found} if found else self.cell.labels
 
     def view(self, layout: str = L.DEFAULT_LAYOUT) -> "View":
         L.check_layout(layout)

@@ -28,6 +28,7 @@ from ..shapes import ONE
 from .adjoint import adjoint
 from .constraints import use_facts
 from .differentiate import differential, tangent_of
+from .refold import fold_scaled_definitions
 from .symmetric import along_symmetric, is_symmetric_variable, project_vec, symmetric_part
 from .tidy import tidy
 from .vectorize import vec_jacobian
@@ -91,10 +92,11 @@ def _result(e: Expr, names=(), exempt: Expr | None = None) -> Expr:
     """A finished expression with the declared facts applied (except those
     about ``exempt``) and tidied, the user's ``names`` kept whole; the facts
     are tried again on the tidied form, where some only show
-    ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they changed it."""
+    ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they changed it; the
+    user's scaled definitions are folded back in last."""
     tidied = tidy(use_facts(e, exempt), names)
     used = use_facts(tidied, exempt)
-    return tidied if used is tidied else tidy(used, names)
+    return fold_scaled_definitions(tidied if used is tidied else tidy(used, names), names)
 
 
 def _linear(d_of: Expr, dx: Expr, within: bool, hessian: bool = False) -> Expr:

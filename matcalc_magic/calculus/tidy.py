@@ -34,7 +34,7 @@ def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
             return summed
         args = summed.args  # and maybe distributed, below
     if node.op == "add":
-        total = B.add(*args)
+        total = _merge_transposed_sums(B.add(*args))
         factored = _factor_sum(total)
         if factored is total:
             factored = _factor_groups(total)
@@ -177,3 +177,24 @@ def _pull_sign(s: Expr) -> Expr:
     if all(c.is_Number and c < 0 for c, _ in parts):
         return B.neg(B.add(*(B.smul(-c, base) for c, base in parts)))
     return s
+
+
+def _merge_transposed_sums(s: Expr) -> Expr:
+    """(𝟏ᵀ (X A))ᵀ + Aᵀ Xᵀ 𝟏: the same column sum written two ways (the
+    transpose of a sum down the columns is the sum along the rows of the
+    transpose), collected when another term is written the second way."""
+    if s.op != "add":
+        return s
+    flipped = {t: _transposed_sum(t) for t in s.args}
+    if not any(f is not None and f in s.args for f in flipped.values()):
+        return s
+    return B.add(*(f if f is not None and f in s.args else t for t, f in flipped.items()))
+
+
+def _transposed_sum(term: Expr) -> Expr | None:
+    """c (𝟏ᵀ M)ᵀ → c Mᵀ 𝟏 (and c (M 𝟏)ᵀ → c 𝟏ᵀ Mᵀ), else None."""
+    c, base = split_coefficient(term)
+    if base.op != "transpose" or base.args[0].op != "sum" or base.args[0].params[0] not in (0, 1):
+        return None
+    inner = base.args[0]
+    return B.smul(c, B.total(B.transpose(inner.args[0]), 1 - inner.params[0]))

@@ -51,6 +51,15 @@ class _Product:
         self.args = args
 
 
+class _Unbuilt:
+    """An operation to print as it stands, without building (and so
+    simplifying) it: 𝟏ᵀ dS must not become (1/N) 𝟏ᵀ (P − Y) again."""
+
+    def __init__(self, op: str, args: tuple, params: tuple, shape: tuple):
+        self.op, self.args, self.params, self.shape = op, args, params, shape
+        self.is_scalar = shape == (ONE, ONE)
+
+
 def squared_norm_of(e: Expr):
     """``Σ a^∘2`` is ``‖a‖²`` (Frobenius for a matrix): the ``a``, or None."""
     if e.op == "sum" and e.params[0] in (None, 0, 1) and e.is_scalar:
@@ -439,6 +448,9 @@ class Printer:
     # ------------------------------------------------------------ products
     def _print_smul(self, e: Expr) -> str:
         s, a = e.args
+        rescaled = self.rescaled_definition(e)
+        if rescaled is not None:
+            return rescaled
         n = negative_part(e)
         if n is not None:
             return self.neg_sign + (self._print_smul(n) if n.op == "smul" else self.paren(n, MUL))
@@ -450,20 +462,18 @@ class Printer:
                 # (1/m) λ X reads better as (λ/m) X
                 value, a = value * self.scalar_symbol(a.args[0]), a.args[1]
             return self.coefficient(value) + self.mul_sep + self.paren(a, MUL)
-        rescaled = self.rescaled_definition(e)
-        if rescaled is not None:
-            return rescaled
         if s.op == "epow" and is_const(s.args[1], -1) and not is_const(s.args[0]):
             return self.fraction(a, s.args[0])  # (x − a) / ‖x − a‖
         left = self.paren(s, MUL + 1) if s.op != "smul" else self.paren(s, MUL)
         return left + self.mul_sep + self.paren(a, MUL)
 
     def rescaled_definition(self, e: Expr) -> str | None:
-        """``s (g ⊙ xc)`` printed as ``g ⊙ xh`` when the cell says xh = s xc:
-        building the result pulled the scalar out of the product, which
-        hid the user's name."""
+        """``s (g ⊙ xc)`` printed as ``g ⊙ xh`` when the cell says xh = s xc,
+        ``(1/N) Xᵀ (P − Y)`` as ``Xᵀ dS`` when it says dS = (P − Y)/N, and
+        ``(1/N) 𝟏ᵀ (P − Y)`` as ``𝟏ᵀ dS``: building the result pulled the
+        scalar out of the product (or the sum), which hid the user's name."""
         s, body = e.args
-        if not self.labels or is_const(s) or body.op not in ("hadamard", "matmul") or body in self.labels:
+        if not self.labels or body.op not in ("hadamard", "matmul", "sum") or body in self.labels:
             return None
         from ..ops import build as B
 
@@ -471,12 +481,19 @@ class Printer:
             named = B.smul(s, f)
             if named in self.labels and named is not self._exempt:
                 factors = body.args[:k] + (named,) + body.args[k + 1:]
+                if body.op == "sum":
+                    return self._print_sum(_Unbuilt("sum", factors, body.params, body.shape))
                 if body.op == "matmul":
                     return self._print_matmul(_Product(factors))
                 notation = rule("hadamard").notation
                 return f" {self.symbol(notation)} ".join(self.paren(x, notation.precedence, strict=True)
                                                           for x in factors)
         return None
+
+    def summand(self, a: Expr) -> str:
+        """What 𝟏ᵀ … 𝟏 sums: a product flat (Σ⁻¹ Xcᵀ 𝟏, as a product with 𝟏
+        reads), anything else bracketed unless it is a name or an atom."""
+        return self.paren(a, MUL if a.op == "matmul" else MUL + 1)
 
     def fraction(self, numerator: Expr, denominator: Expr) -> str:
         return f"{self.paren(numerator, MUL)} / {self.paren(denominator, MUL + 1)}"

@@ -117,7 +117,7 @@ class LatexPrinter(Printer):
         if norm is not None:
             sub = "_F" if not self.is_vector(norm) else ""
             return f"\\left\\|{self._print(norm)}\\right\\|{sub}^{{2}}"
-        body = self.paren(a, MUL + 1)
+        body = self.summand(a)
         if axis == 0:
             return f"\\mathbf{{1}}^{{\\top}} {body}"
         if axis == 1:

@@ -16,7 +16,7 @@ _GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
     "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu",
     "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon",
-    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "ϕ": "phi", "ϵ": "epsilon",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "ϕ": "phi", "ϵ": "epsilon", "ℓ": "ell",
     "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi",
     "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
 }
@@ -45,13 +45,40 @@ def _ascii_name(name: str) -> str:
 
 @lru_cache(maxsize=4096)
 def name_latex(name: str) -> str:
+    """``W1`` → ``W_{1}``, ``σ_f`` → ``\\sigma_{f}``, ``ŷ`` → ``\\hat{y}``; a name of
+    several letters is one word, ``reg`` → ``\\mathit{reg}`` and ``ρh`` →
+    ``\\mathit{\\rho h}``: set as letters side by side it would read as a
+    product (2 r e g W₁)."""
+    name = unicodedata.normalize("NFC", name).translate(PLAIN_DIGITS)
+    base, sep, sub = name.partition("_")
+    if not sep:
+        m = re.fullmatch(r"(\D+?)(\d+)", name)  # W1, θ2: the digits are a subscript
+        base, sub = (m.group(1), m.group(2)) if m else (name, "")
+    text = _word_latex(base)
+    return text + (f"_{{{name_latex(sub)}}}" if sub else "")
+
+
+def _word_latex(word: str) -> str:
     import sympy
 
-    ascii_name = _ascii_name(name)
-    try:
-        return sympy.latex(sympy.Symbol(ascii_name))
-    except Exception:  # pragma: no cover - SymPy accepts any string
-        return name
+    if word.isdigit():
+        return word
+    letters = _letters(word)
+    if len(letters) == 1 or _ascii_name(word) in _GREEK.values():  # x, θ, ŷ, alpha
+        return sympy.latex(sympy.Symbol(_ascii_name(word)))
+    parts = [sympy.latex(sympy.Symbol(_ascii_name(letter))) for letter in letters]
+    return "\\mathit{" + "".join(p + (" " if p.startswith("\\") and p[-1].isalpha() else "") for p in parts).strip() + "}"
+
+
+def _letters(word: str) -> list[str]:
+    """The letters of a word, each with its accents (ŷ is one letter)."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", word):
+        if out and unicodedata.combining(ch):
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return [unicodedata.normalize("NFC", letter) for letter in out]
 
 
 def name_text(name: str) -> str:
@@ -64,10 +91,11 @@ def name_text(name: str) -> str:
 
 def name_python(name: str) -> str:
     """A valid Python identifier for generated code: the user's own name
-    (b1, θ, ŷ) when Python accepts it, so the code runs on their arrays."""
+    (b1, θ, ŷ) when Python accepts it, so the code runs on their arrays;
+    in NFKC form, as Python reads names (``ℓ`` is ``l``, ``x²`` is ``x2``)."""
     import keyword
 
-    name = unicodedata.normalize("NFC", name)
+    name = unicodedata.normalize("NFKC", name)
     if name.isidentifier() and not keyword.iskeyword(name) and name != "np":
         return name
     text = _ascii_name(name)

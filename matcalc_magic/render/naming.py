@@ -179,10 +179,10 @@ class _Printed:
         for node in postorder(self.root):
             if node.op != "add" or id(node) not in printed:
                 continue
-            steps = [_step_part(t) for t in node.args]
-            named_ops = {(p.op, p.shape) for p in steps if p in aux}
-            for p in steps:
-                if (p in aux or p in self.labels or p in dropped or (p.op, p.shape) not in named_ops
+            steps = [(where, p) for t in node.args for where, p in _step_parts(t)]
+            named_ops = {(where, p.op, p.shape) for where, p in steps if p in aux}
+            for where, p in steps:
+                if (p in aux or p in self.labels or p in dropped or (where, p.op, p.shape) not in named_ops
                         or p.op in _ATOMIC or len(texts.get(id(p), "")) < MIN_REPEAT_CHARS):
                     continue
                 aux[p] = _fresh(aux, prefix)
@@ -191,14 +191,14 @@ class _Printed:
         return changed
 
 
-def _step_part(term: Expr) -> Expr:
-    """The part of a term that carries a step's δ: the term, or the first
-    factor of a product (δ h₀ᵀ)."""
+def _step_parts(term: Expr) -> list[tuple[str, Expr]]:
+    """[(where, part)] of a term that may carry a step's δ: the term, or an
+    end factor of a product (δ h₀ᵀ, and h₀ δᵀ in numerator layout), each
+    untransposed (the printer writes a name's transpose as δᵀ)."""
     if term.op == "smul":
         term = term.args[1]
-    if term.op == "matmul":
-        return term.args[0]
-    return term
+    parts = [("first", term.args[0]), ("last", term.args[-1])] if term.op == "matmul" else [("whole", term)]
+    return [(where, p.args[0] if p.op == "transpose" else p) for where, p in parts]
 
 
 def _name_pattern(name: str) -> re.Pattern:

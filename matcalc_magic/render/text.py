@@ -177,7 +177,7 @@ class TextPrinter(Printer):
         norm = squared_norm_of(e)
         if norm is not None:
             return f"‖{self._print(norm)}‖{'' if self.is_vector(norm) else '_F'}²"
-        body = self.paren(a, MUL + 1)
+        body = self.summand(a)
         if axis == 0:
             return f"𝟏ᵀ {body}"
         if axis == 1:

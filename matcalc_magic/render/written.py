@@ -67,6 +67,10 @@ class _Printer:
     def _Name(self, n: T.Name):
         if n.id in ("pi", "π", "np.pi"):
             return "\\pi", ATOM, None
+        if n.id in ("True", "False", "None"):  # keepdims=True: a Python constant, not a name
+            return f"\\mathrm{{{n.id}}}", ATOM, None
+        if canonical_name(n.id) in _SYMBOLS:  # log det X: a function written without brackets
+            return _SYMBOLS[canonical_name(n.id)], ATOM, None
         return name_latex(n.id), ATOM, None
 
     def _Number(self, n: T.Number):

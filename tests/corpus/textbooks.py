@@ -388,11 +388,165 @@ def _ppo(v):
     return (v["a"].T @ π).item() / (v["a"].T @ v["p"]).item() * v["Â"].item()
 
 
+# ====================================================================== cells that name their gradients
+# Lecture cells that write the intermediate gradients themselves (CS231n's dscores and dhidden,
+# FlashAttention's dS, a layer norm's dZ, GPML's ∂K/∂ℓ): the result is printed in those names, as the
+# source writes it, although the engine builds each of them in another form.
+NAMED_TWO_LAYER = """X : N x D
+W1 : D x H
+b1 : (H,)
+W2 : H x C
+b2 : (C,)
+Y : N x C, onehot rows
+reg : scalar
+h = relu(X @ W1 + b1)
+S = h @ W2 + b2
+P = softmax(S, axis=1)
+L = -(1/N) sum(Y ⊙ log(P)) + reg (np.sum(W1 * W1) + np.sum(W2 * W2))
+dS = (P - Y) / N
+dh = (dS @ W2.T) * relu'(X @ W1 + b1)
+∂L/∂W1, ∂L/∂b1, ∂L/∂W2, ∂L/∂b2
+"""
+
+
+def _two_layer(v):
+    h = np.maximum(v["X"] @ v["W1"] + v["b1"].reshape(1, -1), 0)
+    S = h @ v["W2"] + v["b2"].reshape(1, -1)
+    loss = -np.sum(v["Y"] * _logsoftmax(S, 1)) / S.shape[0]
+    return loss + v["reg"].item() * (np.sum(v["W1"] ** 2) + np.sum(v["W2"] ** 2))
+
+
+def _labels(values, sizes):
+    """Y with one 1 per row, in the column its row number picks."""
+    Y = np.zeros_like(values["Y"])
+    Y[np.arange(Y.shape[0]), np.arange(Y.shape[0]) % Y.shape[1]] = 1.0
+    return {"Y": Y}
+
+
+NAMED_ATTENTION = """X : T x d
+W_Q, W_K, W_V : d x d_k
+G : T x d_k
+Q = X W_Q
+K = X W_K
+V = X W_V
+S = Q K^T / sqrt(d_k)
+A = softmax(S, axis=1)
+O = A V
+L = sum(G ⊙ O)
+dA = G V^T
+dS = A ⊙ (dA - (A ⊙ dA) 𝟏 𝟏^T)
+∂L/∂W_V, ∂L/∂W_Q, ∂L/∂W_K
+"""
+
+
+def _named_attention(v):
+    Q, K, V = v["X"] @ v["W_Q"], v["X"] @ v["W_K"], v["X"] @ v["W_V"]
+    return np.sum(v["G"] * (softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=1) @ V))
+
+
+NAMED_LAYER_NORM = """X : T x d
+W_Q, W_K : d x d_k
+W_V : d x d
+γ, β : (d,)
+G : T x d
+Q = X @ W_Q
+K = X @ W_K
+V = X @ W_V
+A = softmax(Q @ K.T / np.sqrt(d_k), axis=1)
+Z = X + A @ V
+μ = np.mean(Z, axis=1, keepdims=True)
+σ = np.sqrt(np.mean((Z - μ) ** 2, axis=1, keepdims=True) + 1e-5)
+Zh = (Z - μ) / σ
+Y = γ * Zh + β
+L = np.sum(G * Y)
+dZh = G * γ
+dZ = (dZh - np.mean(dZh, axis=1, keepdims=True) - Zh * np.mean(dZh * Zh, axis=1, keepdims=True)) / σ
+∂L/∂W_V, ∂L/∂γ, ∂L/∂β
+"""
+
+
+def _named_layer_norm(v):
+    Q, K = v["X"] @ v["W_Q"], v["X"] @ v["W_K"]
+    Z = v["X"] + softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=1) @ (v["X"] @ v["W_V"])
+    Zc = Z - Z.mean(axis=1, keepdims=True)
+    Zh = Zc / np.sqrt((Zc ** 2).mean(axis=1, keepdims=True) + 1e-5)
+    return np.sum(v["G"] * (v["γ"].reshape(1, -1) * Zh + v["β"].reshape(1, -1)))
+
+
+GP_HYPERPARAMETERS = """x, y : n
+σ_f, ℓ, σ_n : scalar, positive
+D = (x 𝟏_n^T - 𝟏_n x^T) ⊙ (x 𝟏_n^T - 𝟏_n x^T)
+K = σ_f^2 exp(-D / (2 ℓ^2)) + σ_n^2 I_n
+α = K^{-1} y
+logp = -(1/2) y^T K^{-1} y - (1/2) log det(K) - (n/2) log(2 π)
+dK_dℓ = σ_f^2 exp(-D / (2 ℓ^2)) ⊙ D / ℓ^3
+∂logp/∂ℓ, ∂logp/∂σ_n
+"""
+
+
+def _gp_hyperparameters(v):
+    x, y = v["x"], v["y"]
+    D = (x - x.T) ** 2
+    K = v["σ_f"].item() ** 2 * np.exp(-D / (2 * v["ℓ"].item() ** 2)) + v["σ_n"].item() ** 2 * np.eye(len(x))
+    return (-0.5 * y.T @ np.linalg.solve(K, y)).item() - 0.5 * np.linalg.slogdet(K)[1] - len(x) / 2 * np.log(2 * np.pi)
+
+
+# PRML (2.118)–(2.122): the log likelihood of N observations (rows of X), the centring written with 𝟏_N and,
+# as NumPy users write it, as a broadcast
+GAUSS_MLE = """X : N x D
+μ : D
+Σ : D x D, spd
+Xc = X - 𝟏_N μ^T
+ℓ = -(N D / 2) log(2 π) - (N/2) log det(Σ) - (1/2) tr(Xc Σ^{-1} Xc^T)
+∂ℓ/∂μ, ∂ℓ/∂Σ
+"""
+
+
+def _gauss_mle(v):
+    Xc = v["X"] - v["μ"].reshape(1, -1)
+    N, D = Xc.shape
+    Σ = v["Σ"]
+    return (-N * D / 2 * np.log(2 * np.pi) - N / 2 * np.linalg.slogdet(Σ)[1]
+            - 0.5 * np.trace(Xc @ np.linalg.solve(Σ, Xc.T)))
+
+
 def E(source, id, cell, request, wrt, f, **kw):
     return Entry(source, id, cell, request, wrt, f, **kw)
 
 
 ENTRIES = [
+    # ------------------------------------------------------------------ cells that name their gradients
+    # CS231n two-layer net: dW2 = hᵀ dscores + 2 reg W2, db2 = sum(dscores, axis=0), dW1 = Xᵀ dhidden + …
+    E("CS231n", "named-two-layer-W1", NAMED_TWO_LAYER, "∂L/∂W1", "W1", _two_layer,
+      forms={"shape": "Xᵀ dh + 2 reg W1"}, fixed=_labels),
+    E("CS231n", "named-two-layer-b1", NAMED_TWO_LAYER, "∂L/∂b1", "b1", _two_layer,
+      forms={"shape": "𝟏ᵀ dh"}, fixed=_labels),
+    E("CS231n", "named-two-layer-W2", NAMED_TWO_LAYER, "∂L/∂W2", "W2", _two_layer,
+      forms={"shape": "hᵀ dS + 2 reg W2"}, fixed=_labels),
+    E("CS231n", "named-two-layer-b2", NAMED_TWO_LAYER, "∂L/∂b2", "b2", _two_layer,
+      forms={"shape": "𝟏ᵀ dS"}, fixed=_labels),
+    # FlashAttention's dQ = dS K (the 1/√d_k kept outside S), dK = dSᵀ Q, dV = Pᵀ dO
+    E("Vaswani", "named-attention-Wv", NAMED_ATTENTION, "∂L/∂W_V", "W_V", _named_attention,
+      forms={"shape": "Xᵀ Aᵀ G"}),
+    E("Vaswani", "named-attention-Wq", NAMED_ATTENTION, "∂L/∂W_Q", "W_Q", _named_attention,
+      forms={"shape": "(1/sqrt(d_k)) Xᵀ dS K"}),
+    E("Vaswani", "named-attention-Wk", NAMED_ATTENTION, "∂L/∂W_K", "W_K", _named_attention,
+      forms={"shape": "(1/sqrt(d_k)) Xᵀ dSᵀ Q"}),
+    # a post-norm attention block: the layer norm's dZ, then the attention's dV = Aᵀ dZ
+    E("CS231n", "named-layer-norm-Wv", NAMED_LAYER_NORM, "∂L/∂W_V", "W_V", _named_layer_norm,
+      forms={"shape": "Xᵀ Aᵀ dZ"}),
+    E("CS231n", "named-layer-norm-gamma", NAMED_LAYER_NORM, "∂L/∂γ", "γ", _named_layer_norm,
+      forms={"shape": "𝟏ᵀ (G ⊙ Zh)"}),
+    E("PRML", "gauss-mle-mean", GAUSS_MLE, "∂ℓ/∂μ", "μ", _gauss_mle, forms={"shape": "Σ⁻¹ Xcᵀ 𝟏"}),
+    E("PRML", "gauss-mle-mean-broadcast", GAUSS_MLE.replace("𝟏_N μ^T", "μ^T"), "∂ℓ/∂μ", "μ", _gauss_mle,
+      forms={"shape": "Σ⁻¹ Xcᵀ 𝟏"}),
+    E("PRML", "gauss-mle-covariance", GAUSS_MLE, "∂ℓ/∂Σ", "Σ", _gauss_mle,
+      forms={"shape": "(1/2) Σ⁻¹ Xcᵀ Xc Σ⁻¹ - (N/2) Σ⁻¹"}),
+    # GPML (5.9) with θ = ℓ and θ = σ_n (∂K/∂σ_n = 2 σ_n I)
+    E("GPML", "hyperparameter-lengthscale", GP_HYPERPARAMETERS, "∂logp/∂ℓ", "ℓ", _gp_hyperparameters,
+      forms={"shape": "(1/2) (αᵀ dK_dℓ α - tr(K⁻¹ dK_dℓ))"}),
+    E("GPML", "hyperparameter-noise", GP_HYPERPARAMETERS, "∂logp/∂σ_n", "σ_n", _gp_hyperparameters,
+      forms={"shape": "(αᵀ α - tr(K⁻¹)) σ_n"}),
     # ------------------------------------------------------------------ attention
     E("Vaswani", "attention-Wv", ATTENTION, "∂L/∂Wv", "Wv", _attention,
       forms={"shape": "Xᵀ Aᵀ G"}),  # dV = Pᵀ dO, and ∂L/∂Wv = Xᵀ dV
@@ -442,8 +596,8 @@ ENTRIES = [
     E("Goodfellow", "bptt-V", BPTT, "∂L/∂V", "V", _bptt,
       forms={"shape": "(softmax(V h1) - y1) h1ᵀ + (softmax(V h2) - y2) h2ᵀ"}),
     E("Goodfellow", "bptt-b", BPTT, "∂L/∂b", "b", _bptt, forms={"shape": "δ₂ + δ₁"}, where=BPTT_DELTAS),
-    E("Goodfellow", "bptt-W", BPTT, "∂L/∂W", "W", _bptt, forms={"shape": "δ₂ h0ᵀ + δ₁ h1ᵀ"}, where=BPTT_DELTAS),
-    E("Goodfellow", "bptt-U", BPTT, "∂L/∂U", "U", _bptt, forms={"shape": "δ₂ x1ᵀ + δ₁ x2ᵀ"}, where=BPTT_DELTAS),
+    E("Goodfellow", "bptt-W", BPTT, "∂L/∂W", "W", _bptt, forms={"shape": "δ₂ h0ᵀ + δ₁ h1ᵀ", "numerator": "h0 δ₂ᵀ + h1 δ₁ᵀ"}, where=BPTT_DELTAS),
+    E("Goodfellow", "bptt-U", BPTT, "∂L/∂U", "U", _bptt, forms={"shape": "δ₂ x1ᵀ + δ₁ x2ᵀ", "numerator": "x1 δ₂ᵀ + x2 δ₁ᵀ"}, where=BPTT_DELTAS),
     # ------------------------------------------------------------------ PRML
     E("PRML", "gauss-mean", GAUSS_MEAN, "∂L/∂μ", "μ", _gauss_quadratic, forms={"shape": "Σ⁻¹ (x - μ)"}),
     E("PRML", "gauss-covariance", GAUSS_COVARIANCE, "∂L/∂Σ", "Σ", _gauss,
