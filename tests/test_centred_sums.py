@@ -40,24 +40,13 @@ def _norm(x, axis):
 
 
 # ====================================================================== derivations that get shorter
-BATCH_NORM = """X : N x D
+# batch norm (axis 0, the batch as rows) and layer norm (axis 1, a token per row)
+NORM = """X : N x D
 γ : 1 x D
 G : N x D
 μ = {mean}
 Xc = X - μ
-v = (1/N) sum(Xc ⊙ Xc, axis=0)
-s = sqrt(v + 1e-5)
-Xh = Xc ⊘ s
-L = sum(G ⊙ (Xh ⊙ γ))
-∂L/∂X
-"""
-
-LAYER_NORM_ROWS = """X : N x D
-γ : 1 x D
-G : N x D
-μ = {mean}
-Xc = X - μ
-v = (1/D) sum(Xc ⊙ Xc, axis=1)
+v = (1/{count}) sum(Xc ⊙ Xc, axis={axis})
 s = sqrt(v + 1e-5)
 Xh = Xc ⊘ s
 L = sum(G ⊙ (Xh ⊙ γ))
@@ -75,13 +64,15 @@ L = g^T (xc / s)
 
 SHORTER = [
     # batch norm, the batch as rows: 𝟏ᵀ (δ₁ + δ₂) loses δ₂ = −(1/N) X̂ ⊙ 𝟏 (𝟏ᵀ (δ₁ ⊙ X̂))
-    *[pytest.param(BATCH_NORM.format(mean=mean), "X", lambda v: np.sum(v["G"] * _norm(v["X"], 0) * v["γ"]),
+    *[pytest.param(NORM.format(mean=mean, count="N", axis=0), "X",
+                   lambda v: np.sum(v["G"] * _norm(v["X"], 0) * v["γ"]),
                    "δ₁ - (1/N) Xh ⊙ (𝟏ᵀ (δ₁ ⊙ Xh)) - (1/N) 𝟏 (𝟏ᵀ δ₁), where δ₁ = (G ⊙ γ) ⊘ s",
                    id=f"batch-norm {mean}")
       for mean in ("(1/N) sum(X, axis=0)", "np.mean(X, axis=0, keepdims=True)", "𝟏ᵀ X / N",
                    "mean(X, axis=0)")],
     # layer norm, a token per row (the attention block): the same along the rows
-    *[pytest.param(LAYER_NORM_ROWS.format(mean=mean), "X", lambda v: np.sum(v["G"] * _norm(v["X"], 1) * v["γ"]),
+    *[pytest.param(NORM.format(mean=mean, count="D", axis=1), "X",
+                   lambda v: np.sum(v["G"] * _norm(v["X"], 1) * v["γ"]),
                    "δ₁ - (1/D) Xh ⊙ ((δ₁ ⊙ Xh) 𝟏) - (1/D) (δ₁ 𝟏) 𝟏ᵀ, where δ₁ = (G ⊙ γ) ⊘ s",
                    id=f"layer-norm rows {mean}")
       for mean in ("(1/D) sum(X, axis=1)", "np.mean(X, axis=1, keepdims=True)", "X 𝟏 / D", "mean(X, axis=1)")],

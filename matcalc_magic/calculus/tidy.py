@@ -2,7 +2,9 @@
 
 Construction already simplifies locally (see ``ops/build.py``); this pass
 makes the choices that need a view of a whole sum: ``A x + Aᵀ x`` becomes
-``(A + Aᵀ) x`` by collecting a common right or left factor.
+``(A + Aᵀ) x`` by collecting a common right or left factor, and the terms of
+a sum that vanish identically (``𝟏ᵀ (X − 𝟏 μ)`` with ``μ`` the mean of
+``X``'s columns, see :mod:`.centred`) are dropped.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ def tidy(e: Expr, keep=()) -> Expr:
     from .islands import simplify_islands
 
     sums = Sums()
-    simplified = simplify_islands(e, keep)
-    out = rebuild(simplified, lambda node, args: node if node in keep else _tidy_node(node, args, sums))
+
+    def step(node, args):
+        return node if node in keep else _tidy_node(node, args, sums)
+
+    out = rebuild(simplify_islands(e, keep), step)
     if sums.dropped:  # what is left of a sum may simplify further: (n δ − (𝟏ᵀ δ) 𝟏) / ‖δ‖ → n δ / ‖δ‖ → …
         again = simplify_islands(out, keep)
-        out = out if again is out else rebuild(again, lambda node, args: node if node in keep else _tidy_node(node, args, sums))
+        out = out if again is out else rebuild(again, step)
     return out
 
 
 def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
-    summed = _without_vanishing_sums(node, args, sums)  # (what the steps above made)
+    summed = _without_vanishing_sums(node, args, sums)
     if summed is not None:
         if summed.op != "matmul" or not any(a.op == "add" for a in summed.args):
             return summed
