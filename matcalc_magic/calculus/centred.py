@@ -47,7 +47,7 @@ class Sums:
     def __init__(self):
         self.memo: dict[tuple, Expr] = {}
         self.depth = 0
-        self.dropped = False  # whether anything was found to vanish
+        self.vanished = False  # whether a whole sum or product was found to be zero
 
     # ------------------------------------------------------------ use
     def vanishes(self, e: Expr, axes: frozenset) -> bool:
@@ -89,8 +89,8 @@ class Sums:
                 dropped.update(idx)
         if not dropped:
             return e
-        self.dropped = True
         kept = [t for i, t in enumerate(terms) if i not in dropped]
+        self.vanished = self.vanished or not kept
         return B.add(*kept) if kept else zeros(*e.shape)
 
     def product_without_vanishing(self, f: tuple) -> Expr | None:
@@ -102,7 +102,7 @@ class Sums:
         for i, factor in enumerate(f):
             if (i and _ones_column(factor) and self.vanishes(B.matmul(*f[:i]), ONLY[1])
                     or i < len(f) - 1 and _ones_row(factor) and self.vanishes(B.matmul(*f[i + 1:]), ONLY[0])):
-                self.dropped = True
+                self.vanished = True
                 return zeros(f[0].shape[0], f[-1].shape[1])
         changed = False
         if _ones_row(f[0]) and len(f) > 1:  # 𝟏ᵀ A …
@@ -117,7 +117,7 @@ class Sums:
             terms = [t for t in factor.args if not self._vanishes_beside(t, f[:i], f[i + 1:])]
             if len(terms) < len(factor.args):
                 changed, f[i] = True, B.add(*terms) if terms else zeros(*factor.shape)
-        self.dropped = self.dropped or changed
+                self.vanished = self.vanished or not terms
         return B.matmul(*f) if changed else None
 
     def _vanishes_beside(self, term: Expr, before: list, after: list) -> bool:

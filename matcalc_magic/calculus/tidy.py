@@ -26,7 +26,7 @@ def tidy(e: Expr, keep=()) -> Expr:
         return node if node in keep else _tidy_node(node, args, sums)
 
     out = rebuild(simplify_islands(e, keep), step)
-    if sums.dropped:  # what is left of a sum may simplify further: (n δ − (𝟏ᵀ δ) 𝟏) / ‖δ‖ → n δ / ‖δ‖ → …
+    if sums.vanished:  # the formula around a zero may simplify further: (n δ − (𝟏ᵀ δ) 𝟏) / ‖δ‖ → n δ / ‖δ‖ → …
         again = simplify_islands(out, keep)
         out = out if again is out else rebuild(again, step)
     return out
