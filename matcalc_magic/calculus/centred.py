@@ -238,20 +238,20 @@ class Sums:
         return apply(e.op, tuple(self._repeated(a, axes) for a in e.args), e.params)
 
 
-def _repeats(e: Expr, axes: frozenset) -> bool:
+def _repeats(e: Expr, axes: frozenset, depth: int = 0) -> bool:
     """Whether ``e`` is the same along each of ``axes`` (a broadcast row, 𝟏,
-    and what elementwise operations make of them)."""
+    and what elementwise operations make of them); too deep to tell: no."""
     axes = frozenset(a for a in axes if e.shape[a] != ONE)
     if not axes or e.op == "ones":
         return True
-    if e.op == "broadcast":
-        return _repeats(e.args[0], axes)
+    if depth > _DEEPEST:
+        return False
     if e.op == "transpose":
-        return _repeats(e.args[0], frozenset(1 - a for a in axes))
-    if e.op in ("smul", "epow"):
-        return _repeats(e.args[1] if e.op == "smul" else e.args[0], axes)
+        return _repeats(e.args[0], frozenset(1 - a for a in axes), depth + 1)
+    if e.op in ("broadcast", "smul", "epow"):
+        return _repeats(e.args[1] if e.op == "smul" else e.args[0], axes, depth + 1)
     if e.op in ("add", "hadamard", "hdiv") or _is_elementwise(e):
-        return all(_repeats(a, axes) for a in e.args)
+        return all(_repeats(a, axes, depth + 1) for a in e.args)
     return False
 
 
