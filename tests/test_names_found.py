@@ -117,3 +117,29 @@ def test_any_scale_is_taken_out_of_the_coefficient():
     r = mm.derive(cell)[0]
     check_numerically(r, _gp, cell, "ℓ")
     assert r.view("shape").rhs_text == "(1/2) (1/ℓ⁹) (yᵀ K⁻¹ P K⁻¹ y - tr(K⁻¹ P)) σ_f²"
+
+
+LOGISTIC = """X : n x d
+w : d
+y : n
+z = X w
+{sigma}
+L = -y^T log(σz) - (1 - y)^T log(1 - σz)
+∂L/∂w
+"""
+
+
+def _logistic(v):
+    p = 1 / (1 + np.exp(-(v["X"] @ v["w"])))
+    return -(v["y"].T @ np.log(p) + (1 - v["y"]).T @ np.log(1 - p)).item()
+
+
+def test_an_elementwise_definition_is_used_through_its_inverse():
+    """σ = 1/(1 + exp(−z)) gives exp(−z) = 1/σ − 1: the gradient cancels to
+    PRML's (4.91) Xᵀ (σ − y) however the sigmoid is spelled."""
+    for sigma in ("σz = 1 / (1 + exp(-z))", "σz = 1 / (1 + np.exp(-z))", "σz = exp(z) / (1 + exp(z))",
+                  "σz = σ(z)"):
+        cell = LOGISTIC.format(sigma=sigma)
+        r = mm.derive(cell)[0]
+        check_numerically(r, _logistic, cell, "w")
+        assert r.view("shape").rhs_text == "Xᵀ (σz - y)", sigma

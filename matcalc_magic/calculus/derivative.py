@@ -28,7 +28,7 @@ from ..shapes import ONE
 from .adjoint import adjoint
 from .constraints import use_facts
 from .differentiate import differential, tangent_of
-from .refold import fold_scaled_definitions
+from .refold import fold_scaled_definitions, fold_softmax
 from .symmetric import along_symmetric, is_symmetric_variable, project_vec, symmetric_part
 from .tidy import tidy
 from .vectorize import vec_jacobian
@@ -93,10 +93,10 @@ def _result(e: Expr, names=(), exempt: Expr | None = None) -> Expr:
     about ``exempt``) and tidied, the user's ``names`` kept whole; the facts
     are tried again on the tidied form, where some only show
     ((a ⊙ π − π aᵀ π) / (aᵀ π)), tidying again if they changed it; the
-    user's scaled definitions are folded back in last."""
+    user's scaled definitions and softmaxes are folded back in last."""
     tidied = tidy(use_facts(e, exempt), names)
     used = use_facts(tidied, exempt)
-    return fold_scaled_definitions(tidied if used is tidied else tidy(used, names), names)
+    return fold_softmax(fold_scaled_definitions(tidied if used is tidied else tidy(used, names), names))
 
 
 def _linear(d_of: Expr, dx: Expr, within: bool, hessian: bool = False) -> Expr:

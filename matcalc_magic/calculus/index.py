@@ -122,7 +122,7 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
     if op in ("hadamard", "hdiv"):
         parts = [entries(a, idx, fresh, labels, False, varying) for a in e.args]
         if op == "hdiv":
-            parts[1] = [Term(t.coef ** -1, [Factor(f.expr, f.indices, -f.power) for f in t.factors]) for t in parts[1]]
+            parts[1] = _reciprocal(parts[1], e.args[1], idx)
         return _product(parts)
     if op == "epow" and is_const(e.args[1]):
         a = e.args[0]
@@ -167,6 +167,17 @@ def entries(e: Expr, idx: tuple[str, ...], fresh, labels: dict, top: bool = True
         (i,) = idx
         return entries(e.args[0], (i, i), fresh, labels, False, varying)
     return [Term(factors=[Factor(e, idx)])]  # pragma: no cover
+
+
+def _reciprocal(terms: list[Term], denominator: Expr, idx: tuple) -> list[Term]:
+    """The entries of 1 ⊘ ``denominator``: a single product of entries with
+    no summation inverts factor by factor (1/(a[i] b[i]) = a[i]⁻¹ b[i]⁻¹);
+    a sum, or a sum over an index (1/Σ_a E[i,a]), is not the sum of
+    reciprocals and stays one factor, 1/(E 𝟏)[i]."""
+    if len(terms) == 1 and all(set(f.indices) <= set(idx) for f in terms[0].factors):
+        (t,) = terms
+        return [Term(t.coef ** -1, [Factor(f.expr, f.indices, -f.power) for f in t.factors])]
+    return [Term(factors=[Factor(denominator, idx, -1)])]
 
 
 def _named_runs(factors: tuple, labels: dict) -> tuple:

@@ -217,9 +217,13 @@ class _Simplifier:
                 simpler = _cancelled(sx)
             # even unchanged, SymPy's form may be shorter: it merges powers as it builds
             best, best_sx = conv.back_to_graph(simpler, back, node.shape), simpler
-        for leaf, value in self.definitions_in(c):
+        rewrites = self.definitions_in(c)
+        together = dict(reversed(rewrites))  # every leaf at once, the first rewrite of each
+        if len(together) > 1:  # σ = 1/(1 + exp(−z)): both 1 + exp(−z) and exp(−z) in terms of σ
+            rewrites = rewrites + [(None, together)]
+        for leaf, value in rewrites:
             # Xc ⊘ s is the user's Xh = Xc ⊘ s; written back only if SymPy counts it shorter
-            rewritten = _cancelled(c.sx.xreplace({leaf: value}))
+            rewritten = _cancelled(c.sx.xreplace(value if leaf is None else {leaf: value}))
             if _ops(rewritten) > _ops(best_sx):
                 continue
             written = conv.back_to_graph(rewritten, conv.back, node.shape)
@@ -237,7 +241,7 @@ class _Simplifier:
             self.by_part = {}
             for k in self.keep:
                 if k.op in ISLAND_OPS and _is_island(k):
-                    for part in _parts(k):
+                    for part in _parts(k, self.keep):
                         self.by_part.setdefault(part, []).append(k)
         back = self.conv.back
         out = []
@@ -246,8 +250,10 @@ class _Simplifier:
                 # converting k visits its parts, whose islands look for definitions again:
                 # k is not one of them while it is being converted
                 self.definitions[k] = ((), None)
-                formula = self.conv(k)
-                self.definitions[k] = (_solved_for_leaves(formula.sx, self.conv.symbol(k)), formula.leaves)
+                formula, written_out = self.conv(k), self.flat(k)  # shared parts as symbols, and written out
+                solved = _solved_for_leaves(formula.sx, self.conv.symbol(k))
+                solved += _solved_for_leaves(written_out.sx, self.conv.symbol(k))
+                self.definitions[k] = (solved, formula.leaves)
             solved, needs = self.definitions[k]
             if needs is not None and needs <= c.leaves:
                 out += [(leaf, value) for leaf, value in solved if leaf in c.leaves]
@@ -275,8 +281,10 @@ def _leaves_scalars_inside(factored, back: dict) -> bool:
 
 
 def _small(node: Expr, keep) -> bool:
-    """An elementwise product of two operands that are no formulas themselves."""
-    return node.op == "hadamard" and len(node.args) == 2 and all(
+    """An elementwise product or quotient of two operands that are no
+    formulas themselves: written out where it is shared, it may cancel
+    (p ⊙ (y ⊘ p) is y)."""
+    return node.op in ("hadamard", "hdiv") and len(node.args) == 2 and all(
         a in keep or a.op not in ISLAND_OPS for a in node.args)
 
 
@@ -285,13 +293,17 @@ def _transparent(node: Expr) -> bool:
     return node.is_scalar or node.op in ("smul", "broadcast")
 
 
-def _parts(node: Expr) -> list:
+def _parts(node: Expr, keep=()) -> list:
     """The operands an elementwise definition is written in, through scalar
-    multiples and broadcasts: Xc and s for Xc ⊘ s, S for (1/m) S."""
+    multiples, broadcasts and powers, and through an unnamed sum inside a
+    power or a quotient:
+    Xc and s for Xc ⊘ s, S for (1/m) S, exp(−z) for 1/(1 + exp(−z))."""
     out, stack = [], list(node.args)
     while stack:
         a = stack.pop()
         if a.op in ("smul", "broadcast", "epow") and not a.is_scalar:
+            stack.extend(a.args)
+        elif a.op == "add" and not a.is_scalar and node.op in ("epow", "hdiv") and a not in keep:
             stack.extend(a.args)
         else:
             out.append(a)
@@ -300,8 +312,13 @@ def _parts(node: Expr) -> list:
 
 def _solved_for_leaves(formula, own) -> list:
     """``own = formula`` solved for each leaf that enters it once, as a
-    factor (Xh = Xc / s: Xc = Xh s, s = Xc / Xh) or as a term."""
+    factor (Xh = Xc / s: Xc = Xh s, s = Xc / Xh) or as a term, also inside a
+    power (σ = 1/(1 + exp(−z)): exp(−z) = 1/σ − 1; s = sqrt(v + ε): v = s² − ε)."""
     out = []
+    if formula.is_Pow and formula.exp.is_Rational and formula.exp != 0:
+        if formula.base.is_Symbol:
+            return [(formula.base, own ** (1 / formula.exp))]
+        return _solved_for_leaves(formula.base, own ** (1 / formula.exp))
     if formula.is_Mul:
         for f in formula.args:
             base, e = f.as_base_exp()

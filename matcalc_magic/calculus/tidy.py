@@ -35,18 +35,23 @@ def tidy(e: Expr, keep=()) -> Expr:
 def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
     summed = _without_vanishing_sums(node, args, sums)
     if summed is not None:
-        if summed.op != "matmul" or not any(a.op == "add" for a in summed.args):
+        if summed.op != "matmul":
             return summed
-        args = summed.args  # and maybe distributed, below
+        args = summed.args  # a product: tidied further below
     if node.op == "add":
         total = _merge_transposed_sums(B.add(*args))
         factored = _factor_sum(total)
         if factored is total:
             factored = _factor_groups(total)
         return _pull_sign(factored)
+    if node.op == "matmul" and len(args) > 2:
+        product = _simplified_inner_products(B.matmul(*args))
+        if product.op != "matmul":
+            return product
+        args = product.args
     if node.op == "matmul" and any(a.op == "add" for a in args):
         return _maybe_distribute(B.matmul(*args))
-    return None
+    return None if summed is None else B.matmul(*args)
 
 
 def _without_vanishing_sums(node: Expr, args: tuple, sums: Sums) -> Expr | None:
@@ -59,6 +64,23 @@ def _without_vanishing_sums(node: Expr, args: tuple, sums: Sums) -> Expr | None:
     if node.op == "matmul" and any(is_all_ones(a) or a.op == "add" for a in args):
         return sums.product_without_vanishing(args)
     return None
+
+
+def _simplified_inner_products(product: Expr) -> Expr:
+    """p (y ⊘ p)ᵀ p → (𝟏ᵀ y) p: a row times a column inside a longer product
+    is a scalar, an elementwise formula summed, which may cancel."""
+    from .islands import simplify_islands
+
+    f = product.args if product.op == "matmul" else ()
+    for i in range(len(f) - 1):
+        row, col = f[i], f[i + 1]
+        if row.shape[0] != 1 or col.shape[1] != 1 or row.shape[1] == 1:
+            continue
+        inner = B.matmul(row, col)
+        simpler = simplify_islands(inner)
+        if simpler is not inner and cost(simpler) < cost(inner):
+            return B.smul(simpler, B.matmul(*f[:i], *f[i + 2:]))
+    return product
 
 
 def _maybe_distribute(product: Expr) -> Expr:
