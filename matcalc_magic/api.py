@@ -160,6 +160,7 @@ class SamplePoints:
     def __init__(self, cell: CheckedCell):
         self.cell = cell
         self._points: list | None = None
+        self.values: list = [{}, {}]  # per point, the values of nodes already evaluated there
 
     @property
     def points(self) -> list:
@@ -200,7 +201,8 @@ class Result:
             found = {}
             if self.sample_points is not None and self.cell.labels:
                 with working_on(f"finding the cell's names in {self.request.text}", self.request.span):
-                    found = recognised_names(self.derivative.matrix, self.cell.labels, self.sample_points.points)
+                    points = self.sample_points
+                    found = recognised_names(self.derivative.matrix, self.cell.labels, points.points, points.values)
             self.derivative._cache["recognised"] = found
         return {**self.cell.labels, **found} if found else self.cell.labels
 

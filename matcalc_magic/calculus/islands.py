@@ -633,7 +633,7 @@ def _exp_forms() -> dict:
 
 
 #: rewritten from exponentials: these in an island can add up to a named function
-_FROM = ("exp", "sinh", "cosh")
+_FROM = ("exp", "sinh", "cosh", "sigmoid")
 #: what an island is recognised as, in order of preference
 _AS = ("tanh", "sigmoid", "cosh", "sinh")
 
@@ -658,13 +658,15 @@ def _named_function(c: _Converted, conv: _ToSympy, shape) -> Expr | None:
         for name in _AS:
             if name not in forms:
                 continue
-            ry = forms[name](1)
-            named = sympy.Symbol("_F")
-            for combined in (lambda: sympy.cancel(fy / ry) * named, lambda: sympy.cancel(fy - ry) + named):
-                candidate = combined()
-                if _Y not in candidate.free_symbols:
-                    extended = {**back, named: B.elementwise(name, u)}
-                    return _from_sympy(sympy.factor_terms(candidate), extended, shape)
+            for sign in (1, -1):  # f(u), or f(−u): σ(u) exp(−u) is σ(−u)
+                ry = forms[name](sign)
+                named = sympy.Symbol("_F")
+                for combined in (lambda: sympy.cancel(fy / ry) * named, lambda: sympy.cancel(fy - ry) + named):
+                    candidate = combined()
+                    if _Y not in candidate.free_symbols:
+                        argument = u if sign == 1 else B.neg(u)
+                        extended = {**back, named: B.elementwise(name, argument)}
+                        return _from_sympy(sympy.factor_terms(candidate), extended, shape)
     return None
 
 

@@ -30,21 +30,23 @@ MAX_NODES = 3000
 _LEAVES = frozenset({"var", "tangent", "const", "eye", "ones", "zeros", "commutation"})
 
 
-def recognised_names(root: Expr, labels: dict, points: list) -> dict:
+def recognised_names(root: Expr, labels: dict, points: list, values: list | None = None) -> dict:
     """{node: name} for parts of ``root`` (not ``root`` itself) whose value
     is one of the user's definitions, to print under the user's name.
-    ``points`` are (values, sizes) pairs drawn for the cell."""
+    ``points`` are (values, sizes) pairs drawn for the cell; ``values`` (one
+    dict per point, node → value) may be shared by the results of a cell."""
     if root is None or len(points) < 2 or len(postorder(root)) > MAX_NODES:
         return {}
-    finder = _Finder(root, labels, points)
+    finder = _Finder(root, labels, points, values)
     return finder.found if finder.candidates else {}
 
 
 class _Finder:
-    def __init__(self, root: Expr, labels: dict, points: list):
+    def __init__(self, root: Expr, labels: dict, points: list, values: list | None):
         self.labels, self.points = labels, points
-        self.memos = [{} for _ in points]  # every node's value, for evaluate
-        self.finite: list[dict] = [{} for _ in points]  # the values looked at, None where not finite
+        values = values if values is not None else [{} for _ in points]
+        self.memos = [v.setdefault("all", {}) for v in values]  # every node's value, for evaluate
+        self.finite = [v.setdefault("finite", {}) for v in values]  # those looked at, None where not finite
         present = set(postorder(root))
         # definitions that are worth finding: not a leaf, not already there,
         # with a value that depends on the variables

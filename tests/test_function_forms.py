@@ -1,6 +1,6 @@
-"""Softmaxes as users write them: by name, as exp(·)/sum(exp(·)), or inside a
-hand-written log-sum-exp; each prints as the paper does, and is checked
-against finite differences.
+"""Softmaxes and sigmoids as users write them: by name, as exp(·)/sum(exp(·)),
+inside a hand-written log-sum-exp, or multiplied out; each prints as the
+paper does, and is checked against finite differences.
 
 * InfoNCE (Oord, Li & Vinyals, "Representation Learning with Contrastive
   Predictive Coding", 2018, eq. 4; SimCLR and CLIP use the same loss):
@@ -8,6 +8,9 @@ against finite differences.
 * Cross-entropy with soft targets (label smoothing: Szegedy et al.,
   "Rethinking the Inception Architecture", 2016, §7): ∂L/∂s = (𝟏ᵀy) p − y,
   which is p − y for a probability vector y.
+* Logistic loss with labels ±1 (Boyd & Vandenberghe, *Convex Optimization*,
+  §7.1.1; Boyd et al., ADMM, §8.2.1): ∇f = −Aᵀ(b ⊙ σ(−b ⊙ Ax)), where the
+  chain rule gives σ(u) exp(−u), which is σ(−u).
 * A row-wise log-sum-exp written by hand (CS231n's numerically stable
   softmax loss): its index form divides by the row sum, never sums
   reciprocals.
@@ -107,3 +110,15 @@ def test_a_reciprocal_of_a_row_sum_in_index_notation():
 
     check_numerically(r, f, HAND_WRITTEN_LSE, "S", fixed=_rows)  # every layout, the index text read back
     assert r.view("index").rhs_text == "1/(exp(S) 𝟏)[i] exp(S)[i,j] - Y[i,j]"
+
+
+def test_logistic_loss_with_signed_labels():
+    cell = """A : m x n
+x : n
+b : m
+f = sum(log(1 + exp(-b ⊙ (A x))))
+∂f/∂x
+"""
+    r = _one(cell)
+    check_numerically(r, lambda v: np.sum(np.logaddexp(0, -v["b"] * (v["A"] @ v["x"]))), cell, "x")
+    assert r.view("shape").rhs_text == "-Aᵀ (σ(-b ⊙ (A x)) ⊙ b)"
