@@ -105,3 +105,55 @@ def test_a_claim_holds_when_written_right():
     d = mm.derive("Pw, Qw, Cw : n x n\nfw = tr((Pw Qw)^T Cw)\n∂fw/∂Pw\nclaim ∂fw/∂Pw = (Qw Cw^T)^T")
     (verdict,) = check_claims(d, points=2)
     assert verdict.ok, verdict.diagnosis
+
+
+# ---------------------------------------------------------------- values shared at one point
+def test_definitions_shared_at_one_point_are_never_reused_at_another():
+    """The readings of one point share the cell's definitions (PointValues);
+    a reading at other values, with other sizes, or with a where-part that
+    redefines a name a definition reads, computes its own."""
+    from matcalc_magic.verify.witness import PointValues
+
+    prog = parse("x : n\nz = 2 x\nh = z + x\nJ = sum(h)")
+    sizes = {"n": 3}
+    env = {"x": np.ones((3, 1))}
+    point = PointValues(prog, env, sizes)
+    assert Reference(prog, env, sizes, point=point).name("h")[0, 0] == 3.0
+    assert set(point.values) == {"z", "h"}
+    # the next reading at this point takes them as they are
+    point.values["h"] = np.full((3, 1), 99.0)  # (marked, to see where a value comes from)
+    assert Reference(prog, env, sizes, point=point).name("h")[0, 0] == 99.0
+    # another point: equal keys, other values, not the same objects
+    other = {"x": np.full((3, 1), 2.0)}
+    assert Reference(prog, other, sizes, point=point).name("h")[0, 0] == 6.0
+    assert Reference(prog, dict(env), sizes, point=point).name("h")[0, 0] == 3.0
+    assert Reference(prog, env, dict(sizes), point=point).name("h")[0, 0] == 3.0
+    assert Reference(prog, env, sizes, given={"z": np.zeros((3, 1))}, point=point).name("h")[0, 0] == 1.0
+    # a printed where-part that redefines x: h and z read it, so neither is shared
+    extra = {"x": parse("x9 = 5").statements[0].value}
+    assert Reference(prog, env, sizes, extra=extra, point=point).name("h")[0, 0] == 15.0
+    assert point.values["h"][0, 0] == 99.0  # and nothing it computed went back into the point
+
+
+def test_a_printed_form_right_at_the_first_point_only_fails_the_check(monkeypatch):
+    """Each point's printed readings are its own: a printed formula that is
+    right at the first point and wrong at the later ones fails the check, and
+    every point reads it again."""
+    from matcalc_magic.verify.printed import PrintedForm
+
+    r = mm.derive("x : n\nW : m x n\nb : m\nz = W x + b\nJ = sum(tanh(z))\n∂J/∂W")[0]
+    assert r.check(points=3).ok
+    original = PrintedForm.value
+    points = []
+
+    def right_once(self, env, sizes, given=None, point=None):
+        out = original(self, env, sizes, given, point)
+        if not any(env is seen for seen in points):
+            points.append(env)
+        return out if env is points[0] else out * 1.001
+
+    monkeypatch.setattr(PrintedForm, "value", right_once)
+    report = r.check(points=3)
+    assert not report.ok
+    assert "printed formula (read back) differs" in report.message
+    assert len(points) == 3

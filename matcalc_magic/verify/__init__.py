@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ..graph import Expr, var_props
 from ..ops.properties import ONEHOT_ROWS
-from .witness import ReferenceError, Written
-from ..shapes import ONE, concrete, derivative_entries, first_empty, sizes_text
+from .witness import PointValues, ReferenceError, Written
+from ..shapes import ONE, ShapeError, concrete, derivative_entries, first_empty, sizes_text
 
 
 @dataclass
@@ -82,9 +83,34 @@ MAX_ROUNDING_ALLOWANCE = 1e-4
 
 
 # ====================================================================== random data
+@lru_cache(maxsize=4096)
+def _text(symbol) -> str:
+    """``str(symbol)``, printed by SymPy once per size symbol, not at every point."""
+    return str(symbol)
+
+
+def _size_below_one(named_shapes, sizes: dict) -> bool:
+    """Whether ``sizes`` make one of the shapes smaller than 1×1, as
+    :func:`first_empty` says; without SymPy arithmetic where every size is a
+    number or a size symbol bound in ``sizes`` (as they are, but θ : n − 1)."""
+    if all(d.is_Integer or d.is_Symbol and d in sizes for _, shape in named_shapes for d in shape):
+        return any((int(d) if d.is_Integer else int(sizes[d])) < 1 for _, shape in named_shapes for d in shape)
+    return first_empty(named_shapes, sizes) is not None
+
+
+def _entries(of_shape, wrt_shape, order: int, sizes: dict) -> int:
+    """:func:`derivative_entries`, from each size on its own where each is bound."""
+    try:
+        n_var = concrete(wrt_shape[0], sizes) * concrete(wrt_shape[1], sizes)
+        n_of = concrete(of_shape[0], sizes) * concrete(of_shape[1], sizes)
+    except ShapeError:  # a size left unbound: the product may still be a number (0 · n)
+        return derivative_entries(of_shape, wrt_shape, order, sizes)
+    return n_var * (n_var if order == 2 else n_of)
+
+
 def draw_sizes(dims: dict, rng: np.random.Generator, low: int = 2, high: int = 6) -> dict:
     """Distinct small sizes per size symbol (distinct, so a transpose shows)."""
-    symbols = sorted(dims.values(), key=str)
+    symbols = sorted(dims.values(), key=_text)
     pool = list(range(low, high + 1))
     rng.shuffle(pool)
     out = {}
@@ -154,11 +180,11 @@ def directions(var: Expr, sizes: dict, rng: np.random.Generator | None = None,
     return out
 
 
-def written_function(result, env: dict, sizes: dict):
+def written_function(result, env: dict, sizes: dict, point: PointValues | None = None):
     """The request's function as the cell writes it (the witness): evaluated
     from the syntax tree, never from the simplified graph."""
     req, cell = result.request, result.cell
-    return Written(cell.program, req.of_node, req.wrt_name, env, sizes, cell.node_shapes)
+    return Written(cell.program, req.of_node, req.wrt_name, env, sizes, cell.node_shapes, point)
 
 
 def first_directional(f, x: np.ndarray, e: np.ndarray, h: float = FIRST_ORDER_STEP) -> np.ndarray:
@@ -279,6 +305,7 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
         if error:
             problems.append(f"{layout}: {error}")
     off_as_printed: set = set()  # layouts whose printed formula, read back, is wrong
+    shapes = [(name, v.shape) for name, v in variables.items()] + [("of", req.of.shape)]
     for given_sizes, given_env in plans:
         given = given_env is not None
         outcome, why, detail = None, "values outside the functions' domains", ""
@@ -286,11 +313,10 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
             # later attempts widen the sizes too: x[5:] needs n > 5, log det(A X) needs A m×n with m ≤ n
             sz = draw_sizes(cell.dims, rng, high=6 + 2 * attempt)
             sz.update(given_sizes or {})
-            shapes = [(name, v.shape) for name, v in variables.items()] + [("of", req.of.shape)]
-            if first_empty(shapes, sz) is not None:  # θ : n − 1 needs n ≥ 2
+            if _size_below_one(shapes, sz):  # θ : n − 1 needs n ≥ 2
                 why, detail = "a size is below 1", f"at {_sizes_text(sz)}"
                 continue
-            entries = derivative_entries(req.of.shape, req.wrt.shape, req.result_order, sz)
+            entries = _entries(req.of.shape, req.wrt.shape, req.result_order, sz)
             largest = max(((name, concrete(v.shape[0], sz) * concrete(v.shape[1], sz))
                            for name, v in variables.items()), key=lambda p: p[1], default=("", 0))
             if entries > MAX_ENTRIES or largest[1] > MAX_ENTRIES:
@@ -323,7 +349,7 @@ def check_result(result, points: int = 3, seed: int | None = None, layouts=None,
             else:
                 problems.append(f"no valid random point ({why}{' ' + detail if detail else ''})")
             continue
-        tried.append({str(k): v for k, v in sz.items()})
+        tried.append({_text(k): v for k, v in sz.items()})
         errors, allowance = outcome
         for key, err in errors.items():
             layout = key.removesuffix(PRINTED_SUFFIX)
@@ -357,8 +383,11 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
     rounding in the finite differences can explain (None: not a valid point)."""
     req = result.request
     with np.errstate(all="ignore"):
-        f = written_function(result, env, sizes)
         x = env[req.wrt_name]
+        given = {req.wrt_name: x} if req.wrt_name in result.cell.definitions else None
+        # the cell's definitions at this point, evaluated once for the witness and every printed reading
+        point = PointValues(result.cell.program, env, sizes, given)
+        f = written_function(result, env, sizes, point)
         y0 = f(x)
         if not np.all(np.isfinite(y0)):
             return None
@@ -373,21 +402,23 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         if not np.all(np.isfinite(fd)):
             return None
         shared: dict = {}  # the views of one point share their sub-expressions
-        given = {req.wrt_name: x} if req.wrt_name in result.cell.definitions else None
+        project = _Projection(kind, req, sizes, y0.shape, x.shape, dirs)
+        readings: dict = {}  # id(PrintedForm) -> its value: layouts that print the same text share it
         projected = {}
         for layout in layouts:
             view = result.view(layout)
             value = np.asarray(view.evaluate_at(env, sizes, shared), dtype=float)
-            projected[layout] = _projected(value, view, kind, req, sizes, y0.shape, x.shape, dirs)
-            if not view.printed.error:
-                try:
-                    printed = view.printed.value(env, sizes, given)
-                except ReferenceError:
-                    printed = None  # read back, but not evaluable: as wrong as a wrong value
+            projected[layout] = project(value, layout)
+            form = view.printed
+            if not form.error:
+                if id(form) not in readings:
+                    try:
+                        readings[id(form)] = form.value(env, sizes, given, point)
+                    except ReferenceError:
+                        readings[id(form)] = None  # read back, but not evaluable: as wrong as a wrong value
                 # an index-notation print reads back in the index layout's arrangement
-                as_layout = "index" if view.printed.index is not None else layout
-                projected[layout + PRINTED_SUFFIX] = _projected(printed, view, kind, req, sizes, y0.shape,
-                                                                x.shape, dirs, as_layout)
+                as_layout = "index" if form.index is not None else layout
+                projected[layout + PRINTED_SUFFIX] = project(readings[id(form)], as_layout)
         second = kind in ("hessian", "hvp")
         step = SECOND_ORDER_STEP ** 2 if second else FIRST_ORDER_STEP  # what f's rounding is divided by
         errors, allowance = _compare(projected, fd, y0, step)
@@ -417,25 +448,40 @@ def _check_point(result, kind, layouts, env, sizes, rng) -> tuple[dict, float] |
         return errors, allowance
 
 
-def _projected(arr, view, kind, req, sizes, out_shape, var_shape, dirs, layout=None) -> np.ndarray | None:
-    """The derivative ``arr``, arranged as ``layout`` (the view's by default), applied
-    to each direction (None: missing, wrong shape or not finite)."""
-    if arr is None:
-        return None
-    layout = layout or view.layout
-    arr = np.asarray(arr, dtype=float)
-    want = tuple(concrete(d, sizes) for d in expected_shape(kind, layout, req.of.shape, req.wrt.shape))
-    if arr.shape != want:
-        return None
-    t = to_full_tensor(kind, layout, arr, out_shape, var_shape, req.of.shape, req.wrt.shape)
-    basis = np.stack(dirs)  # (k, r, s)
-    if kind == "hessian":
-        hess = t.reshape(var_shape + var_shape)
-        applied = np.tensordot(hess, basis, axes=([2, 3], [1, 2]))  # (r, s, k)
-        sym = np.tensordot(basis, applied, axes=([1, 2], [0, 1]))  # (k, k)
-    else:
-        sym = np.moveaxis(np.tensordot(t, basis, axes=([2, 3], [1, 2])), -1, 0)  # (k, p, q)
-    return sym if np.all(np.isfinite(sym)) else None
+class _Projection:
+    """Derivatives at one point applied to its directions: the basis is stacked,
+    and each layout's concrete shape worked out, once for every layout."""
+
+    def __init__(self, kind, req, sizes, out_shape, var_shape, dirs):
+        self.kind, self.req, self.sizes = kind, req, sizes
+        self.out_shape, self.var_shape = out_shape, var_shape
+        self.basis = np.stack(dirs).reshape(len(dirs), -1)  # (k, r s): row i is direction i
+        self.wants: dict = {}
+
+    def want(self, layout: str) -> tuple:
+        if layout not in self.wants:
+            req = self.req
+            self.wants[layout] = tuple(concrete(d, self.sizes)
+                                       for d in expected_shape(self.kind, layout, req.of.shape, req.wrt.shape))
+        return self.wants[layout]
+
+    def __call__(self, arr, layout: str) -> np.ndarray | None:
+        """The derivative ``arr``, arranged as ``layout``, applied to each
+        direction (None: missing, wrong shape or not finite)."""
+        if arr is None:
+            return None
+        arr = np.asarray(arr, dtype=float)
+        if arr.shape != self.want(layout):
+            return None
+        req = self.req
+        t = to_full_tensor(self.kind, layout, arr, self.out_shape, self.var_shape, req.of.shape, req.wrt.shape)
+        n = self.basis.shape[1]  # r s
+        if self.kind == "hessian":  # B H Bᵀ: ⟨e_a, H e_b⟩ for every pair of directions
+            sym = self.basis @ (t.reshape(n, n) @ self.basis.T)  # (k, k)
+        else:  # ⟨T_pq, e⟩ for every entry pq and direction e
+            p, q = self.out_shape
+            sym = (self.basis @ t.reshape(p * q, n).T).reshape(-1, p, q)  # (k, p, q)
+        return sym if np.all(np.isfinite(sym)) else None
 
 
 def _compare(projected: dict, fd: np.ndarray, y0: np.ndarray, step: float) -> tuple[dict, float]:

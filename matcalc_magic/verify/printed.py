@@ -26,7 +26,7 @@ import numpy as np
 from ..typecheck import Checker
 from ..errors import MatcalcError
 from ..graph import Expr, is_zero, zeros
-from .witness import Reference
+from .witness import PointValues, Reference
 from ..shapes import shape_str
 from ..syntax import parse
 from ..syntax import tree as T
@@ -113,14 +113,15 @@ class PrintedForm:
     error: str = ""
     shape: tuple = ()  # the view's (symbolic) shape: a bare 0 is the zero of that shape
 
-    def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
+    def value(self, env: dict, sizes: dict, given: dict | None = None, point: PointValues | None = None) -> np.ndarray:
         """The printed formula's value at ``env``/``sizes`` (``given``: a
-        defined name the derivative is taken by, at its varied value)."""
+        defined name the derivative is taken by, at its varied value;
+        ``point``: the cell's definitions there, shared with other readings)."""
         if self.error:
             raise ValueError(self.error)
         if self.index is not None:
-            return self.index.value(env, sizes, given)
-        out = Reference(self.program, env, sizes, self.shapes, given, self.extra).name(RESULT)
+            return self.index.value(env, sizes, given, point)
+        out = Reference(self.program, env, sizes, self.shapes, given, self.extra, point).name(RESULT)
         if out.shape == (1, 1) and out[0, 0] == 0 and self.shape:
             from ..shapes import concrete_shape
 

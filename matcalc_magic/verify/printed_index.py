@@ -14,14 +14,14 @@ from __future__ import annotations
 import math
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import MatcalcError
 from .printed import RESULT as PRINTED, PrintedForm
 from ..calculus.index import kronecker_symbol
-from .witness import Reference, ReferenceError, elementwise
+from .witness import PointValues, Reference, ReferenceError, elementwise
 from ..syntax import tree as T
 
 _LHS_INDICES = re.compile(r"\[(\w+(?:,\w+)*)\]$")  # the trailing [i,j] of ∂Y[i,j] (a name or a bracket before it)
@@ -52,13 +52,16 @@ class IndexForm:
     axes: tuple  # the symbolic size of each free index
     shape: tuple  # the view's symbolic shape
     shapes: dict  # sizes of the syntax nodes of bare I's, 𝟏's and 0 blocks
+    #: id(node) → what its syntax alone says (has an index? its factors?), for
+    #: the nodes of ``rhs``, which this form keeps alive: read once, not per point
+    syntax: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def value(self, env: dict, sizes: dict, given: dict | None = None) -> np.ndarray:
+    def value(self, env: dict, sizes: dict, given: dict | None = None, point: PointValues | None = None) -> np.ndarray:
         from ..shapes import concrete
 
         lengths = {letter: concrete(size, sizes) for letter, size in zip(self.free, self.axes)}
-        ref = Reference(self.program, env, sizes, self.shapes, given)
-        out = _Evaluator(ref, lengths).terms(self.rhs)
+        ref = Reference(self.program, env, sizes, self.shapes, given, point=point)
+        out = _Evaluator(ref, lengths, self.syntax).terms(self.rhs)
         out = _arrange(out, self.free, lengths)
         return out.reshape(tuple(concrete(d, sizes) for d in self.shape))
 
@@ -164,8 +167,9 @@ def _size_operand(checker, cell, source: str, operand, want: list):
 
 
 class _Evaluator:
-    def __init__(self, ref: Reference, lengths: dict):
+    def __init__(self, ref: Reference, lengths: dict, syntax: dict | None = None):
         self.ref = ref
+        self.syntax = {} if syntax is None else syntax
         self.lengths = dict(lengths)
         self.free = frozenset(lengths)
         self.kronecker = kronecker_symbol(ref.cell_names())  # δ, or I in a cell with a δ of its own
@@ -198,10 +202,23 @@ class _Evaluator:
             inner = self.expr(node.operand)
             return Labeled(1.0 / inner.array, inner.letters)
         if isinstance(node, T.Juxt) or isinstance(node, T.BinOp) and node.op == "/":
-            sign, factors = _flatten(node)
+            sign, factors = self.flatten(node)
             out = self.term(factors)
             return Labeled(sign * out.array, out.letters)
         return self.term([(node, False)])
+
+    def has_index(self, node) -> bool:
+        key = ("has_index", id(node))
+        if key not in self.syntax:
+            self.syntax[key] = _has_index(node)
+        return self.syntax[key]
+
+    def flatten(self, node) -> tuple[float, list]:
+        key = ("flatten", id(node))
+        if key not in self.syntax:
+            sign, factors = _flatten(node, self.has_index)
+            self.syntax[key] = sign, tuple(factors)
+        return self.syntax[key]
 
     def is_delta(self, node) -> bool:
         """δ[i,j], or I[i,j] where the cell has a δ of its own (the printer's rule)."""
@@ -252,7 +269,7 @@ class _Evaluator:
             return self.indexed(self.ref.expr(node.operand), letters)
         if isinstance(node, T.Index) and isinstance(node.operand, T.ListLit) and len(node.operand.items) == 1:
             return self.vec_entry(node)
-        if isinstance(node, (T.BinOp, T.Neg, T.Juxt, T.Inverse)) and _has_index(node):
+        if isinstance(node, (T.BinOp, T.Neg, T.Juxt, T.Inverse)) and self.has_index(node):
             return self.expr(node)
         if isinstance(node, T.Name) and node.id == "0":
             return Labeled(np.array(0.0), ())
@@ -293,7 +310,7 @@ def _has_index(node) -> bool:
                for n in T.walk(node))
 
 
-def _flatten(node) -> tuple[float, list]:
+def _flatten(node, has_index=None) -> tuple[float, list]:
     """The factors of a product written by juxtaposition and '/', each with
     whether it divides, and the product's sign (``-Σ_a x[a] y[a]`` parses
     with the minus on its first factor)."""
@@ -302,7 +319,7 @@ def _flatten(node) -> tuple[float, list]:
     stack = [(node, False)]
     while stack:
         n, reciprocal = stack.pop()
-        if not _has_index(n) and not isinstance(n, T.Neg):  # a scalar factor, such as 1/(𝟏ᵀ log(q))
+        if not (has_index or _has_index)(n) and not isinstance(n, T.Neg):  # a scalar factor, such as 1/(𝟏ᵀ log(q))
             out.append((n, reciprocal))
         elif isinstance(n, T.Juxt):
             stack += [(n.right, reciprocal), (n.left, reciprocal)]

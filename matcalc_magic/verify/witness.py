@@ -96,32 +96,85 @@ def elementwise(name: str):
     return ELEMENTWISE[base][0] if base in ELEMENTWISE else None
 
 
-_SCOPES: "OrderedDict[int, tuple]" = OrderedDict()
+_SCOPES: "OrderedDict[int, _Scope]" = OrderedDict()
 
 
-def _scope(program: T.Program) -> tuple[set, dict]:
-    """(declared names, name → definition syntax) of a program, worked out
-    once per program (the check evaluates one cell hundreds of times)."""
+@dataclass
+class _Scope:
+    """What the evaluator needs to know of a program, worked out once per
+    program (the check evaluates one cell hundreds of times)."""
+
+    program: T.Program
+    declared: set
+    definitions: dict  # name → definition syntax
+    reads: dict  # name → the names its definition reads directly
+    depends: dict  # name → every name its value depends on, through other definitions
+    sized_by_shapes: set  # definitions whose value needs the type checker's sizes (a bare I, 𝟏, block)
+
+
+def _program_scope(program: T.Program) -> _Scope:
     key = id(program)
     entry = _SCOPES.get(key)
-    if entry is None or entry[0] is not program:
+    if entry is None or entry.program is not program:
         declared = {n.id for s in program.statements if isinstance(s, T.Decl) for n in s.names}
         definitions = {s.target.id: s.value for s in program.statements if isinstance(s, T.Define)}
         reads = {name: names_read(value) for name, value in definitions.items()}
-        entry = _SCOPES[key] = (program, declared, definitions, reads)
+        depends: dict = {}
+        for name in definitions:  # every name reached through the definitions' reads
+            seen, stack = set(), list(reads[name])
+            while stack:
+                n = stack.pop()
+                if n not in seen:
+                    seen.add(n)
+                    stack.extend(reads.get(n, ()))
+            depends[name] = seen
+        local = {name for name, value in definitions.items() if _needs_shapes(value)}
+        sized = {name for name in definitions if name in local or depends[name] & local}
+        entry = _SCOPES[key] = _Scope(program, declared, definitions, reads, depends, sized)
         while len(_SCOPES) > 64:
             _SCOPES.popitem(last=False)
     _SCOPES.move_to_end(key)
-    return entry[1], entry[2]
+    return entry
+
+
+def _needs_shapes(node) -> bool:
+    """Whether evaluating ``node`` may look up a size in the type checker's
+    shapes: a bare I or 𝟏, or a zero block of a block matrix."""
+    return any(isinstance(n, T.Name) and n.id in ONES_NAMES + ("I",) or isinstance(n, (T.Block, T.ListLit))
+               for n in T.walk(node))
+
+
+def _scope(program: T.Program) -> tuple[set, dict]:
+    """(declared names, name → definition syntax) of a program."""
+    entry = _program_scope(program)
+    return entry.declared, entry.definitions
 
 
 def definition_reads(program: T.Program) -> dict[str, set]:
     """name → the names its definition reads, once per program."""
-    _scope(program)
-    return _SCOPES[id(program)][3]
+    return _program_scope(program).reads
+
+
+class PointValues:
+    """The values of a program's own definitions at one point: ``env``,
+    ``sizes`` and ``given``, the very objects (not equal ones).  The readings
+    of several printed forms at one point share them: each definition of the
+    cell is evaluated once there, not once per reading."""
+
+    def __init__(self, program: T.Program, env: dict, sizes: dict, given: dict | None = None):
+        self.point = (program, env, sizes, given)
+        self.values: dict[str, np.ndarray] = {}
+
+    def serves(self, program, env, sizes, given) -> bool:
+        mine = self.point
+        return mine[0] is program and mine[1] is env and mine[2] is sizes and mine[3] is given
 
 
 # ====================================================================== the evaluator
+#: (evaluator class, syntax node class) → the method that evaluates such nodes
+_METHODS: dict = {}
+
+
 class Reference:
     """Values of a program's names and expressions at one point.
 
@@ -135,16 +188,37 @@ class Reference:
     """
 
     def __init__(self, program: T.Program, env: dict, sizes: dict, shapes: dict | None = None,
-                 given: dict | None = None, extra: dict | None = None):
+                 given: dict | None = None, extra: dict | None = None, point: PointValues | None = None):
         self.env = env
         self.sizes = {getattr(k, "name", None) or str(k): int(v) for k, v in sizes.items()}
         self.symbol_sizes = {k: v for k, v in sizes.items() if not isinstance(k, str)}
         self.shapes = shapes or {}
         self.given = given or {}
-        self.declared, self.definitions = _scope(program)
+        scope = _program_scope(program)
+        self.declared, self.definitions = scope.declared, scope.definitions
         if extra:  # printed where-parts (δ₁ = …) and the printed result
             self.definitions = {**self.definitions, **extra}
         self.values: dict[str, np.ndarray] = {}
+        # the cell's definitions this reading may take from (and give to) the
+        # point's shared values: those the same at every reading there, i.e.
+        # not sized by this reading's shapes and reading none of its extra names
+        self.point_values, self.from_point = None, frozenset()
+        if point is not None and point.serves(program, env, sizes, given):
+            extra_names = set(extra or ())
+            self.point_values = point.values
+            self.from_point = frozenset(
+                name for name in scope.definitions
+                if name not in scope.sized_by_shapes and name not in extra_names
+                and not scope.depends[name] & extra_names)
+
+    def at(self, env: dict, given: dict | None = None) -> "Reference":
+        """A fresh evaluation of the same program, sizes and shapes at other
+        values (no value computed here is carried over, nor shared with a point)."""
+        ref = object.__new__(type(self))
+        ref.__dict__.update(self.__dict__)
+        ref.env, ref.given, ref.values = env, given or {}, {}
+        ref.point_values, ref.from_point = None, frozenset()
+        return ref
 
     # ------------------------------------------------------------ names
     def name(self, name: str, node=None) -> np.ndarray:
@@ -155,9 +229,15 @@ class Reference:
                 raise ReferenceError(f"{name} is defined in terms of itself")
             return self.values[name]
         if name in self.definitions:
+            shared = name in self.from_point
+            if shared and name in self.point_values:
+                value = self.values[name] = self.point_values[name]
+                return value
             self.values[name] = None  # a cycle shows as an error, not a recursion
             value = self.expr(self.definitions[name])
             self.values[name] = value
+            if shared:
+                self.point_values[name] = value
             return value
         if name in self.env:
             return np.asarray(self.env[name], dtype=float)
@@ -212,10 +292,17 @@ class Reference:
 
     # ------------------------------------------------------------ expressions
     def expr(self, node) -> np.ndarray:
-        method = getattr(self, "x_" + type(node).__name__, None)
-        if method is None:
-            raise ReferenceError(f"cannot evaluate {type(node).__name__}")
-        out = method(node)
+        if type(node) is T.Name:  # most nodes: x_Name, inlined
+            out = self.name(node.id, node)
+        else:
+            key = (type(self), type(node))
+            method = _METHODS.get(key)
+            if method is None:  # looked up by name once per kind of node, not at every node
+                method = _METHODS[key] = getattr(type(self), "x_" + type(node).__name__, None)
+                if method is None:
+                    del _METHODS[key]
+                    raise ReferenceError(f"cannot evaluate {type(node).__name__}")
+            out = method(self, node)
         out = np.asarray(out, dtype=float)
         if out.ndim != 2:
             raise ReferenceError(f"{type(node).__name__} gave a {out.ndim}-D value")
@@ -388,9 +475,6 @@ class Reference:
 
     # ------------------------------------------------------------ functions
     def call(self, name: str, args, kwargs: dict, primes: int) -> np.ndarray:
-        impl = function(name)
-        if impl is None:
-            raise ReferenceError(f"unknown function {name!r}")
         base = _strip(name)
         base = ELEMENTWISE_ALIASES.get(base, base)
         if base in ELEMENTWISE:
@@ -398,6 +482,9 @@ class Reference:
             if len(args) != 1 or primes > 1:
                 raise ReferenceError(f"{name} takes one argument")
             return (df if primes else f)(self.expr(args[0]))
+        impl = _TABLE.get(base)  # what function(name) finds
+        if impl is None:
+            raise ReferenceError(f"unknown function {name!r}")
         if primes:
             raise ReferenceError(f"{name}′ is not a function")
         return impl(self, list(args), kwargs)
@@ -428,7 +515,7 @@ class _Evaluated(T.Node):
 
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Juxtaposition: a scalar multiple if either side is 1×1, else a matrix product."""
-    if _is_scalar(a) or _is_scalar(b):
+    if a.shape == (1, 1) or b.shape == (1, 1):  # _is_scalar, inlined: every product passes here
         return a * b
     return a @ b
 
@@ -639,8 +726,8 @@ def _vector_axis(x: np.ndarray, axis):
 
 
 def _logsumexp(x: np.ndarray, axis) -> np.ndarray:
-    m = np.max(x, axis=axis, keepdims=True)
-    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    m = x.max(axis=axis, keepdims=True)
+    out = m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
     return out.reshape(1, 1) if axis is None else out
 
 
@@ -664,7 +751,7 @@ def _lse(ref, args, kw):
 
 @defines("CE", "ce", "cross_entropy", "crossentropy", "H")
 def _cross_entropy(ref, args, kw):
-    return _scalar(-np.sum(ref.expr(args[0]) * np.log(ref.expr(args[1]))))
+    return _scalar(-(ref.expr(args[0]) * np.log(ref.expr(args[1]))).sum())
 
 
 @defines("ones")
@@ -734,10 +821,12 @@ class Written:
 
     Definitions that do not depend on ``wrt`` are evaluated once."""
 
-    def __init__(self, program: T.Program, of_node, wrt: str, env: dict, sizes: dict, shapes: dict | None = None):
+    def __init__(self, program: T.Program, of_node, wrt: str, env: dict, sizes: dict, shapes: dict | None = None,
+                 point: PointValues | None = None):
         self.program, self.of_node, self.wrt = program, of_node, wrt
         self.env, self.sizes, self.shapes = dict(env), sizes, shapes
-        base = Reference(program, self.env, sizes, shapes)
+        base = Reference(program, env, sizes, shapes, point=point)  # the fixed values, at env itself
+        self.template = Reference(program, self.env, sizes, shapes)
         self.is_defined = wrt in base.definitions
         reads = definition_reads(program)
         varying = {wrt}
@@ -768,4 +857,4 @@ class Written:
         else:
             env = dict(env)
             env[self.wrt] = x
-        return Reference(self.program, env, self.sizes, self.shapes, given).expr(self.of_node)
+        return self.template.at(env, given).expr(self.of_node)
