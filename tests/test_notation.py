@@ -305,7 +305,7 @@ def test_onehot_axis_mistakes(cell, message):
 def test_a_fractional_power_prints_balanced_and_reads_back():
     from matcalc_magic.verify.printed import parse_printed
 
-    r = derived("x : n\n∂(std(x))/∂x")
+    r = derived("x : n\n∂(norm(x - sum(x)) / sqrt(n)^3)/∂x")  # (std(x) is (1/sqrt(n)) δ / ‖δ‖: its n's cancel)
     text = r.view("shape").rhs_text
     assert text.count("(") == text.count(")") and "n^(-3/2)" in text
     assert parse_printed(r.view("shape")) is not None

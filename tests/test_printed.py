@@ -151,7 +151,9 @@ PRINTED_AS_INPUT = [
     # unvec with its shape; Euler's number; a fractional power, balanced
     ("X : m x n; a : m*n", "a^T vec(X)", "X", "shape", "unvec(a, m, n)"),
     ("x : n", "np.e x", "x", "shape", "exp(1) I"),
-    ("x : n", "std(x)", "x", "shape", "(n^(-3/2)) (n δ₁ - (𝟏ᵀ δ₁) 𝟏) / ‖δ₁‖"),
+    ("x : n", "norm(x - sum(x)) / sqrt(n)^3", "x", "shape", "(n^(-3/2)) (δ₁ - (𝟏ᵀ δ₁) 𝟏) / ‖δ₁‖"),
+    # x − mean(x) sums to zero: the mean's share of the gradient is gone, and 1/√n is what is left of n^(-3/2) n
+    ("x : n", "std(x)", "x", "shape", "(1/sqrt(n)) δ₁ / ‖δ₁‖"),
     # a broadcast under a one-operand function is written out: (𝟏_n pᵀ)^∘(-1), not (pᵀ)^∘(-1)
     ("x : n; y : n; p : n, positive", "(p ⊙ y) / p^T x", "y", "numerator",
      "(xᵀ ⊗ I_n) diag(vec((𝟏_n pᵀ)^∘(-1))) (𝟏_n ⊗ I_n) diag(p)"),

@@ -2,14 +2,17 @@
 
 Construction already simplifies locally (see ``ops/build.py``); this pass
 makes the choices that need a view of a whole sum: ``A x + Aᵀ x`` becomes
-``(A + Aᵀ) x`` by collecting a common right or left factor.
+``(A + Aᵀ) x`` by collecting a common right or left factor, and the terms of
+a sum that vanish identically (``𝟏ᵀ (X − 𝟏 μ)`` with ``μ`` the mean of
+``X``'s columns, see :mod:`.centred`) are dropped.
 """
 
 from __future__ import annotations
 
-from ..graph import Expr, rebuild
+from ..graph import Expr, is_all_ones, rebuild
 from ..ops import build as B
 from ..ops.algebra import BIG_SUM, split_coefficient
+from .centred import Sums, axes_of
 
 
 def tidy(e: Expr, keep=()) -> Expr:
@@ -17,13 +20,24 @@ def tidy(e: Expr, keep=()) -> Expr:
     definitions) are left as they are, so they print as their names."""
     from .islands import simplify_islands
 
-    simplified = simplify_islands(e, keep)
-    if not keep:
-        return rebuild(simplified, _tidy_node)
-    return rebuild(simplified, lambda node, args: None if node in keep else _tidy_node(node, args))
+    sums = Sums()
+
+    def step(node, args):
+        return node if node in keep else _tidy_node(node, args, sums)
+
+    out = rebuild(simplify_islands(e, keep), step)
+    if sums.vanished:  # the formula around a zero may simplify further: (n δ − (𝟏ᵀ δ) 𝟏) / ‖δ‖ → n δ / ‖δ‖ → …
+        again = simplify_islands(out, keep)
+        out = out if again is out else rebuild(again, step)
+    return out
 
 
-def _tidy_node(node: Expr, args: tuple) -> Expr | None:
+def _tidy_node(node: Expr, args: tuple, sums: Sums) -> Expr | None:
+    summed = _without_vanishing_sums(node, args, sums)
+    if summed is not None:
+        if summed.op != "matmul":
+            return summed
+        args = summed.args  # a product: tidied further below
     if node.op == "add":
         total = _merge_transposed_sums(B.add(*args))
         factored = _factor_sum(total)
@@ -37,6 +51,18 @@ def _tidy_node(node: Expr, args: tuple) -> Expr | None:
         args = product.args
     if node.op == "matmul" and any(a.op == "add" for a in args):
         return _maybe_distribute(B.matmul(*args))
+    return None if summed is None else B.matmul(*args)
+
+
+def _without_vanishing_sums(node: Expr, args: tuple, sums: Sums) -> Expr | None:
+    """Σ (X̂ ⊙ 𝟏 c + A) → Σ A when the columns of X̂ sum to zero (see
+    :mod:`.centred`), for a ``sum`` node and for 𝟏ᵀ, 𝟏 in a product."""
+    if node.op == "sum":
+        axes, (summed,) = axes_of(node.params[0]), args
+        kept = sums.without_vanishing(summed, axes)
+        return None if kept is summed else B.total(kept, node.params[0])
+    if node.op == "matmul" and any(is_all_ones(a) or a.op == "add" for a in args):
+        return sums.product_without_vanishing(args)
     return None
 
 

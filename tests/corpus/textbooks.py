@@ -570,21 +570,21 @@ ENTRIES = [
     E("CS231n", "softmax-dS", SOFTMAX_LOSS, "∂L/∂S", "S", lambda v: _softmax_loss(v, S=v["S"]),
       forms={"shape": "(1/N) (softmax(S, axis=1) - Y)"}, fixed=_one_hot_rows),
     # batch norm: CS231n (Kratzert) prints dX = (1/N) γ ⊘ σ ⊙ (N dY − 𝟏 𝟏ᵀ dY − X̂ ⊙ 𝟏 (𝟏ᵀ (dY ⊙ X̂))).
-    # Here δ₁ = dX̂ ⊘ s (dX̂ = G ⊙ γ) and δ₂ = −(1/N) X̂ ⊙ 𝟏 𝟏ᵀ(δ₁ ⊙ X̂): the same terms, except that the
-    # source drops 𝟏ᵀ δ₂, which is zero only because the columns of X̂ have mean zero (𝟏ᵀ X̂ = 0), a
-    # property of the data the algebra cannot use; so the closest form keeps 𝟏ᵀ (δ₁ + δ₂).
+    # Here δ₁ = dX̂ ⊘ s (dX̂ = G ⊙ γ): the same three terms. The sum 𝟏ᵀ (X̂ ⊙ 𝟏 c) of the middle one is
+    # dropped from the last, as the source drops it: the columns of X̂ = (X − 𝟏 μ) ⊘ 𝟏 s sum to zero for
+    # every X (𝟏ᵀ X̂ = 0 by the definition of μ).
     E("CS231n", "batchnorm-dX", BATCHNORM, "∂L/∂X", "X", _batchnorm,
-      forms={"shape": "δ₁ + δ₂ - (1/N) 𝟏 (𝟏ᵀ (δ₁ + δ₂))"},
-      where="δ₁ = (G ⊙ γ) ⊘ s; δ₂ = -(1/N) Xh ⊙ (𝟏ᵀ (δ₁ ⊙ Xh))"),
+      forms={"shape": "δ₁ - (1/N) Xh ⊙ (𝟏ᵀ (δ₁ ⊙ Xh)) - (1/N) 𝟏 (𝟏ᵀ δ₁)"},
+      where="δ₁ = (G ⊙ γ) ⊘ s"),
     E("CS231n", "batchnorm-dgamma", BATCHNORM, "∂L/∂γ", "γ", _batchnorm,
       forms={"shape": "𝟏ᵀ (G ⊙ Xh)"}),  # dgamma = np.sum(dout * x_hat, axis=0)
     E("CS231n", "batchnorm-dbeta", BATCHNORM, "∂L/∂β", "β", _batchnorm, forms={"shape": "𝟏ᵀ G"}),
     # layer norm with ε = 1e-5: the number stays as written, inside the user's s (s³, never 10⁷ √10 …).
-    # The source's dx = (1/s)(dx̂ − mean(dx̂) − x̂ mean(dx̂ ⊙ x̂)) drops the same zero-mean term as batch
-    # norm does, and writes xc / s³ as x̂ / s²: the closest form keeps xc and s³.
+    # The source's dx = (1/s)(dx̂ − mean(dx̂) − x̂ mean(dx̂ ⊙ x̂)): the same three terms (𝟏ᵀ xc = 0 drops
+    # the mean of the last, as in batch norm), except that it writes xc / s³ as x̂ / s²: the closest
+    # form keeps xc and s³.
     E("CS231n", "layernorm-dx", LAYERNORM, "∂L/∂x", "x", _layernorm,
-      forms={"shape": "δ₁ - (1/d) (𝟏ᵀ (δ₁ + δ₂)) 𝟏 + δ₂"},
-      where="δ₁ = -(1/d) (1/s³) xc (γ ⊙ xc)ᵀ g; δ₂ = g ⊙ γ / s"),
+      forms={"shape": "g ⊙ γ / s - (1/d) (gᵀ γ) 𝟏 / s - (1/d) (1/s³) xc (γ ⊙ xc)ᵀ g"}),
     E("CS231n", "layernorm-dgamma", LAYERNORM, "∂L/∂γ", "γ", _layernorm, forms={"shape": "g ⊙ xh"}),
     # ------------------------------------------------------------------ ICA
     E("ICA", "log-cosh", LOG_COSH, "∂L/∂W", "W", _log_cosh, forms={"shape": "tanh(W x) xᵀ"}),
