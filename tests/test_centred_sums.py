@@ -245,3 +245,35 @@ def test_the_cases_above_include_both_answers():
 def _defined(text):
     cell = DEFINITIONS + f"Z = {text}\nL = sum(Z)\n∂L/∂X"
     return next(node for node, label in check(parse(cell)).labels.items() if label == "Z")
+
+
+# ====================================================================== copies summed count
+def test_a_sum_of_copies_counts_them():
+    """𝟏ᵀ (𝟏 r) is N r and (𝟏 𝟏ᵀ) 𝟏 is n 𝟏: with that known, a gradient whose
+    centred part vanishes prints without it (and reads back: a product of
+    bare 𝟏's has no length of its own to read)."""
+    cell = """X : N x D
+β : 1 x D
+G : N x D
+μ = (1/N) sum(X, axis=0)
+Xc = X - μ
+c = sum(Xc, axis=0) + β
+L = sum(G ⊙ X ⊙ c)
+∂L/∂X
+"""
+    r = mm.derive(cell)[0]
+
+    def f(v):
+        X = v["X"]
+        return np.sum(v["G"] * X * (np.sum(X - X.mean(axis=0), axis=0) + v["β"]))
+
+    check_numerically(r, f, cell, "X")
+    assert r.view("shape").rhs_text == "G ⊙ c"
+
+    cell = """x : n
+f = sum(x 𝟏_n^T)
+∂f/∂x
+"""
+    r = mm.derive(cell)[0]
+    check_numerically(r, lambda v: np.sum(v["x"]) * len(v["x"]), cell, "x")
+    assert r.view("shape").rhs_text == "n 𝟏"

@@ -12,7 +12,7 @@ from functools import reduce
 import numpy as np
 import sympy
 
-from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, written_text, zeros
+from ..graph import Expr, const, const_value, eye, is_all_ones, is_const, is_zero, make, ones, written_text, zeros
 from ..limits import MAX_MATRIX_POWER
 from ..shapes import ONE, ShapeError, same, shape_str
 from . import build as B
@@ -298,6 +298,12 @@ def _matmul_canon(args, params):
             if b.op == "diag" and is_all_ones(a) and a.shape[0] == ONE:  # 𝟏ᵀ diag(v) = vᵀ
                 v = b.args[0]
                 chain[i:i + 2] = [v if v.shape[0] == ONE else B.transpose(v)]
+                changed = True
+                break
+            if is_all_ones(a) and is_all_ones(b) and a.shape[1] != ONE:  # (𝟏 𝟏ᵀ) 𝟏 = n 𝟏: the inner length counts
+                coef.append(const(sympy.expand(a.shape[1])))
+                rows, cols = a.shape[0], b.shape[1]
+                chain[i:i + 2] = [] if rows == ONE and cols == ONE else [ones(rows, cols)]
                 changed = True
                 break
             merged = _merge_kron_pair(a, b) or _peel_inverse(a, b)

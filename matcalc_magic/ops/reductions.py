@@ -112,6 +112,8 @@ def _sum_canon(args, params):
         return B.smul(a.args[0], B.total(a.args[1], axis))
     if a.op == "softmax" and a.params[0] == axis:  # each softmax sums to 1 along its axis
         return ones(*shape)
+    if a.op == "broadcast":  # 𝟏ᵀ (𝟏 r) is N r: a copy along the summed axis counts
+        return _sum_of_broadcast(a, axis, shape)
     fill = fill_value(a)
     if fill is not None:
         count = a.shape[0] * a.shape[1] if axis is None else a.shape[axis]
@@ -128,6 +130,20 @@ def _sum_canon(args, params):
     if axis is None:
         return make("sum", (a,), (None,))
     return make("sum", (a,), (axis,))
+
+
+def _sum_of_broadcast(a, axis, shape):
+    """The sum of ``a`` = broadcast(x) along ``axis`` (None: all entries):
+    the copies along an axis x spreads over count, its own entries are summed."""
+    x = a.args[0]
+    count, inner = sympy.Integer(1), x
+    for k in ((0, 1) if axis is None else (axis,)):
+        if x.shape[k] == ONE:
+            count *= a.shape[k]
+        else:
+            inner = B.total(inner, k)
+    body = inner if count == 1 else B.smul(const(sympy.expand(count)), inner)
+    return body if body.shape == shape else B.broadcast(body, shape)
 
 
 def _sum_eval(v, params, node, ctx):
