@@ -29,7 +29,7 @@ G = W
 CASES = [
     ("∂(δ1 W^T)/∂W", "δ1^T h^T", "\\delta_{1}^{\\top} h^{\\top}"),
     ("∂(x^T A x)/∂x", "(δ2 W)^T", "\\left(\\delta_{2} W\\right)^{\\top}"),
-    ("∂(x^T A x)/∂A", "(1/n) * np.dot(dZ2.T, W)", "\\frac{1}{n} \\operatorname{dot}\\left(\\mathit{dZ}_{2}^{\\top}, W\\right)"),
+    ("∂(x^T A x)/∂A", "(1/n) * np.dot(dZ2.T, W)", "\\frac{1}{n} \\operatorname{dot}\\left(dZ_{2}^{\\top}, W\\right)"),
     ("∂(sum(X1))/∂A", "X1.T[1:, :]", "{X_{1}^{\\top}}\\left[1{:}, {:}\\right]"),
     ("∂(a ⊙ x)/∂x", "a * b", "a \\odot b"),
     ("∂(2 x)/∂x", "2 * A", "2 A"),

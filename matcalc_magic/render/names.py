@@ -46,9 +46,9 @@ def _ascii_name(name: str) -> str:
 @lru_cache(maxsize=4096)
 def name_latex(name: str) -> str:
     """``W1`` → ``W_{1}``, ``σ_f`` → ``\\sigma_{f}``, ``ŷ`` → ``\\hat{y}``; a name of
-    several letters is one word, ``reg`` → ``\\mathit{reg}`` and ``ρh`` →
-    ``\\mathit{\\rho h}``: set as letters side by side it would read as a
-    product (2 r e g W₁)."""
+    several letters is its letters, each as LaTeX writes it (``ρh`` →
+    ``\\rho h``, ``dK_dℓ`` → ``dK_{d\\ell}``), never a SymPy name it does not
+    know (``rhoh``)."""
     name = unicodedata.normalize("NFC", name).translate(PLAIN_DIGITS)
     base, sep, sub = name.partition("_")
     if not sep:
@@ -64,10 +64,11 @@ def _word_latex(word: str) -> str:
     if word.isdigit():
         return word
     letters = _letters(word)
-    if len(letters) == 1 or _ascii_name(word) in _GREEK.values():  # x, θ, ŷ, alpha
-        return sympy.latex(sympy.Symbol(_ascii_name(word)))
+    whole = sympy.latex(sympy.Symbol(_ascii_name(word)))
+    if len(letters) == 1 or "\\" in whole:  # x, θ, ŷ, alpha, yhat, rhohat: a name SymPy knows
+        return whole
     parts = [sympy.latex(sympy.Symbol(_ascii_name(letter))) for letter in letters]
-    return "\\mathit{" + "".join(p + (" " if p.startswith("\\") and p[-1].isalpha() else "") for p in parts).strip() + "}"
+    return "".join(p + (" " if p.startswith("\\") and p[-1].isalpha() else "") for p in parts).strip()
 
 
 def _letters(word: str) -> list[str]:
