@@ -368,3 +368,12 @@ def test_a_written_number_cancels_when_it_makes_a_whole_number(cell, f, text):
     assert result.view("denominator").text == text
     wrt = "a" if "a : scalar" in cell else "x"
     check_numerically(result, f, cell.rsplit("\n", 2)[0] if wrt == "x" else "a : scalar", wrt)
+
+
+def test_an_inner_product_is_turned_to_collect_a_common_factor():
+    """a (xᵀ b) + b (xᵀ a) is (a bᵀ + b aᵀ) x (Wikipedia's matrix calculus
+    identities): the scalar xᵀ b is bᵀ x, so x is a common right factor."""
+    cell = "a, b, x : n\nA : n x n\n∂(a^T x b^T A x)/∂x"
+    r = derive_one(cell)
+    check_numerically(r, lambda v: (v["a"].T @ v["x"]).item() * (v["b"].T @ v["A"] @ v["x"]).item(), cell, "x")
+    assert r.view("shape").rhs_text == "(a bᵀ A + Aᵀ b aᵀ) x"

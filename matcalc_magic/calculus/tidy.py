@@ -10,6 +10,7 @@ a sum that vanish identically (``𝟏ᵀ (X − 𝟏 μ)`` with ``μ`` the mean 
 from __future__ import annotations
 
 from ..graph import Expr, is_all_ones, rebuild
+from ..shapes import ONE
 from ..ops import build as B
 from ..ops.algebra import BIG_SUM, split_coefficient
 from .centred import Sums, axes_of
@@ -141,8 +142,11 @@ def _factor_sum(s: Expr) -> Expr:
     """Collect the longest common right (else left) factor of every term."""
     if s.op != "add" or len(s.args) < 2:
         return s
-    parts = [_ends(t) for t in s.args]
+    plain = [_ends(t) for t in s.args]
     for side in ("right", "left"):
+        parts = plain
+        if not _shared_end(parts, side):  # a xᵀ b + b xᵀ a: the scalar xᵀ b is bᵀ x, so x is common
+            parts = [(c, _inner_product_turned(f, side)) for c, f in plain]
         k = 0
         while True:
             candidates = set()
@@ -161,6 +165,24 @@ def _factor_sum(s: Expr) -> Expr:
             inner = _pull_sign(_factor_sum(B.add(*rest)))
             return B.matmul(inner, *common) if side == "right" else B.matmul(*common, inner)
     return s
+
+
+def _shared_end(parts, side: str) -> bool:
+    ends = {f[-1] if side == "right" else f[0] for _c, f in parts if len(f) > 1}
+    return len(ends) == 1 and all(len(f) > 1 for _c, f in parts)
+
+
+def _inner_product_turned(f: list, side: str) -> list:
+    """Factors ending (right) or starting (left) with an inner product uᵀ v,
+    written vᵀ u instead: the same scalar, with u at the end."""
+    pair = f[-2:] if side == "right" else f[:2]
+    if len(f) < 3 or len(pair) < 2:
+        return f
+    row, col = pair
+    if row.shape[0] != ONE or col.shape[1] != ONE or row.shape[1] == ONE:
+        return f
+    turned = [B.transpose(col), B.transpose(row)]
+    return f[:-2] + turned if side == "right" else turned + f[2:]
 
 
 def _times(c, body: Expr) -> Expr:

@@ -199,8 +199,6 @@ ENTRIES = [
         "x",
         lambda v: v["a"].T @ v["x"] @ v["x"].T @ v["b"],
         forms={"numerator": "xᵀ (a bᵀ + b aᵀ)", "denominator": "(a bᵀ + b aᵀ) x"},
-        print_bug="∂(aᵀ x xᵀ b)/∂x prints as a xᵀ b + b xᵀ a (numerator aᵀ x bᵀ + bᵀ x aᵀ), "
-        "not collected into (a bᵀ + b aᵀ) x",
     ),
     # ∂((Ax + b)ᵀC(Dx + e))/∂x = (Dx + e)ᵀCᵀA + (Ax + b)ᵀCD / DᵀCᵀ(Ax + b) + AᵀC(Dx + e)
     E(
