@@ -156,23 +156,23 @@ class SamplePoints:
     at which parts of results are compared with the cell's definitions."""
 
     SEED = 20240611
+    COUNT = 2
 
     def __init__(self, cell: CheckedCell):
         self.cell = cell
-        self._points: list | None = None
-        self.values: list = [{}, {}]  # per point, the values of nodes already evaluated there
 
-    @property
-    def points(self) -> list:
-        if self._points is None:
-            from .verify import draw_env, draw_sizes
+    @cached_property
+    def values(self):
+        """The points, and the values of nodes evaluated there so far."""
+        from .render.recognise import SampleValues
+        from .verify import draw_env, draw_sizes
 
-            rng = np.random.default_rng(self.SEED)
-            self._points = []
-            for _ in range(2):
-                sizes = draw_sizes(self.cell.dims, rng)
-                self._points.append((draw_env(self.cell.variables, sizes, rng), sizes))
-        return self._points
+        rng = np.random.default_rng(self.SEED)
+        points = []
+        for _ in range(self.COUNT):
+            sizes = draw_sizes(self.cell.dims, rng)
+            points.append((draw_env(self.cell.variables, sizes, rng), sizes))
+        return SampleValues(points)
 
 
 @dataclass
@@ -201,8 +201,7 @@ class Result:
             found = {}
             if self.sample_points is not None and self.cell.labels:
                 with working_on(f"finding the cell's names in {self.request.text}", self.request.span):
-                    points = self.sample_points
-                    found = recognised_names(self.derivative.matrix, self.cell.labels, points.points, points.values)
+                    found = recognised_names(self.derivative.matrix, self.cell.labels, self.sample_points.values)
             self.derivative._cache["recognised"] = found
         return {**self.cell.labels, **found} if found else self.cell.labels
 

@@ -12,35 +12,22 @@ from __future__ import annotations
 import numpy as np
 
 import matcalc_magic as mm
-from conftest import check_numerically, softmax
+from conftest import check_numerically
+from corpus import textbooks as T
 
-ATTENTION = """X : T x d
-W_Q, W_K, W_V : d x d_k
-G : T x d_k
-Q = X W_Q
-K = X W_K
-V = X W_V
-A = softmax(Q K^T / sqrt(d_k), axis=1)
-L = sum(G ⊙ (A V))
-dA = G V^T
-{ds}
-∂L/∂W_Q
-"""
-
-
-def _attention(v):
-    Q, K, V = v["X"] @ v["W_Q"], v["X"] @ v["W_K"], v["X"] @ v["W_V"]
-    return np.sum(v["G"] * (softmax(Q @ K.T / np.sqrt(Q.shape[1]), axis=1) @ V))
+#: the lecture cell (FlashAttention's dS named) asking for ∂L/∂W_Q only
+DS = "dS = A ⊙ (dA - (A ⊙ dA) 𝟏 𝟏^T)"
+ATTENTION = T.NAMED_ATTENTION.replace(DS, "{ds}").replace("∂L/∂W_V, ∂L/∂W_Q, ∂L/∂W_K", "∂L/∂W_Q")
 
 
 def _derive(cell, wrt):
     r = mm.derive(cell)[0]
-    check_numerically(r, _attention if "W_Q" in cell else None, cell, wrt)
+    check_numerically(r, T._named_attention, cell, wrt)
     return r
 
 
 def test_a_definition_spelled_another_way_is_found():
-    for spelling in ("dS = A ⊙ (dA - (A ⊙ dA) 𝟏 𝟏^T)",
+    for spelling in (DS,
                      "dS = A * (dA - np.sum(A * dA, axis=1, keepdims=True))",
                      "dS = A ⊙ dA - A ⊙ ((dA ⊙ A) 𝟏 𝟏^T)"):
         r = _derive(ATTENTION.format(ds=spelling), "W_Q")
@@ -60,7 +47,7 @@ def test_a_wrong_definition_is_never_used():
 def test_the_whole_result_is_not_replaced_by_a_name():
     """A definition equal to the whole derivative is the user's claim about
     it, not a part of it: the formula is printed (a claim compares them)."""
-    cell = ATTENTION.format(ds="dS = A ⊙ (dA - (A ⊙ dA) 𝟏 𝟏^T)\ndW = X^T dS K / sqrt(d_k)")
+    cell = ATTENTION.format(ds=DS + "\ndW = X^T dS K / sqrt(d_k)")
     r = _derive(cell, "W_Q")
     assert r.view("shape").rhs_text == "(1/sqrt(d_k)) Xᵀ dS K"
 

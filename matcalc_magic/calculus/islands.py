@@ -37,7 +37,7 @@ from ..ops import build as B
 from ..ops.algebra import split_coefficient
 from ..ops.registry import all_rules, apply
 from ..shapes import ONE
-from .tidy import cost
+from .tidy import cost, is_inner_pair
 
 ISLAND_OPS = frozenset({"add", "smul", "hadamard", "hdiv", "epow", "broadcast"})
 
@@ -356,10 +356,7 @@ def _as_summand(term: Expr):
 
 
 def _is_inner_product(node: Expr) -> bool:
-    if node.op != "matmul" or len(node.args) != 2 or not node.is_scalar:
-        return False
-    a, b = node.args
-    return a.shape[0] == 1 and b.shape[1] == 1 and a.shape[1] != 1
+    return node.op == "matmul" and len(node.args) == 2 and node.is_scalar and is_inner_pair(*node.args)
 
 
 def _is_island(node: Expr) -> bool:

@@ -67,6 +67,11 @@ def _without_vanishing_sums(node: Expr, args: tuple, sums: Sums) -> Expr | None:
     return None
 
 
+def is_inner_pair(row: Expr, col: Expr) -> bool:
+    """A row times a column of the same length n > 1: a scalar, uᵀ v."""
+    return row.shape[0] == ONE and col.shape[1] == ONE and row.shape[1] != ONE
+
+
 def _simplified_inner_products(product: Expr) -> Expr:
     """p (y ⊘ p)ᵀ p → (𝟏ᵀ y) p: a row times a column inside a longer product
     is a scalar, an elementwise formula summed, which may cancel."""
@@ -75,7 +80,7 @@ def _simplified_inner_products(product: Expr) -> Expr:
     f = product.args if product.op == "matmul" else ()
     for i in range(len(f) - 1):
         row, col = f[i], f[i + 1]
-        if row.shape[0] != 1 or col.shape[1] != 1 or row.shape[1] == 1:
+        if not is_inner_pair(row, col):
             continue
         inner = B.matmul(row, col)
         simpler = simplify_islands(inner)
@@ -179,7 +184,7 @@ def _inner_product_turned(f: list, side: str) -> list:
     if len(f) < 3 or len(pair) < 2:
         return f
     row, col = pair
-    if row.shape[0] != ONE or col.shape[1] != ONE or row.shape[1] == ONE:
+    if not is_inner_pair(row, col):
         return f
     turned = [B.transpose(col), B.transpose(row)]
     return f[:-2] + turned if side == "right" else turned + f[2:]

@@ -42,20 +42,12 @@ def _size(e: Expr) -> int:
     return size_of(e)
 
 
-class _Product:
-    """A product to print without building (and simplifying) it."""
-
-    op = "matmul"
-
-    def __init__(self, args):
-        self.args = args
-
-
 class _Unbuilt:
     """An operation to print as it stands, without building (and so
-    simplifying) it: 𝟏ᵀ dS must not become (1/N) 𝟏ᵀ (P − Y) again."""
+    simplifying) it: 𝟏ᵀ dS must not become (1/N) 𝟏ᵀ (P − Y) again, nor
+    A (b 𝟏ᵀ) a product of other factors."""
 
-    def __init__(self, op: str, args: tuple, params: tuple, shape: tuple):
+    def __init__(self, op: str, args: tuple, params: tuple = (), shape: tuple | None = None):
         self.op, self.args, self.params, self.shape = op, args, params, shape
         self.is_scalar = shape == (ONE, ONE)
 
@@ -484,7 +476,7 @@ class Printer:
                 if body.op == "sum":
                     return self._print_sum(_Unbuilt("sum", factors, body.params, body.shape))
                 if body.op == "matmul":
-                    return self._print_matmul(_Product(factors))
+                    return self._print_matmul(_Unbuilt("matmul", factors))
                 notation = rule("hadamard").notation
                 return f" {self.symbol(notation)} ".join(self.paren(x, notation.precedence, strict=True)
                                                           for x in factors)
@@ -583,8 +575,8 @@ class Printer:
         if a.is_scalar:
             return self._print(B.smul(a, ones(r, c)))
         if a.shape[1] == 1:
-            return self._print_matmul(_Product((a, ones(1, c))))
-        return self._print_matmul(_Product((ones(r, 1), a)))
+            return self._print_matmul(_Unbuilt("matmul", (a, ones(1, c))))
+        return self._print_matmul(_Unbuilt("matmul", (ones(r, 1), a)))
 
     def _print_const(self, e: Expr) -> str:
         text = written_text(e)

@@ -21,32 +21,51 @@ from __future__ import annotations
 import numpy as np
 
 from ..evaluate import evaluate
-from ..graph import Expr, postorder
+from ..graph import LEAVES as _LEAVES, Expr, leaves, postorder
 from ..ops import build as B
 
 #: results larger than this (in distinct nodes) are printed as they are:
 #: comparing every part keeps the cost linear, but not small
 MAX_NODES = 3000
-_LEAVES = frozenset({"var", "tangent", "const", "eye", "ones", "zeros", "commutation"})
 
 
-def recognised_names(root: Expr, labels: dict, points: list, values: list | None = None) -> dict:
+class SampleValues:
+    """Nodes' values at a cell's sample points ((variable values, sizes)
+    pairs), kept for every result of the cell."""
+
+    def __init__(self, points: list):
+        self.points = points
+        self.memos: list[dict] = [{} for _ in points]  # every node evaluated, for evaluate()
+        self.finite: list[dict] = [{} for _ in points]  # those looked at, None where not finite
+
+    def value(self, e: Expr, k: int) -> np.ndarray | None:
+        """``e`` at point k, or None where it has no finite value there."""
+        found = self.finite[k]
+        if e in found:
+            return found[e]
+        env, sizes = self.points[k]
+        try:
+            with np.errstate(all="ignore"):
+                out = evaluate(e, env, sizes, self.memos[k])
+        except Exception:  # a value the point cannot give (a size, a singular matrix): no match
+            out = None
+        found[e] = out if out is not None and np.all(np.isfinite(out)) else None
+        return found[e]
+
+
+def recognised_names(root: Expr, labels: dict, values: SampleValues) -> dict:
     """{node: name} for parts of ``root`` (not ``root`` itself) whose value
-    is one of the user's definitions, to print under the user's name.
-    ``points`` are (values, sizes) pairs drawn for the cell; ``values`` (one
-    dict per point, node → value) may be shared by the results of a cell."""
-    if root is None or len(points) < 2 or len(postorder(root)) > MAX_NODES:
+    is one of the user's definitions, to print under the user's name."""
+    if root is None or len(values.points) < 2 or len(postorder(root)) > MAX_NODES:
         return {}
-    finder = _Finder(root, labels, points, values)
+    finder = _Finder(root, labels, values)
     return finder.found if finder.candidates else {}
 
 
 class _Finder:
-    def __init__(self, root: Expr, labels: dict, points: list, values: list | None):
-        self.labels, self.points = labels, points
-        values = values if values is not None else [{} for _ in points]
-        self.memos = [v.setdefault("all", {}) for v in values]  # every node's value, for evaluate
-        self.finite = [v.setdefault("finite", {}) for v in values]  # those looked at, None where not finite
+    def __init__(self, root: Expr, labels: dict, values: SampleValues):
+        self.labels, self.values = labels, values
+        self.value = values.value
         present = set(postorder(root))
         # definitions that are worth finding: not a leaf, not already there,
         # with a value that depends on the variables
@@ -65,31 +84,15 @@ class _Finder:
             self.whole = root
             self._walk(root)
 
-    # ------------------------------------------------------------ values
-    def value(self, e: Expr, k: int) -> np.ndarray | None:
-        """``e`` at point k, or None where it has no finite value there."""
-        found = self.finite[k]
-        if e in found:
-            return found[e]
-        env, sizes = self.points[k]
-        try:
-            with np.errstate(all="ignore"):
-                out = evaluate(e, env, sizes, self.memos[k])
-        except Exception:  # a value the point cannot give (a size, a singular matrix): no match
-            out = None
-        found[e] = out if out is not None and np.all(np.isfinite(out)) else None
-        return found[e]
-
     def match(self, e: Expr):
         """(the definition, transposed?) equal in value to ``e``, or None."""
         options = self.candidates.get(e.shape)
         if not options or e.op in _LEAVES or e is self.whole:
             return None
-        mine = self.value(e, 0)
-        if mine is None:
+        if self.value(e, 0) is None:
             return None
         for node, name, transposed in options:
-            if all(_close(self.value(e, k), self.value(node, k), transposed) for k in range(len(self.points))):
+            if all(_close(self.value(e, k), self.value(node, k), transposed) for k in range(len(self.values.points))):
                 return node, name, transposed
         return None
 
@@ -154,7 +157,7 @@ class _Finder:
 
 
 def _has_variable(node: Expr) -> bool:
-    return any(n.op == "var" for n in postorder(node))
+    return next(leaves(node, "var"), None) is not None
 
 
 def _close(a, b, transposed: bool) -> bool:
