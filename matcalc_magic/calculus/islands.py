@@ -616,6 +616,13 @@ def _named_coefficients(sx, matrices: frozenset, back: dict, conv: "_ToSympy"):
 
 
 @lru_cache(maxsize=4096)
+def _cancel(sx):
+    """SymPy's cancel, once per formula: trying an island against each named
+    function (and its negated argument) meets the same quotients again."""
+    return sympy.cancel(sx)
+
+
+@lru_cache(maxsize=4096)
 def _ops(sx) -> int:
     return sympy.count_ops(sx)
 
@@ -701,7 +708,7 @@ def _named_function(c: _Converted, conv: _ToSympy, shape, multiple_only: bool = 
             for sign in (1, -1):  # f(u), or f(−u): σ(u) exp(−u) is σ(−u)
                 ry = forms[name](sign)
                 named = sympy.Symbol("_F")
-                forms_of = (lambda: sympy.cancel(fy / ry) * named, lambda: sympy.cancel(fy - ry) + named)
+                forms_of = (lambda: _cancel(fy / ry) * named, lambda: _cancel(fy - ry) + named)
                 for combined in forms_of[:1] if multiple_only else forms_of:
                     candidate = combined()
                     if _Y not in candidate.free_symbols:
